@@ -6,5 +6,18 @@
 //! hand this crate plain data such as a [`change::Change`].
 
 pub mod change;
+pub mod components;
+pub mod config;
+pub mod diagnostic;
+pub mod pattern;
+pub mod plan;
+pub mod rules;
+pub mod task;
 
 pub use change::{Change, ChangeOrigin, ChangeStatus, ChangedFile};
+pub use config::{Config, ConfigLoadError};
+pub use diagnostic::{ConfigDiagnostic, ConfigError, Diagnostics};
+pub use plan::{Plan, PlanError, PlanOptions, Planner};
+
+#[cfg(test)]
+mod tests;

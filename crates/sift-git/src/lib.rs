@@ -1,1 +1,413 @@
+//! sift-git: the change between two git revisions, as a [`sift_core::Change`].
+//!
+//! It shells out to the `git` command line instead of linking a git library:
+//! the answer then matches what the user's own `git diff` says, in every
+//! repository format and configuration git supports, with no native
+//! dependencies.
+//!
+//! A change is measured the way code review sees it, like `git diff base...head`:
+//! from the fork point (merge-base) of base and head, so work that landed on
+//! the base branch after the fork does not count as part of the change.
+//!
+//! Cost matters (this runs before any CI work can start), so every lookup is
+//! batched into as few git processes as possible: a typical run is one
+//! `symbolic-ref`, one `rev-parse` that resolves both revisions and their
+//! merge-base, and one `diff`. Extra commands run only to explain a failure.
 
+mod command;
+mod error;
+mod name_status;
+
+use std::path::{Path, PathBuf};
+
+use sift_core::{Change, ChangeOrigin, ChangeStatus, ChangedFile};
+
+use crate::command::{Git, nul_fields, os_string};
+use crate::error::SHALLOW_HINT;
+
+pub use crate::error::{CommandFailure, GitError};
+
+/// Which change to detect.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GitOptions {
+    /// The revision the change is compared against; `None` picks the remote's
+    /// default branch (see [`detect_change`]).
+    pub base: Option<String>,
+    /// The revision holding the change; `None` means `HEAD`.
+    pub head: Option<String>,
+    /// Also count staged, unstaged and untracked (not ignored) files, for runs
+    /// on a developer's machine before committing.
+    pub uncommitted: bool,
+    /// In a shallow clone that lacks the base, fail instead of scheduling
+    /// every task.
+    pub strict_base: bool,
+}
+
+/// A detected change, plus anything the user should know about how it was
+/// obtained (printed by the caller, never fatal).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GitChange {
+    pub change: Change,
+    pub warnings: Vec<String>,
+}
+
+/// The head used when none is given.
+const DEFAULT_HEAD: &str = "HEAD";
+
+/// The remote's default branch, as recorded by `git clone`.
+const ORIGIN_HEAD: &str = "refs/remotes/origin/HEAD";
+
+/// Bases tried, in order, when `origin/HEAD` is not set (e.g. in CI checkouts
+/// that fetched a single branch, or repositories without a remote): the
+/// display name and the full ref, so that a tag or branch that happens to
+/// share a short name cannot be picked by accident.
+const FALLBACK_BASES: [(&str, &str); 4] = [
+    ("origin/main", "refs/remotes/origin/main"),
+    ("origin/master", "refs/remotes/origin/master"),
+    ("main", "refs/heads/main"),
+    ("master", "refs/heads/master"),
+];
+
+/// The top directory of the work tree containing `dir`.
+pub fn repo_root(dir: &Path) -> Result<PathBuf, GitError> {
+    let git = Git::new(dir);
+    let stdout = git.run(&["rev-parse", "--show-toplevel"])?;
+    // Only the line terminator goes: a directory name may end in spaces.
+    let root = stdout.strip_suffix(b"\n").unwrap_or(&stdout);
+    if root.is_empty() {
+        return Err(GitError::UnexpectedOutput {
+            command: "git rev-parse --show-toplevel".to_owned(),
+            detail: "no path printed".to_owned(),
+        });
+    }
+    Ok(PathBuf::from(os_string(root)))
+}
+
+/// Every file git tracks, repository-relative with `/` separators, sorted and
+/// deduplicated (a file with a merge conflict is listed by git once per stage).
+/// Works from any directory of the work tree and always lists the whole tree.
+pub fn tracked_files(repo: &Path) -> Result<Vec<String>, GitError> {
+    let git = Git::new(repo);
+    let stdout =
+        git.run(&["-c", "core.quotepath=false", "ls-files", "-z", "--full-name", "--", ":/"])?;
+    let mut files: Vec<String> = paths(&stdout).collect();
+    files.sort_unstable();
+    files.dedup();
+    Ok(files)
+}
+
+/// Detects the change from the merge-base of `opts.base` and `opts.head` to
+/// the head (and, with `opts.uncommitted`, to the working tree).
+///
+/// Without a base, the remote's default branch (`origin/HEAD`) is used, then
+/// the first of `origin/main`, `origin/master`, `main` and `master` that
+/// exists. How the base was chosen is recorded in
+/// [`ChangeOrigin::base_description`].
+///
+/// A shallow clone may lack the base or the fork point. Guessing would risk
+/// skipping needed work, so unless `opts.strict_base` makes that an error,
+/// the result has no files and a [`ChangeOrigin::schedule_all_reason`]
+/// instead, plus a warning.
+pub fn detect_change(repo: &Path, opts: &GitOptions) -> Result<GitChange, GitError> {
+    let git = Git::new(repo);
+    let head = opts.head.as_deref().unwrap_or(DEFAULT_HEAD);
+    check_revision(head)?;
+    let base = match opts.base.as_deref() {
+        Some(base) => {
+            check_revision(base)?;
+            BaseRev { name: base.to_owned(), rev: base.to_owned() }
+        }
+        None => default_base(&git)?,
+    };
+
+    let mut description = format!("merge-base of {} and {head}", base.name);
+    if opts.uncommitted {
+        description.push_str(", plus uncommitted and untracked files in the working tree");
+    }
+    let range = resolve_range(&git, &base.rev, head)?;
+    if opts.uncommitted && head != DEFAULT_HEAD {
+        let [checked_out] = resolve_commits(&git, [DEFAULT_HEAD])?;
+        if checked_out.as_deref() != Some(range.head.as_str()) {
+            return Err(GitError::HeadNotCheckedOut { head: head.to_owned() });
+        }
+    }
+    let mut origin = ChangeOrigin {
+        base: None,
+        head: Some(range.head.clone()),
+        base_description: Some(description),
+        schedule_all_reason: None,
+    };
+    let mut warnings = Vec::new();
+
+    let Some(merge_base) = range.merge_bases.first() else {
+        if !git.is_shallow()? {
+            return Err(match range.base {
+                None => GitError::UnknownRevision { rev: base.name },
+                Some(_) => GitError::NoMergeBase { base: base.name, head: head.to_owned() },
+            });
+        }
+        if opts.strict_base {
+            return Err(GitError::ShallowBase { base: base.name });
+        }
+        let reason =
+            format!("base {} not in this shallow clone (fetch more history)", base.name);
+        warnings.push(format!("{reason}; scheduling every task (hint: {SHALLOW_HINT})"));
+        origin.schedule_all_reason = Some(reason);
+        return Ok(GitChange { change: Change::new(origin, Vec::new()), warnings });
+    };
+    if range.merge_bases.len() > 1 {
+        // Same choice as `git diff base...head`, which also takes the first.
+        warnings.push(format!(
+            "{} and {head} have {} merge-bases; comparing from {merge_base}",
+            base.name,
+            range.merge_bases.len()
+        ));
+    }
+    origin.base = Some(merge_base.clone());
+
+    let files = if opts.uncommitted {
+        working_tree_files(&git, merge_base, &mut warnings)?
+    } else {
+        diff_files(&git, &diff_args(merge_base, Some(&range.head)), &mut warnings)?
+    };
+    Ok(GitChange { change: Change::new(origin, files), warnings })
+}
+
+/// A base revision: how humans called it, and what is handed to git.
+struct BaseRev {
+    name: String,
+    rev: String,
+}
+
+/// Rejects revisions that git would misread: a leading `-` would be taken as
+/// an option, and a line break could not be passed to `git cat-file --batch-check`.
+fn check_revision(rev: &str) -> Result<(), GitError> {
+    let reason = if rev.trim().is_empty() {
+        "it is empty"
+    } else if rev.starts_with('-') {
+        "it starts with `-`"
+    } else if rev.contains(['\n', '\r', '\0']) {
+        "it contains a line break or NUL"
+    } else {
+        return Ok(());
+    };
+    Err(GitError::InvalidRevision { rev: rev.to_owned(), reason })
+}
+
+/// The base to use when the user named none; see [`detect_change`].
+fn default_base(git: &Git<'_>) -> Result<BaseRev, GitError> {
+    let output = git.output(&["symbolic-ref", "-q", ORIGIN_HEAD])?;
+    match output.status.code() {
+        Some(0) => {
+            let target = String::from_utf8_lossy(output.stdout.trim_ascii()).into_owned();
+            if !target.is_empty() {
+                let name = target.strip_prefix("refs/remotes/").unwrap_or(&target).to_owned();
+                return Ok(BaseRev { name, rev: target });
+            }
+        }
+        // Exit code 1: origin/HEAD is not set, which is common.
+        Some(1) => {}
+        _ => return Err(git.failure(output)),
+    }
+    let found = resolve_commits(git, FALLBACK_BASES.map(|(_, rev)| rev))?;
+    FALLBACK_BASES
+        .iter()
+        .zip(found)
+        .find(|(_, sha)| sha.is_some())
+        .map(|((name, rev), _)| BaseRev { name: (*name).to_owned(), rev: (*rev).to_owned() })
+        .ok_or(GitError::NoDefaultBase)
+}
+
+/// Head and base resolved to commits, with their merge-bases (best first).
+struct Range {
+    head: String,
+    /// `None` if the base does not name a commit in this repository.
+    base: Option<String>,
+    merge_bases: Vec<String>,
+}
+
+/// Resolves head, base and their merge-bases.
+///
+/// The common case takes one process: `git rev-parse base...head` prints both
+/// ends and then every merge-base. Only if that fails are the revisions
+/// resolved one by one, to tell which one is missing.
+fn resolve_range(git: &Git<'_>, base: &str, head: &str) -> Result<Range, GitError> {
+    // `..` inside a name would split the range at the wrong place.
+    if !base.contains("..") && !head.contains("..") {
+        let range = format!("{base}^{{commit}}...{head}^{{commit}}");
+        // The trailing `--` makes git reject an unknown revision instead of
+        // trying it as a file name.
+        let output = git.output(&["rev-parse", &range, "--"])?;
+        if output.status.success() {
+            return parse_range(&output.stdout).ok_or_else(|| GitError::UnexpectedOutput {
+                detail: format!(
+                    "expected two commits and their merge-bases, got `{}`",
+                    String::from_utf8_lossy(output.stdout.trim_ascii())
+                ),
+                command: output.command,
+            });
+        }
+        if let error @ GitError::NotARepository { .. } = git.failure(output) {
+            return Err(error);
+        }
+    }
+
+    let [base_sha, head_sha] = resolve_commits(git, [base, head])?;
+    let head_sha = head_sha.ok_or_else(|| GitError::UnknownRevision { rev: head.to_owned() })?;
+    let merge_bases = match &base_sha {
+        Some(base_sha) => merge_base(git, base_sha, &head_sha)?.into_iter().collect(),
+        None => Vec::new(),
+    };
+    Ok(Range { head: head_sha, base: base_sha, merge_bases })
+}
+
+/// Reads `git rev-parse base...head --`: head, base, `^merge-base`..., `--`.
+fn parse_range(stdout: &[u8]) -> Option<Range> {
+    let text = std::str::from_utf8(stdout).ok()?;
+    let mut ends = Vec::new();
+    let mut merge_bases = Vec::new();
+    for line in text.lines().filter(|line| *line != "--") {
+        match line.strip_prefix('^') {
+            Some(merge_base) => merge_bases.push(object_id(merge_base)?),
+            None => ends.push(object_id(line)?),
+        }
+    }
+    let [head, base] = <[String; 2]>::try_from(ends).ok()?;
+    Some(Range { head, base: Some(base), merge_bases })
+}
+
+/// Resolves revisions to commit ids in one process (`git cat-file --batch-check`
+/// keeps going past names that do not resolve, unlike `git rev-parse`). `None`
+/// for a revision that names no commit.
+fn resolve_commits<const N: usize>(
+    git: &Git<'_>,
+    revs: [&str; N],
+) -> Result<[Option<String>; N], GitError> {
+    let input: String = revs.iter().map(|rev| format!("{rev}^{{commit}}\n")).collect();
+    let output =
+        git.output_with_input(&["cat-file", "--batch-check=%(objectname)"], input.as_bytes())?;
+    let command = output.command.clone();
+    let stdout = output.into_stdout(git)?;
+    let text = String::from_utf8_lossy(&stdout);
+    // A resolved name prints its id; a missing one prints "<name> missing".
+    let ids: Vec<Option<String>> = text.lines().map(object_id).collect();
+    <[Option<String>; N]>::try_from(ids).map_err(|ids| GitError::UnexpectedOutput {
+        command,
+        detail: format!("expected {N} lines, got {}", ids.len()),
+    })
+}
+
+/// The best merge-base of two commits, if they share history.
+fn merge_base(git: &Git<'_>, base: &str, head: &str) -> Result<Option<String>, GitError> {
+    let output = git.output(&["merge-base", base, head])?;
+    match output.status.code() {
+        Some(0) => {
+            let text = String::from_utf8_lossy(output.stdout.trim_ascii()).into_owned();
+            object_id(&text).map(Some).ok_or_else(|| GitError::UnexpectedOutput {
+                command: output.command,
+                detail: format!("expected a commit id, got `{text}`"),
+            })
+        }
+        // Exit code 1 without a message: no common ancestor.
+        Some(1) if output.stderr.trim_ascii().is_empty() => Ok(None),
+        _ => Err(git.failure(output)),
+    }
+}
+
+/// A full object id (SHA-1 or SHA-256), or `None` if `text` is not one.
+fn object_id(text: &str) -> Option<String> {
+    let valid = matches!(text.len(), 40 | 64) && text.bytes().all(|b| b.is_ascii_hexdigit());
+    valid.then(|| text.to_owned())
+}
+
+/// `git diff --name-status` arguments, pinned so that user configuration
+/// cannot change the file list: renames are always detected (whatever
+/// `diff.renames` says), paths are never made relative to a subdirectory,
+/// and no external diff driver, text conversion or colour can run or
+/// interfere. Submodule changes are always reported.
+fn diff_args<'a>(from: &'a str, to: Option<&'a str>) -> Vec<&'a str> {
+    let mut args = vec![
+        "-c",
+        "core.quotepath=false",
+        "diff",
+        "--name-status",
+        "-z",
+        "--no-color",
+        "--no-ext-diff",
+        "--no-textconv",
+        "--no-relative",
+        "--find-renames",
+        "--ignore-submodules=none",
+        from,
+    ];
+    args.extend(to);
+    args.push("--");
+    args
+}
+
+/// Runs a diff and parses its file list. Warnings git prints on success (for
+/// example that rename detection was skipped on a huge change) are passed on.
+fn diff_files(
+    git: &Git<'_>,
+    args: &[&str],
+    warnings: &mut Vec<String>,
+) -> Result<Vec<ChangedFile>, GitError> {
+    let output = git.output(args)?;
+    parse_diff(git, output, warnings)
+}
+
+fn parse_diff(
+    git: &Git<'_>,
+    output: command::Output,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<ChangedFile>, GitError> {
+    let command = output.command.clone();
+    let stderr: Vec<String> = output.stderr_lines().collect();
+    let stdout = output.into_stdout(git)?;
+    warnings.extend(stderr);
+    name_status::parse(&stdout).map_err(|detail| GitError::UnexpectedOutput { command, detail })
+}
+
+/// Changes from `merge_base` to the working tree: committed, staged and
+/// unstaged changes in one `git diff <merge-base>` (which compares with the
+/// work tree through the index), plus untracked files that are not ignored.
+/// The two commands are independent, so they run concurrently.
+fn working_tree_files(
+    git: &Git<'_>,
+    merge_base: &str,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<ChangedFile>, GitError> {
+    let diff = git.spawn(&diff_args(merge_base, None), false)?;
+    let untracked = git.spawn(
+        &[
+            "-c",
+            "core.quotepath=false",
+            "ls-files",
+            "-z",
+            "--others",
+            "--exclude-standard",
+            "--full-name",
+            "--",
+            ":/",
+        ],
+        false,
+    );
+    // Always reap the diff, even if the second command could not start.
+    let diff = diff.wait();
+    let untracked = untracked.and_then(command::Running::wait);
+    let mut files = parse_diff(git, diff?, warnings)?;
+    let untracked = untracked?.into_stdout(git)?;
+    // A nested repository is listed as `dir/`; it counts as the path `dir`.
+    files.extend(paths(&untracked).map(|path| {
+        let path = path.strip_suffix('/').map(str::to_owned).unwrap_or(path);
+        ChangedFile::new(path, ChangeStatus::Added)
+    }));
+    Ok(files)
+}
+
+/// Paths from NUL-separated git output. Paths that are not UTF-8 are converted
+/// lossily: rules match on text, and a replacement character still matches
+/// directory patterns.
+fn paths(stdout: &[u8]) -> impl Iterator<Item = String> + '_ {
+    nul_fields(stdout).map(|path| String::from_utf8_lossy(path).into_owned())
+}

@@ -1,0 +1,652 @@
+//! Loading and validating `sift.toml`: the root file (components, rules, tasks,
+//! includes, cache settings), included task files and nested rule files.
+//!
+//! Loading collects every problem before failing, each with `file:line:col`
+//! and a hint, so that one run of `sift check` shows every mistake.
+
+mod raw;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use toml::Spanned;
+
+use crate::components::{ComponentKind, ComponentSet, Components, suggest};
+use crate::diagnostic::{ConfigDiagnostic, ConfigError, Diagnostics, SourceFile};
+use crate::pattern::{Pattern, PatternList};
+use crate::rules::{RULE_FILE, Rule, RuleFile};
+use crate::task::{Strategy, Task};
+use raw::{ComponentList, Names, RawRoot, RawRule, RawStrategy, RawTask};
+
+/// A loaded, validated configuration.
+#[derive(Debug)]
+pub struct Config {
+    /// The repository root (the directory holding the root `sift.toml`).
+    pub root: PathBuf,
+    pub components: Components,
+    pub root_rules: Arc<RuleFile>,
+    /// Sorted by name.
+    pub tasks: Vec<Task>,
+    task_index: HashMap<String, usize>,
+    /// `[cache] store = ...`, if set.
+    pub cache_store: Option<String>,
+    /// The root file and included task files.
+    pub sources: Vec<Arc<SourceFile>>,
+    /// Non-fatal findings while loading.
+    pub warnings: Diagnostics,
+}
+
+impl Config {
+    /// Loads `root/sift.toml` and the files it includes. Nested rule files are
+    /// read later, on demand, by [`crate::rules::RuleTree`].
+    pub fn load(root: &Path) -> Result<Config, ConfigLoadError> {
+        let path = root.join(RULE_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigLoadError::Read { path, source })?;
+        Config::from_source(root, SourceFile::new(RULE_FILE, text)).map_err(ConfigLoadError::Invalid)
+    }
+
+    /// Validates a root file whose text is already in memory; included files are
+    /// still read from `root`.
+    pub fn from_source(root: &Path, source: Arc<SourceFile>) -> Result<Config, ConfigError> {
+        let mut diags = Diagnostics::default();
+        let raw: Option<RawRoot> = parse(&source, &mut diags);
+        let Some(mut raw) = raw else {
+            return Err(ConfigError(diags));
+        };
+
+        let components = compile_components(raw.components.take(), &source, &mut diags);
+        let rules = compile_rules(std::mem::take(&mut raw.rules), &source, &components, &mut diags);
+        let root_rules = Arc::new(RuleFile { dir: String::new(), source: Arc::clone(&source), rules });
+
+        let mut sources = vec![Arc::clone(&source)];
+        let mut raw_tasks: Vec<(Arc<SourceFile>, Spanned<String>, Spanned<RawTask>)> =
+            take_tasks(std::mem::take(&mut raw.tasks), &source);
+        for file in resolve_includes(root, &raw.include, &source, &mut diags) {
+            if let Some(include) = parse::<raw::RawInclude>(&file, &mut diags) {
+                raw_tasks.extend(take_tasks(include.tasks, &file));
+            }
+            sources.push(file);
+        }
+        let tasks = compile_tasks(raw_tasks, &components, &mut diags);
+        let task_index = tasks.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();
+
+        let cache_store = raw.cache.and_then(|c| c.store).map(Spanned::into_inner);
+        if diags.has_errors() {
+            diags.sort();
+            return Err(ConfigError(diags));
+        }
+        diags.sort();
+        Ok(Config {
+            root: root.to_owned(),
+            components,
+            root_rules,
+            tasks,
+            task_index,
+            cache_store,
+            sources,
+            warnings: diags,
+        })
+    }
+
+    pub fn task(&self, name: &str) -> Option<&Task> {
+        self.task_index.get(name).map(|&i| &self.tasks[i])
+    }
+
+    pub fn task_index(&self, name: &str) -> Option<usize> {
+        self.task_index.get(name).copied()
+    }
+
+    /// The closest task name, for "did you mean" hints.
+    pub fn suggest_task(&self, unknown: &str) -> Option<&str> {
+        suggest(unknown, self.tasks.iter().map(|t| t.name.as_str()))
+    }
+}
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigLoadError {
+    #[error("cannot read `{}`: {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Invalid(ConfigError),
+}
+
+fn parse<T: serde::de::DeserializeOwned>(source: &Arc<SourceFile>, diags: &mut Diagnostics) -> Option<T> {
+    match toml::from_str::<T>(&source.text) {
+        Ok(value) => Some(value),
+        Err(error) => {
+            let message = error.message().trim().to_owned();
+            let mut diagnostic = ConfigDiagnostic::error(source, error.span(), "invalid TOML", message.clone());
+            if let Some(hint) = raw::hint_for_toml_error(&message) {
+                diagnostic = diagnostic.with_help(hint);
+            }
+            if source.name.contains('/') && message.contains("unknown field") {
+                let is_root_key = ["components", "tasks", "include", "cache"]
+                    .iter()
+                    .any(|key| message.contains(&format!("`{key}`")));
+                if is_root_key {
+                    diagnostic = diagnostic.with_help(
+                        "a nested sift.toml holds only [[rules]]; components, tasks, include and cache belong in the root sift.toml (included task files hold only [tasks.NAME])",
+                    );
+                }
+            }
+            diags.push(diagnostic);
+            None
+        }
+    }
+}
+
+/// Compiles a nested rule file (rules only). Problems are returned, not fatal:
+/// the planner reports them and fails, `sift check` lists them.
+pub(crate) fn compile_nested(
+    dir: &str,
+    source: Arc<SourceFile>,
+    components: &Components,
+) -> (RuleFile, Diagnostics) {
+    let mut diags = Diagnostics::default();
+    let rules = match parse::<raw::RawNested>(&source, &mut diags) {
+        Some(nested) => compile_rules(nested.rules, &source, components, &mut diags),
+        None => Vec::new(),
+    };
+    (RuleFile { dir: dir.to_owned(), source, rules }, diags)
+}
+
+fn compile_components(
+    raw: Option<raw::RawComponents>,
+    source: &Arc<SourceFile>,
+    diags: &mut Diagnostics,
+) -> Components {
+    let mut declared: Vec<(Spanned<String>, ComponentKind, Option<String>)> = Vec::new();
+    if let Some(raw) = raw {
+        if let Some(exclusive) = raw.exclusive {
+            match exclusive.into_inner() {
+                ComponentList::Flat(names) => {
+                    declared.extend(names.into_iter().map(|n| (n, ComponentKind::Exclusive, None)));
+                }
+                ComponentList::Families(families) => {
+                    for (family, names) in families {
+                        let family = family.into_inner();
+                        declared.extend(
+                            names.into_iter().map(|n| (n, ComponentKind::Exclusive, Some(family.clone()))),
+                        );
+                    }
+                }
+            }
+        }
+        if let Some(inclusive) = raw.inclusive {
+            declared.extend(inclusive.into_inner().into_iter().map(|n| (n, ComponentKind::Inclusive, None)));
+        }
+    }
+    let mut seen: HashMap<String, std::ops::Range<usize>> = HashMap::new();
+    let mut unique = Vec::new();
+    for (name, kind, family) in declared {
+        let span = name.span();
+        let name = name.into_inner();
+        if !valid_name(&name) {
+            diags.push(
+                ConfigDiagnostic::error(source, Some(span), format!("invalid component name `{name}`"), "here")
+                    .with_help("component names are non-empty and hold no whitespace or `!`"),
+            );
+            continue;
+        }
+        if let Some(first) = seen.get(&name) {
+            diags.push(
+                ConfigDiagnostic::error(source, Some(span), format!("component `{name}` is declared twice"), "again here")
+                    .with_related(source, first.clone(), "first declared here")
+                    .with_help("each component is either exclusive or inclusive, and declared once"),
+            );
+            continue;
+        }
+        seen.insert(name.clone(), span);
+        unique.push((name, kind, family));
+    }
+    Components::new(unique)
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty() && !name.starts_with('!') && !name.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// Which components a list may name.
+#[derive(Clone, Copy, PartialEq)]
+enum Allowed {
+    Any,
+    InclusiveOnly,
+}
+
+fn resolve_components(
+    names: Names,
+    allowed: Allowed,
+    source: &Arc<SourceFile>,
+    components: &Components,
+    diags: &mut Diagnostics,
+) -> (ComponentSet, Vec<String>) {
+    let mut set = ComponentSet::new();
+    let mut ordered = Vec::new();
+    for name in names.into_inner() {
+        let span = name.span();
+        let name = name.into_inner();
+        match components.get(&name) {
+            Some(id) if allowed == Allowed::InclusiveOnly && components.kind(id) == ComponentKind::Exclusive => {
+                diags.push(
+                    ConfigDiagnostic::error(
+                        source,
+                        Some(span),
+                        format!("`{name}` is an exclusive component"),
+                        "`inclusive` may name only inclusive components",
+                    )
+                    .with_help(format!(
+                        "to make matching files affect only `{name}`, write `exclusive = [\"{name}\"]`"
+                    )),
+                );
+            }
+            Some(id) => {
+                set.insert(id);
+                ordered.push(name);
+            }
+            None => {
+                let help = match components.suggest(&name) {
+                    Some(close) => format!("did you mean `{close}`?"),
+                    None => "declare it under [components] in the root sift.toml".to_owned(),
+                };
+                diags.push(
+                    ConfigDiagnostic::error(source, Some(span), format!("unknown component `{name}`"), "not declared in [components]")
+                        .with_help(help),
+                );
+            }
+        }
+    }
+    (set, ordered)
+}
+
+fn compile_patterns(names: &Names, source: &Arc<SourceFile>, diags: &mut Diagnostics) -> Option<PatternList> {
+    let raw: Vec<&str> = names.get_ref().iter().map(|p| p.get_ref().as_str()).collect();
+    match PatternList::new(&raw) {
+        Ok(list) => Some(list),
+        Err((index, error)) => {
+            diags.push(
+                ConfigDiagnostic::error(
+                    source,
+                    Some(names.get_ref()[index].span()),
+                    format!("invalid pattern `{}`", raw[index]),
+                    error.to_string(),
+                )
+                .with_help("patterns use `*`, `?`, `**`, `[a-z]`, `{a,b}` and a leading `!` to exclude; see the README"),
+            );
+            None
+        }
+    }
+}
+
+fn compile_rules(
+    raw: Vec<Spanned<RawRule>>,
+    source: &Arc<SourceFile>,
+    components: &Components,
+    diags: &mut Diagnostics,
+) -> Vec<Rule> {
+    let mut rules = Vec::new();
+    for rule in raw {
+        let line = source.line_col(rule.span().start).0;
+        let rule = rule.into_inner();
+        if rule.files.get_ref().is_empty() {
+            diags.push(
+                ConfigDiagnostic::error(source, Some(rule.files.span()), "empty `files` list", "matches nothing")
+                    .with_help("list at least one pattern, e.g. `files = [\"**/*.py\"]`"),
+            );
+        }
+        if rule.inclusive.is_none() && rule.exclusive.is_none() {
+            diags.push(
+                ConfigDiagnostic::warning(source, Some(rule.files.span()), "rule sets neither `inclusive` nor `exclusive`", "has no effect")
+                    .with_help("add `inclusive = [...]` and/or `exclusive = [...]`"),
+            );
+        }
+        let files = compile_patterns(&rule.files, source, diags);
+        let inclusive = rule
+            .inclusive
+            .map(|names| resolve_components(names, Allowed::InclusiveOnly, source, components, diags).0)
+            .unwrap_or_default();
+        let exclusive =
+            rule.exclusive.map(|names| resolve_components(names, Allowed::Any, source, components, diags).0);
+        if let Some(files) = files {
+            rules.push(Rule { line, files, inclusive, exclusive });
+        }
+    }
+    rules
+}
+
+fn take_tasks(
+    tasks: BTreeMap<Spanned<String>, Spanned<RawTask>>,
+    source: &Arc<SourceFile>,
+) -> Vec<(Arc<SourceFile>, Spanned<String>, Spanned<RawTask>)> {
+    tasks.into_iter().map(|(name, task)| (Arc::clone(source), name, task)).collect()
+}
+
+/// Expands `include = [...]` globs (relative to the root) into files, sorted.
+fn resolve_includes(
+    root: &Path,
+    include: &[Spanned<String>],
+    source: &Arc<SourceFile>,
+    diags: &mut Diagnostics,
+) -> Vec<Arc<SourceFile>> {
+    let mut found: BTreeMap<String, ()> = BTreeMap::new();
+    for entry in include {
+        let pattern = match Pattern::new(entry.get_ref()) {
+            Ok(p) => p,
+            Err(error) => {
+                diags.push(
+                    ConfigDiagnostic::error(source, Some(entry.span()), format!("invalid include pattern `{}`", entry.get_ref()), error.to_string())
+                        .with_help("include patterns are relative to the repository root, e.g. `ci/tasks/*.toml`"),
+                );
+                continue;
+            }
+        };
+        // Walk only below the pattern's literal leading directories.
+        let literal_dirs: Vec<&str> = entry
+            .get_ref()
+            .split('/')
+            .take_while(|s| !s.contains(['*', '?', '[', '{', '\\']))
+            .collect();
+        let start = literal_dirs.join("/");
+        let mut matches = Vec::new();
+        walk_files(root, &start, &mut |rel| {
+            if pattern.matches(rel) && rel.split('/').count() >= pattern_min_depth(entry.get_ref()) {
+                matches.push(rel.to_owned());
+            }
+        });
+        if matches.is_empty() {
+            diags.push(
+                ConfigDiagnostic::error(source, Some(entry.span()), format!("`{}` matches no file", entry.get_ref()), "nothing to include")
+                    .with_help("include patterns are relative to the repository root; remove the entry or fix the path"),
+            );
+        }
+        for m in matches {
+            found.insert(m, ());
+        }
+    }
+    let mut files = Vec::new();
+    for name in found.into_keys() {
+        if name == RULE_FILE {
+            continue;
+        }
+        match std::fs::read_to_string(root.join(&name)) {
+            Ok(text) => files.push(SourceFile::new(name, text)),
+            Err(error) => diags.push(ConfigDiagnostic::error(source, None, format!("cannot read included file `{name}`: {error}"), "")),
+        }
+    }
+    files
+}
+
+/// A pattern names files at least as deep as its segments; this keeps
+/// "matches a parent directory" from including unrelated files below it.
+fn pattern_min_depth(pattern: &str) -> usize {
+    pattern.split('/').filter(|s| *s != "**" && !s.is_empty()).count()
+}
+
+fn walk_files(root: &Path, rel_dir: &str, visit: &mut dyn FnMut(&str)) {
+    let dir = if rel_dir.is_empty() { root.to_owned() } else { root.join(rel_dir) };
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        // The literal part may itself name a file.
+        if dir.is_file() {
+            visit(rel_dir);
+        }
+        return;
+    };
+    let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name == ".git" {
+            continue;
+        }
+        let rel = if rel_dir.is_empty() { name } else { format!("{rel_dir}/{name}") };
+        match entry.file_type() {
+            Ok(t) if t.is_dir() => walk_files(root, &rel, visit),
+            Ok(t) if t.is_file() => visit(&rel),
+            _ => {}
+        }
+    }
+}
+
+fn compile_tasks(
+    raw: Vec<(Arc<SourceFile>, Spanned<String>, Spanned<RawTask>)>,
+    components: &Components,
+    diags: &mut Diagnostics,
+) -> Vec<Task> {
+    let mut tasks: Vec<Task> = Vec::new();
+    let mut spans: HashMap<String, (Arc<SourceFile>, std::ops::Range<usize>)> = HashMap::new();
+    let mut needs_spans: HashMap<(String, String), (Arc<SourceFile>, std::ops::Range<usize>)> = HashMap::new();
+    for (source, name, task) in raw {
+        let name_span = name.span();
+        let name = name.into_inner();
+        if !valid_name(&name) {
+            diags.push(
+                ConfigDiagnostic::error(&source, Some(name_span), format!("invalid task name `{name}`"), "here")
+                    .with_help("task names are non-empty and hold no whitespace or `!`"),
+            );
+            continue;
+        }
+        if let Some((first_file, first_span)) = spans.get(&name) {
+            diags.push(
+                ConfigDiagnostic::error(&source, Some(name_span), format!("task `{name}` is defined twice"), "again here")
+                    .with_related(first_file, first_span.clone(), "first defined here")
+                    .with_help("task names are unique across sift.toml and its included files"),
+            );
+            continue;
+        }
+        spans.insert(name.clone(), (Arc::clone(&source), name_span.clone()));
+        let line = source.line_col(name_span.start).0;
+        let table_span = task.span();
+        let mut task = task.into_inner();
+        let raw_strategy = task.strategy();
+        let strategy = compile_strategy(raw_strategy, table_span, true, &source, components, diags);
+        let mut needs = Vec::new();
+        if let Some(list) = task.needs {
+            for need in list.into_inner() {
+                needs_spans.insert((name.clone(), need.get_ref().clone()), (Arc::clone(&source), need.span()));
+                needs.push(need.into_inner());
+            }
+        }
+        needs.sort();
+        needs.dedup();
+        tasks.push(Task {
+            name,
+            strategy: strategy.unwrap_or(None),
+            needs,
+            run: task.run.map(Spanned::into_inner),
+            description: task.description,
+            source,
+            line,
+        });
+    }
+    tasks.sort_by(|a, b| a.name.cmp(&b.name));
+
+    // Unknown needs.
+    let known: HashMap<&str, usize> = tasks.iter().enumerate().map(|(i, t)| (t.name.as_str(), i)).collect();
+    let mut unknown = Vec::new();
+    for task in &tasks {
+        for need in &task.needs {
+            if !known.contains_key(need.as_str()) {
+                let (file, span) = &needs_spans[&(task.name.clone(), need.clone())];
+                let help = match suggest(need, tasks.iter().map(|t| t.name.as_str())) {
+                    Some(close) => format!("did you mean `{close}`?"),
+                    None => "define it under [tasks.NAME] or remove it from `needs`".to_owned(),
+                };
+                unknown.push(
+                    ConfigDiagnostic::error(file, Some(span.clone()), format!("task `{}` needs unknown task `{need}`", task.name), "no such task")
+                        .with_help(help),
+                );
+            }
+        }
+    }
+    for d in unknown {
+        diags.push(d);
+    }
+
+    // Cycles, found by a deterministic depth-first search in name order.
+    for cycle in find_cycles(&tasks, &known) {
+        let first = &tasks[cycle[0]];
+        let second = &tasks[cycle[1 % cycle.len()]];
+        let (file, span) = &needs_spans[&(first.name.clone(), second.name.clone())];
+        let path: Vec<&str> = cycle.iter().chain(std::iter::once(&cycle[0])).map(|&i| tasks[i].name.as_str()).collect();
+        diags.push(
+            ConfigDiagnostic::error(file, Some(span.clone()), format!("dependency cycle: {}", path.join(" → ")), "this need closes the cycle")
+                .with_help("a task cannot need itself, directly or through other tasks; remove one of these `needs`"),
+        );
+    }
+    tasks
+}
+
+/// Every elementary cycle found by DFS (one per back edge), each rotated to
+/// start at its smallest task, reported once.
+fn find_cycles(tasks: &[Task], known: &HashMap<&str, usize>) -> Vec<Vec<usize>> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum State {
+        New,
+        Active,
+        Done,
+    }
+    let mut state = vec![State::New; tasks.len()];
+    let mut cycles: Vec<Vec<usize>> = Vec::new();
+    for start in 0..tasks.len() {
+        if state[start] != State::New {
+            continue;
+        }
+        // Iterative DFS: (node, next edge index).
+        let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+        state[start] = State::Active;
+        while let Some(&mut (node, ref mut edge)) = stack.last_mut() {
+            let needs = &tasks[node].needs;
+            if *edge < needs.len() {
+                let next = needs[*edge].as_str();
+                *edge += 1;
+                let Some(&next) = known.get(next) else { continue };
+                match state[next] {
+                    State::New => {
+                        state[next] = State::Active;
+                        stack.push((next, 0));
+                    }
+                    State::Active => {
+                        let pos = stack.iter().position(|&(n, _)| n == next).expect("active nodes are on the stack");
+                        let mut cycle: Vec<usize> = stack[pos..].iter().map(|&(n, _)| n).collect();
+                        let min = cycle.iter().enumerate().min_by_key(|(_, n)| **n).map(|(i, _)| i).unwrap_or(0);
+                        cycle.rotate_left(min);
+                        if !cycles.contains(&cycle) {
+                            cycles.push(cycle);
+                        }
+                    }
+                    State::Done => {}
+                }
+            } else {
+                state[node] = State::Done;
+                stack.pop();
+            }
+        }
+    }
+    cycles.sort();
+    cycles
+}
+
+/// Compiles the strategy keys of a task (`top_level`) or of a composite member.
+/// `Ok(None)` is "no strategy"; `Err(())` means a diagnostic was pushed.
+fn compile_strategy(
+    raw: RawStrategy,
+    span: std::ops::Range<usize>,
+    top_level: bool,
+    source: &Arc<SourceFile>,
+    components: &Components,
+    diags: &mut Diagnostics,
+) -> Result<Option<Strategy>, ()> {
+    let mut given: Vec<(&str, std::ops::Range<usize>)> = Vec::new();
+    if let Some(s) = &raw.schedules {
+        given.push(("schedules", s.span()));
+    }
+    if let Some(s) = &raw.changed {
+        given.push(("changed", s.span()));
+    }
+    if let Some(s) = &raw.always {
+        given.push(("always", s.span()));
+    }
+    if let Some(s) = &raw.any {
+        given.push(("any", s.span()));
+    }
+    if let Some(s) = &raw.all {
+        given.push(("all", s.span()));
+    }
+    if let Some(s) = &raw.not {
+        given.push(("not", s.span()));
+    }
+    if given.len() > 1 {
+        let keys: Vec<String> = given.iter().map(|(k, _)| format!("`{k}`")).collect();
+        diags.push(
+            ConfigDiagnostic::error(source, Some(given[1].1.clone()), format!("conflicting strategies {}", keys.join(" and ")), "second strategy here")
+                .with_help(format!(
+                    "a task has one strategy; combine them explicitly, e.g. `any = [{{ {} = ... }}, {{ {} = ... }}]`",
+                    given[0].0, given[1].0
+                )),
+        );
+        return Err(());
+    }
+    if given.is_empty() {
+        if top_level {
+            return Ok(None);
+        }
+        diags.push(
+            ConfigDiagnostic::error(source, Some(span), "empty strategy", "needs one of `schedules`, `changed`, `always`, `any`, `all`, `not`")
+                .with_help("write e.g. `{ schedules = [\"linux\"] }`"),
+        );
+        return Err(());
+    }
+    if let Some(names) = raw.schedules {
+        let before = diags.errors().count();
+        let (set, ordered) = resolve_components(names, Allowed::Any, source, components, diags);
+        if diags.errors().count() > before {
+            return Err(());
+        }
+        return Ok(Some(Strategy::Schedules { components: set, names: ordered }));
+    }
+    if let Some(patterns) = raw.changed {
+        return compile_patterns(&patterns, source, diags).map(|p| Some(Strategy::Changed(p))).ok_or(());
+    }
+    if let Some(always) = raw.always {
+        if !*always.get_ref() {
+            diags.push(
+                ConfigDiagnostic::error(source, Some(always.span()), "`always = false` has no meaning", "remove this")
+                    .with_help("omit `always` and give the task a strategy such as `schedules` or `changed`"),
+            );
+            return Err(());
+        }
+        return Ok(Some(Strategy::Always));
+    }
+    if let Some(not) = raw.not {
+        let member_span = not.span();
+        let member = compile_strategy(*not.into_inner(), member_span, false, source, components, diags)?;
+        return Ok(member.map(|m| Strategy::Not(Box::new(m))));
+    }
+    let (key, list) = match (raw.any, raw.all) {
+        (Some(any), _) => ("any", any),
+        (_, Some(all)) => ("all", all),
+        _ => unreachable!("one strategy key is present"),
+    };
+    if list.get_ref().is_empty() {
+        diags.push(
+            ConfigDiagnostic::error(source, Some(list.span()), format!("empty `{key}` list"), "needs at least one member")
+                .with_help(format!("an empty `{key}` has no sensible meaning; list strategies such as `{{ schedules = [\"linux\"] }}`")),
+        );
+        return Err(());
+    }
+    let mut members = Vec::new();
+    let mut failed = false;
+    for member in list.into_inner() {
+        let member_span = member.span();
+        match compile_strategy(member.into_inner(), member_span, false, source, components, diags) {
+            Ok(Some(m)) => members.push(m),
+            _ => failed = true,
+        }
+    }
+    if failed {
+        return Err(());
+    }
+    Ok(Some(if key == "any" { Strategy::Any(members) } else { Strategy::All(members) }))
+}

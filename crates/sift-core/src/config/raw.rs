@@ -1,0 +1,154 @@
+//! The TOML shape of `sift.toml`, as serde reads it. Every value a user can get
+//! wrong carries its span so that validation can point at it.
+
+use std::collections::BTreeMap;
+
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use toml::Spanned;
+
+pub(crate) type Names = Spanned<Vec<Spanned<String>>>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRoot {
+    pub components: Option<RawComponents>,
+    #[serde(default)]
+    pub rules: Vec<Spanned<RawRule>>,
+    #[serde(default)]
+    pub tasks: BTreeMap<Spanned<String>, Spanned<RawTask>>,
+    #[serde(default)]
+    pub include: Vec<Spanned<String>>,
+    pub cache: Option<RawCache>,
+}
+
+/// A nested rule file: rules only.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawNested {
+    #[serde(default)]
+    pub rules: Vec<Spanned<RawRule>>,
+}
+
+/// An included task file: tasks only.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawInclude {
+    #[serde(default)]
+    pub tasks: BTreeMap<Spanned<String>, Spanned<RawTask>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCache {
+    pub store: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawComponents {
+    pub exclusive: Option<Spanned<ComponentList>>,
+    pub inclusive: Option<Names>,
+}
+
+/// `exclusive = [...]` or `exclusive = { family = [...], ... }`.
+#[derive(Debug)]
+pub(crate) enum ComponentList {
+    Flat(Vec<Spanned<String>>),
+    Families(Vec<(Spanned<String>, Vec<Spanned<String>>)>),
+}
+
+impl<'de> Deserialize<'de> for ComponentList {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ListVisitor;
+        impl<'de> Visitor<'de> for ListVisitor {
+            type Value = ComponentList;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of component names or a table of named lists (families)")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut names = Vec::new();
+                while let Some(name) = seq.next_element()? {
+                    names.push(name);
+                }
+                Ok(ComponentList::Flat(names))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut families = Vec::new();
+                while let Some(key) = map.next_key::<Spanned<String>>()? {
+                    let names: Vec<Spanned<String>> = map.next_value()?;
+                    families.push((key, names));
+                }
+                Ok(ComponentList::Families(families))
+            }
+        }
+        deserializer.deserialize_any(ListVisitor)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRule {
+    pub files: Names,
+    pub inclusive: Option<Names>,
+    pub exclusive: Option<Names>,
+}
+
+/// The strategy keys, shared by tasks and by composite members.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawStrategy {
+    pub schedules: Option<Names>,
+    pub changed: Option<Names>,
+    pub always: Option<Spanned<bool>>,
+    pub any: Option<Spanned<Vec<Spanned<RawStrategy>>>>,
+    pub all: Option<Spanned<Vec<Spanned<RawStrategy>>>>,
+    pub not: Option<Spanned<Box<RawStrategy>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTask {
+    pub schedules: Option<Names>,
+    pub changed: Option<Names>,
+    pub always: Option<Spanned<bool>>,
+    pub any: Option<Spanned<Vec<Spanned<RawStrategy>>>>,
+    pub all: Option<Spanned<Vec<Spanned<RawStrategy>>>>,
+    pub not: Option<Spanned<Box<RawStrategy>>>,
+    pub needs: Option<Names>,
+    pub run: Option<Spanned<String>>,
+    pub description: Option<String>,
+}
+
+impl RawTask {
+    /// Splits off the strategy keys, so tasks and composite members validate
+    /// through one function.
+    pub fn strategy(&mut self) -> RawStrategy {
+        RawStrategy {
+            schedules: self.schedules.take(),
+            changed: self.changed.take(),
+            always: self.always.take(),
+            any: self.any.take(),
+            all: self.all.take(),
+            not: self.not.take(),
+        }
+    }
+}
+
+/// Makes serde's error kinds into hints.
+pub(crate) fn hint_for_toml_error(message: &str) -> Option<String> {
+    if message.contains("expected a sequence") {
+        Some("write a list, e.g. `[\"value\"]`, even for a single value".into())
+    } else if message.contains("unknown field") {
+        Some("check the spelling; the keys this table accepts are listed above".into())
+    } else if message.contains("duplicate key") {
+        Some("each key may appear once per table; task names must be unique".into())
+    } else if message.contains("invalid type") {
+        Some("see the configuration reference in the README for each key's type".into())
+    } else {
+        None
+    }
+}
+
+#[allow(dead_code)]
+fn _assert_error_type<E: de::Error>() {}

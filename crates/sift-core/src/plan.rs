@@ -1,0 +1,419 @@
+//! The planner: which tasks a change needs, and why (taskgraph's removal phase
+//! over sift's strategies).
+//!
+//! Tasks are decided dependents first. A task that a kept task needs is kept;
+//! a task outside the requested set (`--target`) is skipped once no kept task
+//! needs it; otherwise its strategy decides. Every decision carries a reason,
+//! and nothing depends on hash or iteration order.
+
+use std::collections::{HashMap, VecDeque};
+
+use crate::change::{Change, ChangeOrigin, ChangedFile};
+use crate::components::{ComponentId, ComponentSet};
+use crate::config::Config;
+use crate::diagnostic::Diagnostics;
+use crate::pattern::{NameGlob, PatternList};
+use crate::rules::{PathSchedules, RuleTree};
+use crate::task::Strategy;
+
+/// How many files to remember per component as evidence.
+const EVIDENCE_PER_COMPONENT: usize = 3;
+
+/// What the user asked to plan.
+#[derive(Clone, Debug, Default)]
+pub struct PlanOptions {
+    /// `--target`: globs over task names; empty means every task is requested.
+    pub targets: Vec<NameGlob>,
+    /// `--all`: keep every task.
+    pub all: bool,
+}
+
+/// The components a change affects, with evidence.
+#[derive(Debug, Default)]
+pub struct ChangeAnalysis {
+    pub components: ComponentSet,
+    /// Per component id: the first changed paths (sorted) that affect it.
+    pub evidence: Vec<Vec<String>>,
+    /// Every path of the change (renames twice), sorted.
+    pub paths: Vec<String>,
+}
+
+impl ChangeAnalysis {
+    pub fn evidence(&self, id: ComponentId) -> &[String] {
+        self.evidence.get(id.0 as usize).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// How one strategy (or composite member) decided.
+#[derive(Clone, Debug)]
+pub struct Evaluation {
+    pub keep: bool,
+    /// The strategy as configured, e.g. `schedules = ["linux"]`.
+    pub strategy: String,
+    /// One line: why.
+    pub summary: String,
+    /// Composite members that were evaluated (composites short-circuit).
+    pub children: Vec<Evaluation>,
+    /// For `schedules`: the listed components that the change affects.
+    pub affected: Vec<ComponentId>,
+    /// For `changed`: the first changed path that matched, and the pattern.
+    pub matched: Option<(String, String)>,
+}
+
+/// Why a task runs or not.
+#[derive(Clone, Debug)]
+pub enum DecisionKind {
+    /// `--all`.
+    All,
+    /// The change could not be known (e.g. shallow clone): everything runs.
+    ScheduleAll(String),
+    /// Kept tasks need it (sorted names).
+    NeededBy(Vec<String>),
+    /// Not matched by `--target`, and no kept task needs it.
+    NotRequested,
+    /// The task has no strategy.
+    NoStrategy,
+    /// Its strategy decided.
+    Strategy(Evaluation),
+}
+
+/// The decision for one task.
+#[derive(Clone, Debug)]
+pub struct Decision {
+    pub name: String,
+    pub run: bool,
+    pub reason: String,
+    pub kind: DecisionKind,
+}
+
+/// A plan: the change, its components and a decision per task (sorted by name).
+#[derive(Debug)]
+pub struct Plan {
+    pub origin: ChangeOrigin,
+    pub changed_files: Vec<ChangedFile>,
+    pub components: Vec<String>,
+    pub analysis: ChangeAnalysis,
+    pub tasks: Vec<Decision>,
+}
+
+impl Plan {
+    pub fn kept(&self) -> impl Iterator<Item = &Decision> {
+        self.tasks.iter().filter(|d| d.run)
+    }
+
+    pub fn decision(&self, name: &str) -> Option<&Decision> {
+        self.tasks.binary_search_by(|d| d.name.as_str().cmp(name)).ok().map(|i| &self.tasks[i])
+    }
+}
+
+/// Errors that stop a plan.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlanError {
+    /// Nested rule files read for this change are invalid.
+    #[error("invalid rule files")]
+    InvalidRules(Diagnostics),
+    #[error("--target `{pattern}` matches no task")]
+    UnknownTarget { pattern: String, suggestion: Option<String> },
+}
+
+/// Plans changes against one configuration; rule files read for one change are
+/// reused for the next.
+pub struct Planner<'c> {
+    config: &'c Config,
+    tree: RuleTree<'c>,
+}
+
+impl<'c> Planner<'c> {
+    pub fn new(config: &'c Config) -> Self {
+        let tree = RuleTree::new(&config.root, &config.components, std::sync::Arc::clone(&config.root_rules));
+        Planner { config, tree }
+    }
+
+    pub fn config(&self) -> &'c Config {
+        self.config
+    }
+
+    pub fn rules(&mut self) -> &mut RuleTree<'c> {
+        &mut self.tree
+    }
+
+    /// What the rules say about one path (for `sift files` and `sift why`).
+    pub fn path_schedules(&mut self, path: &str, explain: bool) -> PathSchedules {
+        self.tree.schedules(path, explain)
+    }
+
+    /// The components of a change: the union over its paths.
+    pub fn analyze(&mut self, change: &Change) -> Result<ChangeAnalysis, PlanError> {
+        let components = &self.config.components;
+        let mut analysis = ChangeAnalysis {
+            evidence: vec![Vec::new(); components.len()],
+            paths: change.all_paths().into_iter().map(str::to_owned).collect(),
+            ..ChangeAnalysis::default()
+        };
+        for path in &analysis.paths {
+            let set = self.tree.schedules(path, false).components(components);
+            analysis.components.union_with(&set);
+            for id in set.iter() {
+                let evidence = &mut analysis.evidence[id.0 as usize];
+                if evidence.len() < EVIDENCE_PER_COMPONENT {
+                    evidence.push(path.clone());
+                }
+            }
+        }
+        if self.tree.diagnostics().has_errors() {
+            let mut diagnostics = self.tree.diagnostics().clone();
+            diagnostics.sort();
+            return Err(PlanError::InvalidRules(diagnostics));
+        }
+        Ok(analysis)
+    }
+
+    /// Decides every task for `change`.
+    pub fn plan(&mut self, change: &Change, options: &PlanOptions) -> Result<Plan, PlanError> {
+        let config = self.config;
+        for target in &options.targets {
+            if !config.tasks.iter().any(|t| target.matches(&t.name)) {
+                return Err(PlanError::UnknownTarget {
+                    pattern: target.as_str().to_owned(),
+                    suggestion: config.suggest_task(target.as_str()).map(str::to_owned),
+                });
+            }
+        }
+        let analysis = self.analyze(change)?;
+        let tasks = &config.tasks;
+        let requested: Vec<bool> = tasks
+            .iter()
+            .map(|t| options.targets.is_empty() || options.targets.iter().any(|g| g.matches(&t.name)))
+            .collect();
+
+        let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); tasks.len()];
+        for (index, task) in tasks.iter().enumerate() {
+            for need in &task.needs {
+                if let Some(j) = config.task_index(need) {
+                    dependents[j].push(index);
+                }
+            }
+        }
+        // Kahn's algorithm over reverse edges: dependents before dependencies.
+        let mut remaining: Vec<usize> = dependents.iter().map(Vec::len).collect();
+        let mut queue: VecDeque<usize> = (0..tasks.len()).filter(|&i| remaining[i] == 0).collect();
+        let mut decisions: Vec<Option<Decision>> = vec![None; tasks.len()];
+        let mut evaluator = Evaluator::new(config, &analysis);
+        while let Some(index) = queue.pop_front() {
+            let task = &tasks[index];
+            let kept_by: Vec<String> = dependents[index]
+                .iter()
+                .filter(|&&d| decisions[d].as_ref().is_some_and(|d| d.run))
+                .map(|&d| tasks[d].name.clone())
+                .collect();
+            let (run, kind) = if options.all {
+                (true, DecisionKind::All)
+            } else if let Some(reason) = &change.origin.schedule_all_reason {
+                (true, DecisionKind::ScheduleAll(reason.clone()))
+            } else if !kept_by.is_empty() {
+                (true, DecisionKind::NeededBy(kept_by))
+            } else if !requested[index] {
+                (false, DecisionKind::NotRequested)
+            } else {
+                match &task.strategy {
+                    None => (true, DecisionKind::NoStrategy),
+                    Some(strategy) => {
+                        let evaluation = evaluator.evaluate(strategy);
+                        (evaluation.keep, DecisionKind::Strategy(evaluation))
+                    }
+                }
+            };
+            let reason = reason_line(&kind, !dependents[index].is_empty());
+            decisions[index] = Some(Decision { name: task.name.clone(), run, reason, kind });
+            for need in &task.needs {
+                if let Some(j) = config.task_index(need) {
+                    remaining[j] -= 1;
+                    if remaining[j] == 0 {
+                        queue.push_back(j);
+                    }
+                }
+            }
+        }
+        let tasks = decisions.into_iter().map(|d| d.expect("the task graph is acyclic")).collect();
+        Ok(Plan {
+            origin: change.origin.clone(),
+            changed_files: change.files.clone(),
+            components: config.components.names_of(&analysis.components),
+            analysis,
+            tasks,
+        })
+    }
+}
+
+fn reason_line(kind: &DecisionKind, has_dependents: bool) -> String {
+    match kind {
+        DecisionKind::All => "--all: every task runs".to_owned(),
+        DecisionKind::ScheduleAll(reason) => reason.clone(),
+        DecisionKind::NeededBy(names) => match names.len() {
+            1 => format!("needed by {}", names[0]),
+            n => format!("needed by {} and {} more", names[0], n - 1),
+        },
+        DecisionKind::NotRequested if has_dependents => "not requested (--target), and no kept task needs it".to_owned(),
+        DecisionKind::NotRequested => "not requested (--target)".to_owned(),
+        DecisionKind::NoStrategy => "no strategy: always runs".to_owned(),
+        DecisionKind::Strategy(evaluation) => evaluation.summary.clone(),
+    }
+}
+
+/// Evaluates strategies against one change, memoizing `changed` pattern lists
+/// (large configurations share a few lists among thousands of tasks).
+struct Evaluator<'a> {
+    config: &'a Config,
+    analysis: &'a ChangeAnalysis,
+    split_paths: Option<Vec<Vec<&'a str>>>,
+    changed_memo: HashMap<String, Option<(String, String)>>,
+}
+
+impl<'a> Evaluator<'a> {
+    fn new(config: &'a Config, analysis: &'a ChangeAnalysis) -> Self {
+        Evaluator { config, analysis, split_paths: None, changed_memo: HashMap::new() }
+    }
+
+    fn evaluate(&mut self, strategy: &Strategy) -> Evaluation {
+        match strategy {
+            Strategy::Schedules { components, names } => {
+                let affected: Vec<ComponentId> =
+                    components.iter().filter(|id| self.analysis.components.contains(*id)).collect();
+                let configured = format!("schedules = [{}]", quoted(names));
+                let summary = if names.is_empty() {
+                    "schedules: an empty list never keeps a task".to_owned()
+                } else if affected.is_empty() {
+                    format!("schedules: none of {} affected", list_short(names))
+                } else {
+                    let affected_names: Vec<String> =
+                        affected.iter().map(|id| self.config.components.name(*id).to_owned()).collect();
+                    let example = self.analysis.evidence(affected[0]).first().cloned().unwrap_or_default();
+                    format!("schedules: {} affected (by {example})", list_short(&affected_names))
+                };
+                Evaluation {
+                    keep: !affected.is_empty(),
+                    strategy: configured,
+                    summary,
+                    children: Vec::new(),
+                    affected,
+                    matched: None,
+                }
+            }
+            Strategy::Changed(patterns) => {
+                let described: Vec<String> = (0..patterns_len(patterns)).map(|i| patterns.describe(i)).collect();
+                let key = described.join("\0");
+                let matched = match self.changed_memo.get(&key) {
+                    Some(found) => found.clone(),
+                    None => {
+                        let found = self.first_selected(patterns);
+                        self.changed_memo.insert(key, found.clone());
+                        found
+                    }
+                };
+                let summary = match &matched {
+                    Some((path, pattern)) => format!("changed: {path} matches `{pattern}`"),
+                    None => format!("changed: no changed file matches {}", list_short(&described)),
+                };
+                Evaluation {
+                    keep: matched.is_some(),
+                    strategy: format!("changed = [{}]", quoted(&described)),
+                    summary,
+                    children: Vec::new(),
+                    affected: Vec::new(),
+                    matched,
+                }
+            }
+            Strategy::Always => leaf(true, "always = true", "always"),
+            Strategy::Not(member) => {
+                let child = self.evaluate(member);
+                Evaluation {
+                    keep: !child.keep,
+                    strategy: "not".to_owned(),
+                    summary: format!("not: {}", child.summary),
+                    children: vec![child],
+                    affected: Vec::new(),
+                    matched: None,
+                }
+            }
+            Strategy::Any(members) => {
+                let mut children = Vec::new();
+                for member in members {
+                    let child = self.evaluate(member);
+                    let keep = child.keep;
+                    children.push(child);
+                    if keep {
+                        break;
+                    }
+                }
+                let keep = children.last().is_some_and(|c| c.keep);
+                let summary = if keep {
+                    format!("any: {}", children.last().map(|c| c.summary.as_str()).unwrap_or_default())
+                } else {
+                    "any: no member keeps it".to_owned()
+                };
+                Evaluation { keep, strategy: "any".to_owned(), summary, children, affected: Vec::new(), matched: None }
+            }
+            Strategy::All(members) => {
+                let mut children = Vec::new();
+                for member in members {
+                    let child = self.evaluate(member);
+                    let keep = child.keep;
+                    children.push(child);
+                    if !keep {
+                        break;
+                    }
+                }
+                let keep = children.iter().all(|c| c.keep);
+                let summary = if keep {
+                    let parts: Vec<&str> = children.iter().map(|c| c.summary.as_str()).collect();
+                    format!("all: {}", parts.join("; "))
+                } else {
+                    format!("all: {}", children.last().map(|c| c.summary.as_str()).unwrap_or_default())
+                };
+                Evaluation { keep, strategy: "all".to_owned(), summary, children, affected: Vec::new(), matched: None }
+            }
+        }
+    }
+
+    /// The first changed path (sorted) the list selects, with the deciding pattern.
+    fn first_selected(&mut self, patterns: &PatternList) -> Option<(String, String)> {
+        let analysis = self.analysis;
+        let split = self
+            .split_paths
+            .get_or_insert_with(|| analysis.paths.iter().map(|p| p.split('/').collect()).collect());
+        split.iter().zip(&analysis.paths).find_map(|(segments, path)| match patterns.decide(segments) {
+            Some((index, true)) => Some((path.clone(), patterns.describe(index))),
+            _ => None,
+        })
+    }
+}
+
+fn patterns_len(patterns: &PatternList) -> usize {
+    patterns.patterns().count()
+}
+
+fn leaf(keep: bool, strategy: &str, summary: &str) -> Evaluation {
+    Evaluation {
+        keep,
+        strategy: strategy.to_owned(),
+        summary: summary.to_owned(),
+        children: Vec::new(),
+        affected: Vec::new(),
+        matched: None,
+    }
+}
+
+fn quoted(names: &[String]) -> String {
+    names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ")
+}
+
+/// `a, b, c` or `a, b, c and 4 more`.
+fn list_short(names: &[String]) -> String {
+    const SHOWN: usize = 3;
+    if names.len() <= SHOWN + 1 {
+        names.join(", ")
+    } else {
+        format!("{} and {} more", names[..SHOWN].join(", "), names.len() - SHOWN)
+    }
+}

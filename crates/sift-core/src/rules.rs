@@ -1,0 +1,170 @@
+//! Rule files and how they combine for a path (Mozilla's `Files()`/SCHEDULES).
+//!
+//! For a path, the rule files of its ancestor directories apply root first,
+//! then deeper, each in file order. Every matching rule adds its `inclusive`
+//! components; a matching rule's `exclusive` replaces any earlier one (last
+//! wins); a path no rule gives an `exclusive` keeps all exclusive components.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::components::{ComponentSet, Components};
+use crate::config::compile_nested;
+use crate::diagnostic::{Diagnostics, SourceFile};
+use crate::pattern::PatternList;
+
+/// The name of every rule file.
+pub const RULE_FILE: &str = "sift.toml";
+
+/// One `[[rules]]` entry.
+#[derive(Debug)]
+pub struct Rule {
+    /// 1-based line of the rule in its file.
+    pub line: usize,
+    pub files: PatternList,
+    pub inclusive: ComponentSet,
+    /// `None` when the rule does not set `exclusive`.
+    pub exclusive: Option<ComponentSet>,
+}
+
+/// The rules of one `sift.toml`.
+#[derive(Debug)]
+pub struct RuleFile {
+    /// The directory holding the file, repository-relative (`""` for the root).
+    pub dir: String,
+    pub source: Arc<SourceFile>,
+    pub rules: Vec<Rule>,
+}
+
+impl RuleFile {
+    fn depth(&self) -> usize {
+        if self.dir.is_empty() { 0 } else { self.dir.split('/').count() }
+    }
+}
+
+/// A rule that matched a path, for explanations.
+#[derive(Clone, Debug)]
+pub struct MatchedRule {
+    pub file: Arc<RuleFile>,
+    pub index: usize,
+    /// The pattern that decided the match, as written.
+    pub pattern: String,
+}
+
+impl MatchedRule {
+    pub fn rule(&self) -> &Rule {
+        &self.file.rules[self.index]
+    }
+
+    /// `path/to/sift.toml:LINE`.
+    pub fn location(&self) -> String {
+        format!("{}:{}", self.file.source.name, self.rule().line)
+    }
+}
+
+/// What the rules say about one path.
+#[derive(Clone, Debug, Default)]
+pub struct PathSchedules {
+    pub inclusive: ComponentSet,
+    /// `None`: no rule set `exclusive`, so every exclusive component applies.
+    pub exclusive: Option<ComponentSet>,
+    /// Filled only when explanations were asked for.
+    pub matched: Vec<MatchedRule>,
+}
+
+impl PathSchedules {
+    /// The components this path affects.
+    pub fn components(&self, components: &Components) -> ComponentSet {
+        let mut set = self.inclusive.clone();
+        set.union_with(self.exclusive.as_ref().unwrap_or(components.all_exclusive()));
+        set
+    }
+}
+
+/// Loads rule files on demand and answers "what does this path affect?".
+///
+/// Only the rule files on the ancestor directories of the paths asked about are
+/// read, so the cost of a plan grows with the change, not with the repository.
+pub struct RuleTree<'c> {
+    root: PathBuf,
+    components: &'c Components,
+    root_rules: Arc<RuleFile>,
+    /// Directory → the rule files that apply to paths directly inside it, root first.
+    chains: HashMap<String, Arc<[Arc<RuleFile>]>>,
+    diagnostics: Diagnostics,
+}
+
+impl<'c> RuleTree<'c> {
+    pub fn new(root: &Path, components: &'c Components, root_rules: Arc<RuleFile>) -> Self {
+        let mut chains = HashMap::new();
+        chains.insert(String::new(), Arc::from(vec![Arc::clone(&root_rules)]));
+        RuleTree { root: root.to_owned(), components, root_rules, chains, diagnostics: Diagnostics::default() }
+    }
+
+    /// Problems found in nested rule files read so far.
+    pub fn diagnostics(&self) -> &Diagnostics {
+        &self.diagnostics
+    }
+
+    pub fn root_rules(&self) -> &Arc<RuleFile> {
+        &self.root_rules
+    }
+
+    /// The rule files that apply inside `dir`, root first.
+    pub fn chain(&mut self, dir: &str) -> Arc<[Arc<RuleFile>]> {
+        if let Some(chain) = self.chains.get(dir) {
+            return Arc::clone(chain);
+        }
+        let parent = dir.rsplit_once('/').map_or("", |(parent, _)| parent);
+        let parent_chain = self.chain(parent);
+        let chain: Arc<[Arc<RuleFile>]> = match self.load(dir) {
+            Some(file) => parent_chain.iter().cloned().chain(std::iter::once(file)).collect(),
+            None => parent_chain,
+        };
+        self.chains.insert(dir.to_owned(), Arc::clone(&chain));
+        chain
+    }
+
+    /// Reads and compiles `dir/sift.toml` if it exists. A file that fails to
+    /// parse contributes no rules; its diagnostics are kept for the caller.
+    fn load(&mut self, dir: &str) -> Option<Arc<RuleFile>> {
+        let name = format!("{dir}/{RULE_FILE}");
+        let text = std::fs::read_to_string(self.root.join(&name)).ok()?;
+        let source = SourceFile::new(name, text);
+        let (file, diagnostics) = compile_nested(dir, source, self.components);
+        self.diagnostics.extend(diagnostics);
+        Some(Arc::new(file))
+    }
+
+    /// Combines the rules for `path` (repository-relative, `/`-separated).
+    pub fn schedules(&mut self, path: &str, explain: bool) -> PathSchedules {
+        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        let dir = match path.rsplit_once('/') {
+            Some((dir, _)) => dir,
+            None => "",
+        };
+        let chain = self.chain(dir);
+        let mut result = PathSchedules::default();
+        for file in chain.iter() {
+            let relative = &segments[file.depth().min(segments.len())..];
+            for (index, rule) in file.rules.iter().enumerate() {
+                let Some((pattern, true)) = rule.files.decide(relative) else {
+                    continue;
+                };
+                result.inclusive.union_with(&rule.inclusive);
+                if let Some(exclusive) = &rule.exclusive {
+                    result.exclusive = Some(exclusive.clone());
+                }
+                if explain {
+                    result.matched.push(MatchedRule {
+                        file: Arc::clone(file),
+                        index,
+                        pattern: rule.files.describe(pattern),
+                    });
+                }
+            }
+        }
+        result
+    }
+}
