@@ -28,11 +28,19 @@ pub struct ChangedFile {
 
 impl ChangedFile {
     pub fn new(path: impl Into<String>, status: ChangeStatus) -> Self {
-        ChangedFile { path: path.into(), status, from: None }
+        ChangedFile {
+            path: path.into(),
+            status,
+            from: None,
+        }
     }
 
     pub fn renamed(from: impl Into<String>, to: impl Into<String>) -> Self {
-        ChangedFile { path: to.into(), status: ChangeStatus::Renamed, from: Some(from.into()) }
+        ChangedFile {
+            path: to.into(),
+            status: ChangeStatus::Renamed,
+            from: Some(from.into()),
+        }
     }
 
     /// Every path this change touches: the path, and the old path of a rename.
@@ -125,7 +133,10 @@ mod tests {
     fn renames_count_both_paths() {
         let change = Change::new(
             ChangeOrigin::default(),
-            vec![ChangedFile::renamed("old/a.py", "new/a.py"), ChangedFile::new("z", ChangeStatus::Added)],
+            vec![
+                ChangedFile::renamed("old/a.py", "new/a.py"),
+                ChangedFile::new("z", ChangeStatus::Added),
+            ],
         );
         assert_eq!(change.all_paths(), ["new/a.py", "old/a.py", "z"]);
     }

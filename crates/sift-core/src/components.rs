@@ -136,7 +136,9 @@ impl ComponentSet {
     /// Members in id order (which is name order).
     pub fn iter(&self) -> impl Iterator<Item = ComponentId> + '_ {
         self.words.iter().enumerate().flat_map(|(index, &word)| {
-            (0..64).filter(move |bit| word & (1 << bit) != 0).map(move |bit| ComponentId((index * 64 + bit) as u32))
+            (0..64)
+                .filter(move |bit| word & (1 << bit) != 0)
+                .map(move |bit| ComponentId((index * 64 + bit) as u32))
         })
     }
 }
@@ -154,7 +156,8 @@ impl FromIterator<ComponentId> for ComponentSet {
 /// The candidate closest to `unknown` by edit distance, if it is close enough
 /// to be a plausible typo.
 pub fn suggest<'a>(unknown: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    let limit = (unknown.chars().count() / 3).max(1);
+    // Short names are too close to everything for a suggestion to mean anything.
+    let limit = unknown.chars().count() / 3;
     candidates
         .map(|c| (edit_distance(unknown, c), c))
         .filter(|(d, _)| *d <= limit)
@@ -168,7 +171,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
         }
         prev = cur;
     }
@@ -182,12 +187,22 @@ mod tests {
     #[test]
     fn ids_follow_name_order_and_sets_iterate_sorted() {
         let c = Components::new(vec![
-            ("windows".into(), ComponentKind::Exclusive, Some("platform".into())),
+            (
+                "windows".into(),
+                ComponentKind::Exclusive,
+                Some("platform".into()),
+            ),
             ("docs".into(), ComponentKind::Inclusive, None),
-            ("linux".into(), ComponentKind::Exclusive, Some("platform".into())),
+            (
+                "linux".into(),
+                ComponentKind::Exclusive,
+                Some("platform".into()),
+            ),
         ]);
         assert_eq!(c.names_of(c.all_exclusive()), ["linux", "windows"]);
-        let set: ComponentSet = [c.get("windows").unwrap(), c.get("docs").unwrap()].into_iter().collect();
+        let set: ComponentSet = [c.get("windows").unwrap(), c.get("docs").unwrap()]
+            .into_iter()
+            .collect();
         assert_eq!(c.names_of(&set), ["docs", "windows"]);
         assert_eq!(c.family(c.get("linux").unwrap()), Some("platform"));
     }

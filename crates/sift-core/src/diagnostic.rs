@@ -17,7 +17,10 @@ pub struct SourceFile {
 
 impl SourceFile {
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Arc<SourceFile> {
-        Arc::new(SourceFile { name: name.into(), text: text.into() })
+        Arc::new(SourceFile {
+            name: name.into(),
+            text: text.into(),
+        })
     }
 
     /// 1-based line and column (in characters) of a byte offset.
@@ -74,7 +77,10 @@ impl ConfigDiagnostic {
         message: impl Into<String>,
         label: impl Into<String>,
     ) -> Self {
-        ConfigDiagnostic { severity: Severity::Warning, ..Self::error(file, span, message, label) }
+        ConfigDiagnostic {
+            severity: Severity::Warning,
+            ..Self::error(file, span, message, label)
+        }
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
@@ -125,18 +131,15 @@ impl ConfigDiagnostic {
     pub fn report(&self) -> Report {
         Report {
             inner: self.clone(),
-            source: NamedSource::new(self.location(), self.file.text.clone()),
-            related: self.related.as_ref().map(|(file, span, label)| RelatedReport {
-                source: NamedSource::new(
-                    {
-                        let (line, col) = file.line_col(span.start);
-                        format!("{}:{line}:{col}", file.name)
-                    },
-                    file.text.clone(),
-                ),
-                span: span.clone(),
-                label: label.clone(),
-            }),
+            source: NamedSource::new(self.file.name.clone(), self.file.text.clone()),
+            related: self
+                .related
+                .as_ref()
+                .map(|(file, span, label)| RelatedReport {
+                    source: NamedSource::new(file.name.clone(), file.text.clone()),
+                    span: span.clone(),
+                    label: label.clone(),
+                }),
         }
     }
 }
@@ -198,7 +201,10 @@ impl Diagnostic for Report {
         Some(self.inner.severity)
     }
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.inner.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.inner
+            .help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
         Some(&self.source)
@@ -206,10 +212,15 @@ impl Diagnostic for Report {
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let span = self.inner.span.clone()?;
         let label = (!self.inner.label.is_empty()).then(|| self.inner.label.clone());
-        Some(Box::new(std::iter::once(LabeledSpan::new_with_span(label, SourceSpan::from(span)))))
+        Some(Box::new(std::iter::once(LabeledSpan::new_with_span(
+            label,
+            SourceSpan::from(span),
+        ))))
     }
     fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
-        self.related.as_ref().map(|r| Box::new(std::iter::once(r as &dyn Diagnostic)) as Box<_>)
+        self.related
+            .as_ref()
+            .map(|r| Box::new(std::iter::once(r as &dyn Diagnostic)) as Box<_>)
     }
 }
 
@@ -244,8 +255,11 @@ impl Diagnostics {
     /// Sorts by file and position so output is stable.
     pub fn sort(&mut self) {
         self.items.sort_by(|a, b| {
-            (&a.file.name, a.span.as_ref().map(|s| s.start), &a.message)
-                .cmp(&(&b.file.name, b.span.as_ref().map(|s| s.start), &b.message))
+            (&a.file.name, a.span.as_ref().map(|s| s.start), &a.message).cmp(&(
+                &b.file.name,
+                b.span.as_ref().map(|s| s.start),
+                &b.message,
+            ))
         });
     }
 }

@@ -85,7 +85,10 @@ enum Token {
     Char(char),
     AnyChar,
     Star,
-    Class { negated: bool, ranges: Box<[(char, char)]> },
+    Class {
+        negated: bool,
+        ranges: Box<[(char, char)]>,
+    },
 }
 
 impl Pattern {
@@ -101,7 +104,10 @@ impl Pattern {
         for expanded in expand_braces(source)? {
             alternatives.push(compile_alternative(&expanded)?);
         }
-        Ok(Pattern { source: source.to_owned(), alternatives })
+        Ok(Pattern {
+            source: source.to_owned(),
+            alternatives,
+        })
     }
 
     /// The pattern as written.
@@ -180,7 +186,9 @@ fn wild_matches(tokens: &[Token], text: &str) -> bool {
             Some(Token::Char(ch)) => *ch == chars[c],
             Some(Token::AnyChar) => true,
             Some(Token::Class { negated, ranges }) => {
-                let inside = ranges.iter().any(|&(lo, hi)| lo <= chars[c] && chars[c] <= hi);
+                let inside = ranges
+                    .iter()
+                    .any(|&(lo, hi)| lo <= chars[c] && chars[c] <= hi);
                 inside != *negated
             }
             None => false,
@@ -429,7 +437,10 @@ fn compile_class(body: &[char]) -> Result<Token, PatternError> {
             members.push((c, c));
         }
     }
-    Ok(Token::Class { negated, ranges: members.into() })
+    Ok(Token::Class {
+        negated,
+        ranges: members.into(),
+    })
 }
 
 /// An ordered list of patterns where `!pattern` negates and the last pattern
@@ -513,7 +524,10 @@ impl NameGlob {
             };
             alternatives.push(tokens);
         }
-        Ok(NameGlob { source: source.to_owned(), alternatives })
+        Ok(NameGlob {
+            source: source.to_owned(),
+            alternatives,
+        })
     }
 
     pub fn as_str(&self) -> &str {
@@ -521,7 +535,9 @@ impl NameGlob {
     }
 
     pub fn matches(&self, name: &str) -> bool {
-        self.alternatives.iter().any(|tokens| wild_matches(tokens, name))
+        self.alternatives
+            .iter()
+            .any(|tokens| wild_matches(tokens, name))
     }
 }
 
@@ -531,7 +547,9 @@ mod tests {
     use proptest::prelude::*;
 
     fn m(pattern: &str, path: &str) -> bool {
-        Pattern::new(pattern).unwrap_or_else(|e| panic!("{pattern}: {e}")).matches(path)
+        Pattern::new(pattern)
+            .unwrap_or_else(|e| panic!("{pattern}: {e}"))
+            .matches(path)
     }
 
     #[test]
@@ -624,16 +642,40 @@ mod tests {
     #[test]
     fn invalid_patterns_have_reasons() {
         assert_eq!(Pattern::new("").unwrap_err(), PatternError::Empty);
-        assert_eq!(Pattern::new("a/[b").unwrap_err(), PatternError::UnclosedClass);
-        assert_eq!(Pattern::new("a{b").unwrap_err(), PatternError::UnclosedBrace);
-        assert_eq!(Pattern::new("a}b").unwrap_err(), PatternError::UnmatchedBrace);
-        assert_eq!(Pattern::new("a\\").unwrap_err(), PatternError::DanglingEscape);
-        assert_eq!(Pattern::new("**.py").unwrap_err(), PatternError::StarStarInSegment);
+        assert_eq!(
+            Pattern::new("a/[b").unwrap_err(),
+            PatternError::UnclosedClass
+        );
+        assert_eq!(
+            Pattern::new("a{b").unwrap_err(),
+            PatternError::UnclosedBrace
+        );
+        assert_eq!(
+            Pattern::new("a}b").unwrap_err(),
+            PatternError::UnmatchedBrace
+        );
+        assert_eq!(
+            Pattern::new("a\\").unwrap_err(),
+            PatternError::DanglingEscape
+        );
+        assert_eq!(
+            Pattern::new("**.py").unwrap_err(),
+            PatternError::StarStarInSegment
+        );
         assert_eq!(Pattern::new("/abs").unwrap_err(), PatternError::Absolute);
-        assert_eq!(Pattern::new("a/../b").unwrap_err(), PatternError::DotSegment);
-        assert_eq!(Pattern::new("[!]").unwrap_err(), PatternError::UnclosedClass);
+        assert_eq!(
+            Pattern::new("a/../b").unwrap_err(),
+            PatternError::DotSegment
+        );
+        assert_eq!(
+            Pattern::new("[!]").unwrap_err(),
+            PatternError::UnclosedClass
+        );
         let bomb = "{a,b}".repeat(10);
-        assert_eq!(Pattern::new(&bomb).unwrap_err(), PatternError::TooManyAlternatives(256));
+        assert_eq!(
+            Pattern::new(&bomb).unwrap_err(),
+            PatternError::TooManyAlternatives(256)
+        );
     }
 
     #[test]
@@ -648,12 +690,16 @@ mod tests {
 
     #[test]
     fn pattern_list_last_match_decides() {
-        let list = PatternList::new(&["**/*.py", "!third_party/**", "third_party/ours/**"]).unwrap();
+        let list =
+            PatternList::new(&["**/*.py", "!third_party/**", "third_party/ours/**"]).unwrap();
         let sel = |p: &str| list.selects(&p.split('/').collect::<Vec<_>>());
         assert!(sel("a/b.py"));
         assert!(!sel("third_party/x/b.py"));
         assert!(sel("third_party/ours/b.py"));
-        assert!(sel("third_party/ours/b.txt"), "the last matching pattern decides");
+        assert!(
+            sel("third_party/ours/b.txt"),
+            "the last matching pattern decides"
+        );
         assert!(!sel("a/b.rs"));
         assert_eq!(list.describe(1), "!third_party/**");
         assert_eq!(PatternList::new(&["ok", "[bad"]).unwrap_err().0, 1);
@@ -676,7 +722,10 @@ mod tests {
                 Some((&"**", rest)) => (0..=s.len()).any(|k| full(rest, &s[k..])),
                 Some((seg, rest)) => {
                     !s.is_empty()
-                        && seg_ok(&seg.chars().collect::<Vec<_>>(), &s[0].chars().collect::<Vec<_>>())
+                        && seg_ok(
+                            &seg.chars().collect::<Vec<_>>(),
+                            &s[0].chars().collect::<Vec<_>>(),
+                        )
                         && full(rest, &s[1..])
                 }
             }

@@ -102,7 +102,10 @@ impl Plan {
     }
 
     pub fn decision(&self, name: &str) -> Option<&Decision> {
-        self.tasks.binary_search_by(|d| d.name.as_str().cmp(name)).ok().map(|i| &self.tasks[i])
+        self.tasks
+            .binary_search_by(|d| d.name.as_str().cmp(name))
+            .ok()
+            .map(|i| &self.tasks[i])
     }
 }
 
@@ -114,7 +117,10 @@ pub enum PlanError {
     #[error("invalid rule files")]
     InvalidRules(Diagnostics),
     #[error("--target `{pattern}` matches no task")]
-    UnknownTarget { pattern: String, suggestion: Option<String> },
+    UnknownTarget {
+        pattern: String,
+        suggestion: Option<String>,
+    },
 }
 
 /// Plans changes against one configuration; rule files read for one change are
@@ -126,7 +132,11 @@ pub struct Planner<'c> {
 
 impl<'c> Planner<'c> {
     pub fn new(config: &'c Config) -> Self {
-        let tree = RuleTree::new(&config.root, &config.components, std::sync::Arc::clone(&config.root_rules));
+        let tree = RuleTree::new(
+            &config.root,
+            &config.components,
+            std::sync::Arc::clone(&config.root_rules),
+        );
         Planner { config, tree }
     }
 
@@ -184,7 +194,9 @@ impl<'c> Planner<'c> {
         let tasks = &config.tasks;
         let requested: Vec<bool> = tasks
             .iter()
-            .map(|t| options.targets.is_empty() || options.targets.iter().any(|g| g.matches(&t.name)))
+            .map(|t| {
+                options.targets.is_empty() || options.targets.iter().any(|g| g.matches(&t.name))
+            })
             .collect();
 
         let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); tasks.len()];
@@ -225,7 +237,12 @@ impl<'c> Planner<'c> {
                 }
             };
             let reason = reason_line(&kind, !dependents[index].is_empty());
-            decisions[index] = Some(Decision { name: task.name.clone(), run, reason, kind });
+            decisions[index] = Some(Decision {
+                name: task.name.clone(),
+                run,
+                reason,
+                kind,
+            });
             for need in &task.needs {
                 if let Some(j) = config.task_index(need) {
                     remaining[j] -= 1;
@@ -235,7 +252,10 @@ impl<'c> Planner<'c> {
                 }
             }
         }
-        let tasks = decisions.into_iter().map(|d| d.expect("the task graph is acyclic")).collect();
+        let tasks = decisions
+            .into_iter()
+            .map(|d| d.expect("the task graph is acyclic"))
+            .collect();
         Ok(Plan {
             origin: change.origin.clone(),
             changed_files: change.files.clone(),
@@ -254,7 +274,9 @@ fn reason_line(kind: &DecisionKind, has_dependents: bool) -> String {
             1 => format!("needed by {}", names[0]),
             n => format!("needed by {} and {} more", names[0], n - 1),
         },
-        DecisionKind::NotRequested if has_dependents => "not requested (--target), and no kept task needs it".to_owned(),
+        DecisionKind::NotRequested if has_dependents => {
+            "not requested (--target), and no kept task needs it".to_owned()
+        }
         DecisionKind::NotRequested => "not requested (--target)".to_owned(),
         DecisionKind::NoStrategy => "no strategy: always runs".to_owned(),
         DecisionKind::Strategy(evaluation) => evaluation.summary.clone(),
@@ -272,24 +294,41 @@ struct Evaluator<'a> {
 
 impl<'a> Evaluator<'a> {
     fn new(config: &'a Config, analysis: &'a ChangeAnalysis) -> Self {
-        Evaluator { config, analysis, split_paths: None, changed_memo: HashMap::new() }
+        Evaluator {
+            config,
+            analysis,
+            split_paths: None,
+            changed_memo: HashMap::new(),
+        }
     }
 
     fn evaluate(&mut self, strategy: &Strategy) -> Evaluation {
         match strategy {
             Strategy::Schedules { components, names } => {
-                let affected: Vec<ComponentId> =
-                    components.iter().filter(|id| self.analysis.components.contains(*id)).collect();
+                let affected: Vec<ComponentId> = components
+                    .iter()
+                    .filter(|id| self.analysis.components.contains(*id))
+                    .collect();
                 let configured = format!("schedules = [{}]", quoted(names));
                 let summary = if names.is_empty() {
                     "schedules: an empty list never keeps a task".to_owned()
                 } else if affected.is_empty() {
                     format!("schedules: none of {} affected", list_short(names))
                 } else {
-                    let affected_names: Vec<String> =
-                        affected.iter().map(|id| self.config.components.name(*id).to_owned()).collect();
-                    let example = self.analysis.evidence(affected[0]).first().cloned().unwrap_or_default();
-                    format!("schedules: {} affected (by {example})", list_short(&affected_names))
+                    let affected_names: Vec<String> = affected
+                        .iter()
+                        .map(|id| self.config.components.name(*id).to_owned())
+                        .collect();
+                    let example = self
+                        .analysis
+                        .evidence(affected[0])
+                        .first()
+                        .cloned()
+                        .unwrap_or_default();
+                    format!(
+                        "schedules: {} affected (by {example})",
+                        list_short(&affected_names)
+                    )
                 };
                 Evaluation {
                     keep: !affected.is_empty(),
@@ -301,7 +340,9 @@ impl<'a> Evaluator<'a> {
                 }
             }
             Strategy::Changed(patterns) => {
-                let described: Vec<String> = (0..patterns_len(patterns)).map(|i| patterns.describe(i)).collect();
+                let described: Vec<String> = (0..patterns_len(patterns))
+                    .map(|i| patterns.describe(i))
+                    .collect();
                 let key = described.join("\0");
                 let matched = match self.changed_memo.get(&key) {
                     Some(found) => found.clone(),
@@ -313,7 +354,10 @@ impl<'a> Evaluator<'a> {
                 };
                 let summary = match &matched {
                     Some((path, pattern)) => format!("changed: {path} matches `{pattern}`"),
-                    None => format!("changed: no changed file matches {}", list_short(&described)),
+                    None => format!(
+                        "changed: no changed file matches {}",
+                        list_short(&described)
+                    ),
                 };
                 Evaluation {
                     keep: matched.is_some(),
@@ -348,11 +392,24 @@ impl<'a> Evaluator<'a> {
                 }
                 let keep = children.last().is_some_and(|c| c.keep);
                 let summary = if keep {
-                    format!("any: {}", children.last().map(|c| c.summary.as_str()).unwrap_or_default())
+                    format!(
+                        "any: {}",
+                        children
+                            .last()
+                            .map(|c| c.summary.as_str())
+                            .unwrap_or_default()
+                    )
                 } else {
                     "any: no member keeps it".to_owned()
                 };
-                Evaluation { keep, strategy: "any".to_owned(), summary, children, affected: Vec::new(), matched: None }
+                Evaluation {
+                    keep,
+                    strategy: "any".to_owned(),
+                    summary,
+                    children,
+                    affected: Vec::new(),
+                    matched: None,
+                }
             }
             Strategy::All(members) => {
                 let mut children = Vec::new();
@@ -369,9 +426,22 @@ impl<'a> Evaluator<'a> {
                     let parts: Vec<&str> = children.iter().map(|c| c.summary.as_str()).collect();
                     format!("all: {}", parts.join("; "))
                 } else {
-                    format!("all: {}", children.last().map(|c| c.summary.as_str()).unwrap_or_default())
+                    format!(
+                        "all: {}",
+                        children
+                            .last()
+                            .map(|c| c.summary.as_str())
+                            .unwrap_or_default()
+                    )
                 };
-                Evaluation { keep, strategy: "all".to_owned(), summary, children, affected: Vec::new(), matched: None }
+                Evaluation {
+                    keep,
+                    strategy: "all".to_owned(),
+                    summary,
+                    children,
+                    affected: Vec::new(),
+                    matched: None,
+                }
             }
         }
     }
@@ -379,13 +449,20 @@ impl<'a> Evaluator<'a> {
     /// The first changed path (sorted) the list selects, with the deciding pattern.
     fn first_selected(&mut self, patterns: &PatternList) -> Option<(String, String)> {
         let analysis = self.analysis;
-        let split = self
-            .split_paths
-            .get_or_insert_with(|| analysis.paths.iter().map(|p| p.split('/').collect()).collect());
-        split.iter().zip(&analysis.paths).find_map(|(segments, path)| match patterns.decide(segments) {
-            Some((index, true)) => Some((path.clone(), patterns.describe(index))),
-            _ => None,
-        })
+        let split = self.split_paths.get_or_insert_with(|| {
+            analysis
+                .paths
+                .iter()
+                .map(|p| p.split('/').collect())
+                .collect()
+        });
+        split
+            .iter()
+            .zip(&analysis.paths)
+            .find_map(|(segments, path)| match patterns.decide(segments) {
+                Some((index, true)) => Some((path.clone(), patterns.describe(index))),
+                _ => None,
+            })
     }
 }
 
@@ -405,7 +482,11 @@ fn leaf(keep: bool, strategy: &str, summary: &str) -> Evaluation {
 }
 
 fn quoted(names: &[String]) -> String {
-    names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ")
+    names
+        .iter()
+        .map(|n| format!("\"{n}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `a, b, c` or `a, b, c and 4 more`.
@@ -414,6 +495,10 @@ fn list_short(names: &[String]) -> String {
     if names.len() <= SHOWN + 1 {
         names.join(", ")
     } else {
-        format!("{} and {} more", names[..SHOWN].join(", "), names.len() - SHOWN)
+        format!(
+            "{} and {} more",
+            names[..SHOWN].join(", "),
+            names.len() - SHOWN
+        )
     }
 }

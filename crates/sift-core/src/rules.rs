@@ -23,6 +23,8 @@ pub struct Rule {
     /// 1-based line of the rule in its file.
     pub line: usize,
     pub files: PatternList,
+    /// Byte spans of each pattern in [`RuleFile::source`], for diagnostics.
+    pub pattern_spans: Vec<std::ops::Range<usize>>,
     pub inclusive: ComponentSet,
     /// `None` when the rule does not set `exclusive`.
     pub exclusive: Option<ComponentSet>,
@@ -39,7 +41,11 @@ pub struct RuleFile {
 
 impl RuleFile {
     fn depth(&self) -> usize {
-        if self.dir.is_empty() { 0 } else { self.dir.split('/').count() }
+        if self.dir.is_empty() {
+            0
+        } else {
+            self.dir.split('/').count()
+        }
     }
 }
 
@@ -77,7 +83,11 @@ impl PathSchedules {
     /// The components this path affects.
     pub fn components(&self, components: &Components) -> ComponentSet {
         let mut set = self.inclusive.clone();
-        set.union_with(self.exclusive.as_ref().unwrap_or(components.all_exclusive()));
+        set.union_with(
+            self.exclusive
+                .as_ref()
+                .unwrap_or(components.all_exclusive()),
+        );
         set
     }
 }
@@ -99,7 +109,13 @@ impl<'c> RuleTree<'c> {
     pub fn new(root: &Path, components: &'c Components, root_rules: Arc<RuleFile>) -> Self {
         let mut chains = HashMap::new();
         chains.insert(String::new(), Arc::from(vec![Arc::clone(&root_rules)]));
-        RuleTree { root: root.to_owned(), components, root_rules, chains, diagnostics: Diagnostics::default() }
+        RuleTree {
+            root: root.to_owned(),
+            components,
+            root_rules,
+            chains,
+            diagnostics: Diagnostics::default(),
+        }
     }
 
     /// Problems found in nested rule files read so far.
@@ -119,7 +135,11 @@ impl<'c> RuleTree<'c> {
         let parent = dir.rsplit_once('/').map_or("", |(parent, _)| parent);
         let parent_chain = self.chain(parent);
         let chain: Arc<[Arc<RuleFile>]> = match self.load(dir) {
-            Some(file) => parent_chain.iter().cloned().chain(std::iter::once(file)).collect(),
+            Some(file) => parent_chain
+                .iter()
+                .cloned()
+                .chain(std::iter::once(file))
+                .collect(),
             None => parent_chain,
         };
         self.chains.insert(dir.to_owned(), Arc::clone(&chain));
@@ -135,6 +155,11 @@ impl<'c> RuleTree<'c> {
         let (file, diagnostics) = compile_nested(dir, source, self.components);
         self.diagnostics.extend(diagnostics);
         Some(Arc::new(file))
+    }
+
+    /// The rule file in `dir` itself, if there is one (loading it if needed).
+    pub fn file(&mut self, dir: &str) -> Option<Arc<RuleFile>> {
+        self.chain(dir).last().filter(|f| f.dir == dir).cloned()
     }
 
     /// Combines the rules for `path` (repository-relative, `/`-separated).

@@ -13,7 +13,10 @@ use crate::pattern::PatternList;
 pub enum Strategy {
     /// Kept iff one of these components is affected (skip-unless-schedules).
     /// `names` keeps the configured order for messages.
-    Schedules { components: ComponentSet, names: Vec<String> },
+    Schedules {
+        components: ComponentSet,
+        names: Vec<String>,
+    },
     /// Kept iff a changed file matches (skip-unless-changed). Patterns are
     /// anchored at the repository root.
     Changed(PatternList),

@@ -26,6 +26,9 @@ pub(crate) struct Output {
 pub(crate) struct Running {
     command: String,
     child: Child,
+    /// Writing stdin failed; reported only if git itself did not fail, since
+    /// git's own error is more telling than a broken pipe.
+    input_error: Option<io::Error>,
 }
 
 impl<'a> Git<'a> {
@@ -33,16 +36,20 @@ impl<'a> Git<'a> {
         Git { repo }
     }
 
-    /// Starts `git -C <repo> <args>`.
+    /// Starts `git -C <repo> <args>`, feeding it `input` on stdin if given.
     ///
     /// `-C` rather than a working directory: a missing directory then becomes an
     /// error message from git instead of a spawn error indistinguishable from
     /// git itself being missing. `LC_ALL=C` keeps git's messages stable for the
     /// few places that classify them; `GIT_OPTIONAL_LOCKS=0` keeps read-only
     /// commands from refreshing the index, which could contend with the user's
-    /// own git commands. stdin is closed unless `with_stdin`, so git can never
-    /// wait for a terminal.
-    pub fn spawn(&self, args: &[&str], with_stdin: bool) -> Result<Running, GitError> {
+    /// own git commands. Without input, stdin is closed, so git can never wait
+    /// for a terminal.
+    ///
+    /// The input is written in full before any output is read, so it must stay
+    /// small (a few revision names): a command that answered more than a pipe
+    /// buffer before reading all its input would block.
+    pub fn spawn(&self, args: &[&str], input: Option<&[u8]>) -> Result<Running, GitError> {
         let command = self.display(args);
         let child = Command::new("git")
             .arg("-C")
@@ -50,41 +57,34 @@ impl<'a> Git<'a> {
             .args(args)
             .env("LC_ALL", "C")
             .env("GIT_OPTIONAL_LOCKS", "0")
-            .stdin(if with_stdin { Stdio::piped() } else { Stdio::null() })
+            .stdin(if input.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn();
-        match child {
-            Ok(child) => Ok(Running { command, child }),
-            Err(err) if err.kind() == io::ErrorKind::NotFound => Err(GitError::GitNotFound),
-            Err(source) => Err(GitError::Run { command, source }),
-        }
+        let mut child = match child {
+            Ok(child) => child,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Err(GitError::GitNotFound),
+            Err(source) => return Err(GitError::Run { command, source }),
+        };
+        // Dropping stdin closes it, which tells git the input is complete.
+        let input_error = match (input, child.stdin.take()) {
+            (Some(input), Some(mut stdin)) => stdin.write_all(input).err(),
+            _ => None,
+        };
+        Ok(Running {
+            command,
+            child,
+            input_error,
+        })
     }
 
     /// Runs a command to completion, whatever its exit status.
     pub fn output(&self, args: &[&str]) -> Result<Output, GitError> {
-        self.spawn(args, false)?.wait()
-    }
-
-    /// Runs a command, feeding it `input` on stdin. The input is written in full
-    /// before any output is read, so it must stay small (a few revision names):
-    /// a command that answered more than a pipe buffer before reading all its
-    /// input would block.
-    pub fn output_with_input(&self, args: &[&str], input: &[u8]) -> Result<Output, GitError> {
-        let mut running = self.spawn(args, true)?;
-        let written = match running.child.stdin.take() {
-            Some(mut stdin) => stdin.write_all(input),
-            None => Err(io::Error::other("stdin was not captured")),
-        };
-        // Wait even if writing failed, so the child is reaped; git's own error,
-        // if any, is more telling than a broken pipe.
-        let output = running.wait()?;
-        match written {
-            Err(source) if output.status.success() => {
-                Err(GitError::Run { command: output.command, source })
-            }
-            _ => Ok(output),
-        }
+        self.spawn(args, None)?.wait()
     }
 
     /// Runs a command and returns its stdout, or the error it failed with.
@@ -101,7 +101,10 @@ impl<'a> Git<'a> {
             stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
         };
         if failure.stderr.contains("not a git repository") {
-            GitError::NotARepository { path: self.repo.to_path_buf(), failure }
+            GitError::NotARepository {
+                path: self.repo.to_path_buf(),
+                failure,
+            }
         } else {
             GitError::Command(failure)
         }
@@ -131,15 +134,22 @@ impl Running {
     /// Waits for the command, collecting stdout and stderr concurrently so that
     /// neither pipe can fill up and stall git.
     pub fn wait(self) -> Result<Output, GitError> {
-        let Running { command, child } = self;
-        match child.wait_with_output() {
-            Ok(output) => Ok(Output {
+        let Running {
+            command,
+            child,
+            input_error,
+        } = self;
+        match (child.wait_with_output(), input_error) {
+            (Ok(output), Some(source)) if output.status.success() => {
+                Err(GitError::Run { command, source })
+            }
+            (Ok(output), _) => Ok(Output {
                 command,
                 status: output.status,
                 stdout: output.stdout,
                 stderr: output.stderr,
             }),
-            Err(source) => Err(GitError::Run { command, source }),
+            (Err(source), _) => Err(GitError::Run { command, source }),
         }
     }
 }
@@ -147,7 +157,11 @@ impl Running {
 impl Output {
     /// stdout of a successful command, or the classified failure.
     pub fn into_stdout(self, git: &Git<'_>) -> Result<Vec<u8>, GitError> {
-        if self.status.success() { Ok(self.stdout) } else { Err(git.failure(self)) }
+        if self.status.success() {
+            Ok(self.stdout)
+        } else {
+            Err(git.failure(self))
+        }
     }
 
     /// git's non-empty stderr lines; successful commands print warnings there.
@@ -164,8 +178,14 @@ impl Output {
 /// else is single-quoted.
 fn shell_quote(arg: &str) -> String {
     let plain = !arg.is_empty()
-        && arg.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@^{}~+,%".contains(c));
-    if plain { arg.to_owned() } else { format!("'{}'", arg.replace('\'', r"'\''")) }
+        && arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@^{}~+,%".contains(c));
+    if plain {
+        arg.to_owned()
+    } else {
+        format!("'{}'", arg.replace('\'', r"'\''"))
+    }
 }
 
 /// Splits NUL-terminated git output (`-z`) into fields. A trailing terminator
@@ -195,7 +215,10 @@ mod tests {
 
     #[test]
     fn quoting_keeps_plain_words_and_quotes_the_rest() {
-        assert_eq!(shell_quote("main^{commit}...HEAD~2"), "main^{commit}...HEAD~2");
+        assert_eq!(
+            shell_quote("main^{commit}...HEAD~2"),
+            "main^{commit}...HEAD~2"
+        );
         assert_eq!(shell_quote("a b"), "'a b'");
         assert_eq!(shell_quote("it's"), r"'it'\''s'");
         assert_eq!(shell_quote(""), "''");

@@ -24,7 +24,10 @@ pub enum GitError {
 
     /// The directory is not inside a git work tree.
     #[error("`{}` is not inside a git repository ({failure})", path.display())]
-    NotARepository { path: PathBuf, failure: CommandFailure },
+    NotARepository {
+        path: PathBuf,
+        failure: CommandFailure,
+    },
 
     /// A git command failed in a way sift has no better explanation for.
     #[error(transparent)]

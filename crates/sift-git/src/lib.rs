@@ -88,8 +88,15 @@ pub fn repo_root(dir: &Path) -> Result<PathBuf, GitError> {
 /// Works from any directory of the work tree and always lists the whole tree.
 pub fn tracked_files(repo: &Path) -> Result<Vec<String>, GitError> {
     let git = Git::new(repo);
-    let stdout =
-        git.run(&["-c", "core.quotepath=false", "ls-files", "-z", "--full-name", "--", ":/"])?;
+    let stdout = git.run(&[
+        "-c",
+        "core.quotepath=false",
+        "ls-files",
+        "-z",
+        "--full-name",
+        "--",
+        ":/",
+    ])?;
     let mut files: Vec<String> = paths(&stdout).collect();
     files.sort_unstable();
     files.dedup();
@@ -115,20 +122,42 @@ pub fn detect_change(repo: &Path, opts: &GitOptions) -> Result<GitChange, GitErr
     let base = match opts.base.as_deref() {
         Some(base) => {
             check_revision(base)?;
-            BaseRev { name: base.to_owned(), rev: base.to_owned() }
+            BaseRev {
+                name: base.to_owned(),
+                rev: base.to_owned(),
+            }
         }
         None => default_base(&git)?,
     };
-
     let mut description = format!("merge-base of {} and {head}", base.name);
     if opts.uncommitted {
         description.push_str(", plus uncommitted and untracked files in the working tree");
     }
-    let range = resolve_range(&git, &base.rev, head)?;
+
+    // `..` inside a name would split the range at the wrong place; such names
+    // take the slow path below.
+    let symmetric = (!base.rev.contains("..") && !head.contains(".."))
+        .then(|| format!("{}^{{commit}}...{head}^{{commit}}", base.rev));
+    // For committed changes, the diff starts right away, alongside the lookup
+    // of the revisions: `git diff base...head` diffs from the same merge-base
+    // that `git rev-parse base...head` reports, so nothing waits for anything.
+    let early_diff = match &symmetric {
+        Some(range) if !opts.uncommitted => Some(git.spawn(&diff_args(range, None), None)?),
+        _ => None,
+    };
+    let range = resolve_range(&git, &base.rev, head, symmetric.as_deref());
+    // Reaped before any early return, and only trusted if the revisions were
+    // resolved the same way it resolved them.
+    let early_diff = early_diff.map(command::Running::wait);
+    let range = range?;
+    let early_diff = early_diff.filter(|_| range.from_symmetric);
+
     if opts.uncommitted && head != DEFAULT_HEAD {
         let [checked_out] = resolve_commits(&git, [DEFAULT_HEAD])?;
         if checked_out.as_deref() != Some(range.head.as_str()) {
-            return Err(GitError::HeadNotCheckedOut { head: head.to_owned() });
+            return Err(GitError::HeadNotCheckedOut {
+                head: head.to_owned(),
+            });
         }
     }
     let mut origin = ChangeOrigin {
@@ -143,34 +172,50 @@ pub fn detect_change(repo: &Path, opts: &GitOptions) -> Result<GitChange, GitErr
         if !git.is_shallow()? {
             return Err(match range.base {
                 None => GitError::UnknownRevision { rev: base.name },
-                Some(_) => GitError::NoMergeBase { base: base.name, head: head.to_owned() },
+                Some(_) => GitError::NoMergeBase {
+                    base: base.name,
+                    head: head.to_owned(),
+                },
             });
         }
         if opts.strict_base {
             return Err(GitError::ShallowBase { base: base.name });
         }
-        let reason =
-            format!("base {} not in this shallow clone (fetch more history)", base.name);
-        warnings.push(format!("{reason}; scheduling every task (hint: {SHALLOW_HINT})"));
+        let reason = format!(
+            "base {} not in this shallow clone (fetch more history)",
+            base.name
+        );
+        warnings.push(format!(
+            "{reason}; scheduling every task (hint: {SHALLOW_HINT})"
+        ));
         origin.schedule_all_reason = Some(reason);
-        return Ok(GitChange { change: Change::new(origin, Vec::new()), warnings });
+        return Ok(GitChange {
+            change: Change::new(origin, Vec::new()),
+            warnings,
+        });
     };
     if range.merge_bases.len() > 1 {
-        // Same choice as `git diff base...head`, which also takes the first.
+        // The same choice `git diff base...head` makes.
         warnings.push(format!(
-            "{} and {head} have {} merge-bases; comparing from {merge_base}",
+            "{} and {head} have {} merge-bases; comparing from the first, {merge_base}",
             base.name,
             range.merge_bases.len()
         ));
     }
     origin.base = Some(merge_base.clone());
 
-    let files = if opts.uncommitted {
-        working_tree_files(&git, merge_base, &mut warnings)?
-    } else {
-        diff_files(&git, &diff_args(merge_base, Some(&range.head)), &mut warnings)?
+    let files = match early_diff {
+        Some(diff) => parse_diff(&git, diff?, &mut warnings)?,
+        None if opts.uncommitted => working_tree_files(&git, merge_base, &mut warnings)?,
+        None => {
+            let diff = git.output(&diff_args(merge_base, Some(&range.head)))?;
+            parse_diff(&git, diff, &mut warnings)?
+        }
     };
-    Ok(GitChange { change: Change::new(origin, files), warnings })
+    Ok(GitChange {
+        change: Change::new(origin, files),
+        warnings,
+    })
 }
 
 /// A base revision: how humans called it, and what is handed to git.
@@ -191,30 +236,51 @@ fn check_revision(rev: &str) -> Result<(), GitError> {
     } else {
         return Ok(());
     };
-    Err(GitError::InvalidRevision { rev: rev.to_owned(), reason })
+    Err(GitError::InvalidRevision {
+        rev: rev.to_owned(),
+        reason,
+    })
 }
 
 /// The base to use when the user named none; see [`detect_change`].
+///
+/// `origin/HEAD` is taken even if the branch it names is missing (a
+/// single-branch or shallow fetch): that is still the right base, and the
+/// caller reports it as missing rather than silently diffing against a stale
+/// local branch. The fallbacks are probed at the same time, because CI
+/// checkouts often have no `origin/HEAD` and waiting for that answer first
+/// would put one more git process on the critical path.
 fn default_base(git: &Git<'_>) -> Result<BaseRev, GitError> {
-    let output = git.output(&["symbolic-ref", "-q", ORIGIN_HEAD])?;
-    match output.status.code() {
+    let origin_head = git.spawn(&["symbolic-ref", "-q", ORIGIN_HEAD], None)?;
+    let fallbacks = spawn_resolve_commits(git, &FALLBACK_BASES.map(|(_, rev)| rev));
+    let origin_head = origin_head.wait();
+    let fallbacks = fallbacks.and_then(command::Running::wait);
+
+    let origin_head = origin_head?;
+    match origin_head.status.code() {
         Some(0) => {
-            let target = String::from_utf8_lossy(output.stdout.trim_ascii()).into_owned();
+            let target = String::from_utf8_lossy(origin_head.stdout.trim_ascii()).into_owned();
             if !target.is_empty() {
-                let name = target.strip_prefix("refs/remotes/").unwrap_or(&target).to_owned();
+                let name = target
+                    .strip_prefix("refs/remotes/")
+                    .unwrap_or(&target)
+                    .to_owned();
                 return Ok(BaseRev { name, rev: target });
             }
         }
         // Exit code 1: origin/HEAD is not set, which is common.
         Some(1) => {}
-        _ => return Err(git.failure(output)),
+        _ => return Err(git.failure(origin_head)),
     }
-    let found = resolve_commits(git, FALLBACK_BASES.map(|(_, rev)| rev))?;
+    let found: [Option<String>; 4] = parse_resolved_commits(git, fallbacks?)?;
     FALLBACK_BASES
         .iter()
         .zip(found)
         .find(|(_, sha)| sha.is_some())
-        .map(|((name, rev), _)| BaseRev { name: (*name).to_owned(), rev: (*rev).to_owned() })
+        .map(|((name, rev), _)| BaseRev {
+            name: (*name).to_owned(),
+            rev: (*rev).to_owned(),
+        })
         .ok_or(GitError::NoDefaultBase)
 }
 
@@ -224,20 +290,27 @@ struct Range {
     /// `None` if the base does not name a commit in this repository.
     base: Option<String>,
     merge_bases: Vec<String>,
+    /// Resolved from the `base...head` expression (and so consistent with a
+    /// diff of that expression).
+    from_symmetric: bool,
 }
 
 /// Resolves head, base and their merge-bases.
 ///
 /// The common case takes one process: `git rev-parse base...head` prints both
-/// ends and then every merge-base. Only if that fails are the revisions
-/// resolved one by one, to tell which one is missing.
-fn resolve_range(git: &Git<'_>, base: &str, head: &str) -> Result<Range, GitError> {
-    // `..` inside a name would split the range at the wrong place.
-    if !base.contains("..") && !head.contains("..") {
-        let range = format!("{base}^{{commit}}...{head}^{{commit}}");
+/// ends and then every merge-base. Only if that fails (or `symmetric` is
+/// `None`) are the revisions resolved one by one, which also tells which one
+/// is missing.
+fn resolve_range(
+    git: &Git<'_>,
+    base: &str,
+    head: &str,
+    symmetric: Option<&str>,
+) -> Result<Range, GitError> {
+    if let Some(symmetric) = symmetric {
         // The trailing `--` makes git reject an unknown revision instead of
         // trying it as a file name.
-        let output = git.output(&["rev-parse", &range, "--"])?;
+        let output = git.output(&["rev-parse", symmetric, "--"])?;
         if output.status.success() {
             return parse_range(&output.stdout).ok_or_else(|| GitError::UnexpectedOutput {
                 detail: format!(
@@ -253,12 +326,19 @@ fn resolve_range(git: &Git<'_>, base: &str, head: &str) -> Result<Range, GitErro
     }
 
     let [base_sha, head_sha] = resolve_commits(git, [base, head])?;
-    let head_sha = head_sha.ok_or_else(|| GitError::UnknownRevision { rev: head.to_owned() })?;
+    let head_sha = head_sha.ok_or_else(|| GitError::UnknownRevision {
+        rev: head.to_owned(),
+    })?;
     let merge_bases = match &base_sha {
         Some(base_sha) => merge_base(git, base_sha, &head_sha)?.into_iter().collect(),
         None => Vec::new(),
     };
-    Ok(Range { head: head_sha, base: base_sha, merge_bases })
+    Ok(Range {
+        head: head_sha,
+        base: base_sha,
+        merge_bases,
+        from_symmetric: false,
+    })
 }
 
 /// Reads `git rev-parse base...head --`: head, base, `^merge-base`..., `--`.
@@ -273,24 +353,49 @@ fn parse_range(stdout: &[u8]) -> Option<Range> {
         }
     }
     let [head, base] = <[String; 2]>::try_from(ends).ok()?;
-    Some(Range { head, base: Some(base), merge_bases })
+    Some(Range {
+        head,
+        base: Some(base),
+        merge_bases,
+        from_symmetric: true,
+    })
 }
 
-/// Resolves revisions to commit ids in one process (`git cat-file --batch-check`
-/// keeps going past names that do not resolve, unlike `git rev-parse`). `None`
-/// for a revision that names no commit.
+/// Resolves revisions to commit ids in one process; `None` for a revision
+/// that names no commit.
 fn resolve_commits<const N: usize>(
     git: &Git<'_>,
     revs: [&str; N],
 ) -> Result<[Option<String>; N], GitError> {
-    let input: String = revs.iter().map(|rev| format!("{rev}^{{commit}}\n")).collect();
-    let output =
-        git.output_with_input(&["cat-file", "--batch-check=%(objectname)"], input.as_bytes())?;
+    let output = spawn_resolve_commits(git, &revs)?.wait()?;
+    parse_resolved_commits(git, output)
+}
+
+/// Starts resolving revisions with `git cat-file --batch-check`, which, unlike
+/// `git rev-parse`, keeps going past names that do not resolve.
+fn spawn_resolve_commits(git: &Git<'_>, revs: &[&str]) -> Result<command::Running, GitError> {
+    let input: String = revs
+        .iter()
+        .map(|rev| format!("{rev}^{{commit}}\n"))
+        .collect();
+    git.spawn(
+        &["cat-file", "--batch-check=%(objectname)"],
+        Some(input.as_bytes()),
+    )
+}
+
+/// Reads `git cat-file --batch-check=%(objectname)`: one line per revision,
+/// the id if it resolved, "<name> missing" (or "ambiguous") if not.
+fn parse_resolved_commits<const N: usize>(
+    git: &Git<'_>,
+    output: command::Output,
+) -> Result<[Option<String>; N], GitError> {
     let command = output.command.clone();
     let stdout = output.into_stdout(git)?;
-    let text = String::from_utf8_lossy(&stdout);
-    // A resolved name prints its id; a missing one prints "<name> missing".
-    let ids: Vec<Option<String>> = text.lines().map(object_id).collect();
+    let ids: Vec<Option<String>> = String::from_utf8_lossy(&stdout)
+        .lines()
+        .map(object_id)
+        .collect();
     <[Option<String>; N]>::try_from(ids).map_err(|ids| GitError::UnexpectedOutput {
         command,
         detail: format!("expected {N} lines, got {}", ids.len()),
@@ -303,10 +408,12 @@ fn merge_base(git: &Git<'_>, base: &str, head: &str) -> Result<Option<String>, G
     match output.status.code() {
         Some(0) => {
             let text = String::from_utf8_lossy(output.stdout.trim_ascii()).into_owned();
-            object_id(&text).map(Some).ok_or_else(|| GitError::UnexpectedOutput {
-                command: output.command,
-                detail: format!("expected a commit id, got `{text}`"),
-            })
+            object_id(&text)
+                .map(Some)
+                .ok_or_else(|| GitError::UnexpectedOutput {
+                    command: output.command,
+                    detail: format!("expected a commit id, got `{text}`"),
+                })
         }
         // Exit code 1 without a message: no common ancestor.
         Some(1) if output.stderr.trim_ascii().is_empty() => Ok(None),
@@ -345,24 +452,19 @@ fn diff_args<'a>(from: &'a str, to: Option<&'a str>) -> Vec<&'a str> {
     args
 }
 
-/// Runs a diff and parses its file list. Warnings git prints on success (for
-/// example that rename detection was skipped on a huge change) are passed on.
-fn diff_files(
-    git: &Git<'_>,
-    args: &[&str],
-    warnings: &mut Vec<String>,
-) -> Result<Vec<ChangedFile>, GitError> {
-    let output = git.output(args)?;
-    parse_diff(git, output, warnings)
-}
-
+/// Parses a diff's file list. Warnings git prints on success (for example
+/// that rename detection was skipped on a huge change) are passed on, except
+/// the one about several merge-bases, which sift reports itself.
 fn parse_diff(
     git: &Git<'_>,
     output: command::Output,
     warnings: &mut Vec<String>,
 ) -> Result<Vec<ChangedFile>, GitError> {
     let command = output.command.clone();
-    let stderr: Vec<String> = output.stderr_lines().collect();
+    let stderr: Vec<String> = output
+        .stderr_lines()
+        .filter(|line| !line.contains("multiple merge bases"))
+        .collect();
     let stdout = output.into_stdout(git)?;
     warnings.extend(stderr);
     name_status::parse(&stdout).map_err(|detail| GitError::UnexpectedOutput { command, detail })
@@ -377,7 +479,7 @@ fn working_tree_files(
     merge_base: &str,
     warnings: &mut Vec<String>,
 ) -> Result<Vec<ChangedFile>, GitError> {
-    let diff = git.spawn(&diff_args(merge_base, None), false)?;
+    let diff = git.spawn(&diff_args(merge_base, None), None)?;
     let untracked = git.spawn(
         &[
             "-c",
@@ -390,7 +492,7 @@ fn working_tree_files(
             "--",
             ":/",
         ],
-        false,
+        None,
     );
     // Always reap the diff, even if the second command could not start.
     let diff = diff.wait();

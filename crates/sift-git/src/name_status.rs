@@ -25,7 +25,10 @@ pub(crate) fn parse(output: &[u8]) -> Result<Vec<ChangedFile>, String> {
                 .filter(|path| !path.is_empty())
                 .map(|path| String::from_utf8_lossy(path).into_owned())
                 .ok_or_else(|| {
-                    format!("status `{}` without a path", String::from_utf8_lossy(status))
+                    format!(
+                        "status `{}` without a path",
+                        String::from_utf8_lossy(status)
+                    )
                 })
         };
         let file = match letter {
@@ -81,13 +84,19 @@ mod tests {
         let output = "M\0line\nbreak\0A\0日本/ñ é.rs\0".as_bytes();
         assert_eq!(
             parse(output).unwrap(),
-            [file("line\nbreak", ChangeStatus::Modified), file("日本/ñ é.rs", ChangeStatus::Added)]
+            [
+                file("line\nbreak", ChangeStatus::Modified),
+                file("日本/ñ é.rs", ChangeStatus::Added)
+            ]
         );
     }
 
     #[test]
     fn invalid_utf8_is_replaced_not_fatal() {
-        assert_eq!(parse(b"M\0a\xffb\0").unwrap(), [file("a\u{fffd}b", ChangeStatus::Modified)]);
+        assert_eq!(
+            parse(b"M\0a\xffb\0").unwrap(),
+            [file("a\u{fffd}b", ChangeStatus::Modified)]
+        );
     }
 
     #[test]
@@ -98,7 +107,10 @@ mod tests {
     #[test]
     fn truncated_records_are_errors() {
         assert_eq!(parse(b"M\0").unwrap_err(), "status `M` without a path");
-        assert_eq!(parse(b"R100\0old\0").unwrap_err(), "status `R100` without a path");
+        assert_eq!(
+            parse(b"R100\0old\0").unwrap_err(),
+            "status `R100` without a path"
+        );
         assert_eq!(parse(b"M\0\0").unwrap_err(), "status `M` without a path");
         assert_eq!(parse(b"M\0a\0\0b\0").unwrap_err(), "empty status field");
     }

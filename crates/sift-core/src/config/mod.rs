@@ -42,8 +42,10 @@ impl Config {
     /// read later, on demand, by [`crate::rules::RuleTree`].
     pub fn load(root: &Path) -> Result<Config, ConfigLoadError> {
         let path = root.join(RULE_FILE);
-        let text = std::fs::read_to_string(&path).map_err(|source| ConfigLoadError::Read { path, source })?;
-        Config::from_source(root, SourceFile::new(RULE_FILE, text)).map_err(ConfigLoadError::Invalid)
+        let text = std::fs::read_to_string(&path)
+            .map_err(|source| ConfigLoadError::Read { path, source })?;
+        Config::from_source(root, SourceFile::new(RULE_FILE, text))
+            .map_err(ConfigLoadError::Invalid)
     }
 
     /// Validates a root file whose text is already in memory; included files are
@@ -56,8 +58,17 @@ impl Config {
         };
 
         let components = compile_components(raw.components.take(), &source, &mut diags);
-        let rules = compile_rules(std::mem::take(&mut raw.rules), &source, &components, &mut diags);
-        let root_rules = Arc::new(RuleFile { dir: String::new(), source: Arc::clone(&source), rules });
+        let rules = compile_rules(
+            std::mem::take(&mut raw.rules),
+            &source,
+            &components,
+            &mut diags,
+        );
+        let root_rules = Arc::new(RuleFile {
+            dir: String::new(),
+            source: Arc::clone(&source),
+            rules,
+        });
 
         let mut sources = vec![Arc::clone(&source)];
         let mut raw_tasks: Vec<(Arc<SourceFile>, Spanned<String>, Spanned<RawTask>)> =
@@ -69,7 +80,11 @@ impl Config {
             sources.push(file);
         }
         let tasks = compile_tasks(raw_tasks, &components, &mut diags);
-        let task_index = tasks.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();
+        let task_index = tasks
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.name.clone(), i))
+            .collect();
 
         let cache_store = raw.cache.and_then(|c| c.store).map(Spanned::into_inner);
         if diags.has_errors() {
@@ -108,17 +123,24 @@ impl Config {
 #[non_exhaustive]
 pub enum ConfigLoadError {
     #[error("cannot read `{}`: {source}", path.display())]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Invalid(ConfigError),
 }
 
-fn parse<T: serde::de::DeserializeOwned>(source: &Arc<SourceFile>, diags: &mut Diagnostics) -> Option<T> {
+fn parse<T: serde::de::DeserializeOwned>(
+    source: &Arc<SourceFile>,
+    diags: &mut Diagnostics,
+) -> Option<T> {
     match toml::from_str::<T>(&source.text) {
         Ok(value) => Some(value),
         Err(error) => {
             let message = error.message().trim().to_owned();
-            let mut diagnostic = ConfigDiagnostic::error(source, error.span(), "invalid TOML", message.clone());
+            let mut diagnostic =
+                ConfigDiagnostic::error(source, error.span(), "invalid TOML", message.clone());
             if let Some(hint) = raw::hint_for_toml_error(&message) {
                 diagnostic = diagnostic.with_help(hint);
             }
@@ -150,7 +172,14 @@ pub(crate) fn compile_nested(
         Some(nested) => compile_rules(nested.rules, &source, components, &mut diags),
         None => Vec::new(),
     };
-    (RuleFile { dir: dir.to_owned(), source, rules }, diags)
+    (
+        RuleFile {
+            dir: dir.to_owned(),
+            source,
+            rules,
+        },
+        diags,
+    )
 }
 
 fn compile_components(
@@ -163,20 +192,31 @@ fn compile_components(
         if let Some(exclusive) = raw.exclusive {
             match exclusive.into_inner() {
                 ComponentList::Flat(names) => {
-                    declared.extend(names.into_iter().map(|n| (n, ComponentKind::Exclusive, None)));
+                    declared.extend(
+                        names
+                            .into_iter()
+                            .map(|n| (n, ComponentKind::Exclusive, None)),
+                    );
                 }
                 ComponentList::Families(families) => {
                     for (family, names) in families {
                         let family = family.into_inner();
                         declared.extend(
-                            names.into_iter().map(|n| (n, ComponentKind::Exclusive, Some(family.clone()))),
+                            names
+                                .into_iter()
+                                .map(|n| (n, ComponentKind::Exclusive, Some(family.clone()))),
                         );
                     }
                 }
             }
         }
         if let Some(inclusive) = raw.inclusive {
-            declared.extend(inclusive.into_inner().into_iter().map(|n| (n, ComponentKind::Inclusive, None)));
+            declared.extend(
+                inclusive
+                    .into_inner()
+                    .into_iter()
+                    .map(|n| (n, ComponentKind::Inclusive, None)),
+            );
         }
     }
     let mut seen: HashMap<String, std::ops::Range<usize>> = HashMap::new();
@@ -186,16 +226,26 @@ fn compile_components(
         let name = name.into_inner();
         if !valid_name(&name) {
             diags.push(
-                ConfigDiagnostic::error(source, Some(span), format!("invalid component name `{name}`"), "here")
-                    .with_help("component names are non-empty and hold no whitespace or `!`"),
+                ConfigDiagnostic::error(
+                    source,
+                    Some(span),
+                    format!("invalid component name `{name}`"),
+                    "here",
+                )
+                .with_help("component names are non-empty and hold no whitespace or `!`"),
             );
             continue;
         }
         if let Some(first) = seen.get(&name) {
             diags.push(
-                ConfigDiagnostic::error(source, Some(span), format!("component `{name}` is declared twice"), "again here")
-                    .with_related(source, first.clone(), "first declared here")
-                    .with_help("each component is either exclusive or inclusive, and declared once"),
+                ConfigDiagnostic::error(
+                    source,
+                    Some(span),
+                    format!("component `{name}` is declared twice"),
+                    "again here",
+                )
+                .with_related(source, first.clone(), "first declared here")
+                .with_help("each component is either exclusive or inclusive, and declared once"),
             );
             continue;
         }
@@ -206,7 +256,9 @@ fn compile_components(
 }
 
 fn valid_name(name: &str) -> bool {
-    !name.is_empty() && !name.starts_with('!') && !name.chars().any(|c| c.is_whitespace() || c.is_control())
+    !name.is_empty()
+        && !name.starts_with('!')
+        && !name.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 /// Which components a list may name.
@@ -229,7 +281,10 @@ fn resolve_components(
         let span = name.span();
         let name = name.into_inner();
         match components.get(&name) {
-            Some(id) if allowed == Allowed::InclusiveOnly && components.kind(id) == ComponentKind::Exclusive => {
+            Some(id)
+                if allowed == Allowed::InclusiveOnly
+                    && components.kind(id) == ComponentKind::Exclusive =>
+            {
                 diags.push(
                     ConfigDiagnostic::error(
                         source,
@@ -252,8 +307,13 @@ fn resolve_components(
                     None => "declare it under [components] in the root sift.toml".to_owned(),
                 };
                 diags.push(
-                    ConfigDiagnostic::error(source, Some(span), format!("unknown component `{name}`"), "not declared in [components]")
-                        .with_help(help),
+                    ConfigDiagnostic::error(
+                        source,
+                        Some(span),
+                        format!("unknown component `{name}`"),
+                        "not declared in [components]",
+                    )
+                    .with_help(help),
                 );
             }
         }
@@ -261,8 +321,16 @@ fn resolve_components(
     (set, ordered)
 }
 
-fn compile_patterns(names: &Names, source: &Arc<SourceFile>, diags: &mut Diagnostics) -> Option<PatternList> {
-    let raw: Vec<&str> = names.get_ref().iter().map(|p| p.get_ref().as_str()).collect();
+fn compile_patterns(
+    names: &Names,
+    source: &Arc<SourceFile>,
+    diags: &mut Diagnostics,
+) -> Option<PatternList> {
+    let raw: Vec<&str> = names
+        .get_ref()
+        .iter()
+        .map(|p| p.get_ref().as_str())
+        .collect();
     match PatternList::new(&raw) {
         Ok(list) => Some(list),
         Err((index, error)) => {
@@ -292,25 +360,45 @@ fn compile_rules(
         let rule = rule.into_inner();
         if rule.files.get_ref().is_empty() {
             diags.push(
-                ConfigDiagnostic::error(source, Some(rule.files.span()), "empty `files` list", "matches nothing")
-                    .with_help("list at least one pattern, e.g. `files = [\"**/*.py\"]`"),
+                ConfigDiagnostic::error(
+                    source,
+                    Some(rule.files.span()),
+                    "empty `files` list",
+                    "matches nothing",
+                )
+                .with_help("list at least one pattern, e.g. `files = [\"**/*.py\"]`"),
             );
         }
         if rule.inclusive.is_none() && rule.exclusive.is_none() {
             diags.push(
-                ConfigDiagnostic::warning(source, Some(rule.files.span()), "rule sets neither `inclusive` nor `exclusive`", "has no effect")
-                    .with_help("add `inclusive = [...]` and/or `exclusive = [...]`"),
+                ConfigDiagnostic::warning(
+                    source,
+                    Some(rule.files.span()),
+                    "rule sets neither `inclusive` nor `exclusive`",
+                    "has no effect",
+                )
+                .with_help("add `inclusive = [...]` and/or `exclusive = [...]`"),
             );
         }
         let files = compile_patterns(&rule.files, source, diags);
         let inclusive = rule
             .inclusive
-            .map(|names| resolve_components(names, Allowed::InclusiveOnly, source, components, diags).0)
+            .map(|names| {
+                resolve_components(names, Allowed::InclusiveOnly, source, components, diags).0
+            })
             .unwrap_or_default();
-        let exclusive =
-            rule.exclusive.map(|names| resolve_components(names, Allowed::Any, source, components, diags).0);
+        let exclusive = rule
+            .exclusive
+            .map(|names| resolve_components(names, Allowed::Any, source, components, diags).0);
+        let pattern_spans = rule.files.get_ref().iter().map(Spanned::span).collect();
         if let Some(files) = files {
-            rules.push(Rule { line, files, inclusive, exclusive });
+            rules.push(Rule {
+                line,
+                files,
+                pattern_spans,
+                inclusive,
+                exclusive,
+            });
         }
     }
     rules
@@ -320,7 +408,10 @@ fn take_tasks(
     tasks: BTreeMap<Spanned<String>, Spanned<RawTask>>,
     source: &Arc<SourceFile>,
 ) -> Vec<(Arc<SourceFile>, Spanned<String>, Spanned<RawTask>)> {
-    tasks.into_iter().map(|(name, task)| (Arc::clone(source), name, task)).collect()
+    tasks
+        .into_iter()
+        .map(|(name, task)| (Arc::clone(source), name, task))
+        .collect()
 }
 
 /// Expands `include = [...]` globs (relative to the root) into files, sorted.
@@ -351,7 +442,8 @@ fn resolve_includes(
         let start = literal_dirs.join("/");
         let mut matches = Vec::new();
         walk_files(root, &start, &mut |rel| {
-            if pattern.matches(rel) && rel.split('/').count() >= pattern_min_depth(entry.get_ref()) {
+            if pattern.matches(rel) && rel.split('/').count() >= pattern_min_depth(entry.get_ref())
+            {
                 matches.push(rel.to_owned());
             }
         });
@@ -372,7 +464,12 @@ fn resolve_includes(
         }
         match std::fs::read_to_string(root.join(&name)) {
             Ok(text) => files.push(SourceFile::new(name, text)),
-            Err(error) => diags.push(ConfigDiagnostic::error(source, None, format!("cannot read included file `{name}`: {error}"), "")),
+            Err(error) => diags.push(ConfigDiagnostic::error(
+                source,
+                None,
+                format!("cannot read included file `{name}`: {error}"),
+                "",
+            )),
         }
     }
     files
@@ -381,11 +478,18 @@ fn resolve_includes(
 /// A pattern names files at least as deep as its segments; this keeps
 /// "matches a parent directory" from including unrelated files below it.
 fn pattern_min_depth(pattern: &str) -> usize {
-    pattern.split('/').filter(|s| *s != "**" && !s.is_empty()).count()
+    pattern
+        .split('/')
+        .filter(|s| *s != "**" && !s.is_empty())
+        .count()
 }
 
 fn walk_files(root: &Path, rel_dir: &str, visit: &mut dyn FnMut(&str)) {
-    let dir = if rel_dir.is_empty() { root.to_owned() } else { root.join(rel_dir) };
+    let dir = if rel_dir.is_empty() {
+        root.to_owned()
+    } else {
+        root.join(rel_dir)
+    };
     let Ok(entries) = std::fs::read_dir(&dir) else {
         // The literal part may itself name a file.
         if dir.is_file() {
@@ -400,7 +504,11 @@ fn walk_files(root: &Path, rel_dir: &str, visit: &mut dyn FnMut(&str)) {
         if name == ".git" {
             continue;
         }
-        let rel = if rel_dir.is_empty() { name } else { format!("{rel_dir}/{name}") };
+        let rel = if rel_dir.is_empty() {
+            name
+        } else {
+            format!("{rel_dir}/{name}")
+        };
         match entry.file_type() {
             Ok(t) if t.is_dir() => walk_files(root, &rel, visit),
             Ok(t) if t.is_file() => visit(&rel),
@@ -416,22 +524,33 @@ fn compile_tasks(
 ) -> Vec<Task> {
     let mut tasks: Vec<Task> = Vec::new();
     let mut spans: HashMap<String, (Arc<SourceFile>, std::ops::Range<usize>)> = HashMap::new();
-    let mut needs_spans: HashMap<(String, String), (Arc<SourceFile>, std::ops::Range<usize>)> = HashMap::new();
+    let mut needs_spans: HashMap<(String, String), (Arc<SourceFile>, std::ops::Range<usize>)> =
+        HashMap::new();
     for (source, name, task) in raw {
         let name_span = name.span();
         let name = name.into_inner();
         if !valid_name(&name) {
             diags.push(
-                ConfigDiagnostic::error(&source, Some(name_span), format!("invalid task name `{name}`"), "here")
-                    .with_help("task names are non-empty and hold no whitespace or `!`"),
+                ConfigDiagnostic::error(
+                    &source,
+                    Some(name_span),
+                    format!("invalid task name `{name}`"),
+                    "here",
+                )
+                .with_help("task names are non-empty and hold no whitespace or `!`"),
             );
             continue;
         }
         if let Some((first_file, first_span)) = spans.get(&name) {
             diags.push(
-                ConfigDiagnostic::error(&source, Some(name_span), format!("task `{name}` is defined twice"), "again here")
-                    .with_related(first_file, first_span.clone(), "first defined here")
-                    .with_help("task names are unique across sift.toml and its included files"),
+                ConfigDiagnostic::error(
+                    &source,
+                    Some(name_span),
+                    format!("task `{name}` is defined twice"),
+                    "again here",
+                )
+                .with_related(first_file, first_span.clone(), "first defined here")
+                .with_help("task names are unique across sift.toml and its included files"),
             );
             continue;
         }
@@ -444,7 +563,10 @@ fn compile_tasks(
         let mut needs = Vec::new();
         if let Some(list) = task.needs {
             for need in list.into_inner() {
-                needs_spans.insert((name.clone(), need.get_ref().clone()), (Arc::clone(&source), need.span()));
+                needs_spans.insert(
+                    (name.clone(), need.get_ref().clone()),
+                    (Arc::clone(&source), need.span()),
+                );
                 needs.push(need.into_inner());
             }
         }
@@ -463,7 +585,11 @@ fn compile_tasks(
     tasks.sort_by(|a, b| a.name.cmp(&b.name));
 
     // Unknown needs.
-    let known: HashMap<&str, usize> = tasks.iter().enumerate().map(|(i, t)| (t.name.as_str(), i)).collect();
+    let known: HashMap<&str, usize> = tasks
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.name.as_str(), i))
+        .collect();
     let mut unknown = Vec::new();
     for task in &tasks {
         for need in &task.needs {
@@ -474,8 +600,13 @@ fn compile_tasks(
                     None => "define it under [tasks.NAME] or remove it from `needs`".to_owned(),
                 };
                 unknown.push(
-                    ConfigDiagnostic::error(file, Some(span.clone()), format!("task `{}` needs unknown task `{need}`", task.name), "no such task")
-                        .with_help(help),
+                    ConfigDiagnostic::error(
+                        file,
+                        Some(span.clone()),
+                        format!("task `{}` needs unknown task `{need}`", task.name),
+                        "no such task",
+                    )
+                    .with_help(help),
                 );
             }
         }
@@ -489,7 +620,11 @@ fn compile_tasks(
         let first = &tasks[cycle[0]];
         let second = &tasks[cycle[1 % cycle.len()]];
         let (file, span) = &needs_spans[&(first.name.clone(), second.name.clone())];
-        let path: Vec<&str> = cycle.iter().chain(std::iter::once(&cycle[0])).map(|&i| tasks[i].name.as_str()).collect();
+        let path: Vec<&str> = cycle
+            .iter()
+            .chain(std::iter::once(&cycle[0]))
+            .map(|&i| tasks[i].name.as_str())
+            .collect();
         diags.push(
             ConfigDiagnostic::error(file, Some(span.clone()), format!("dependency cycle: {}", path.join(" → ")), "this need closes the cycle")
                 .with_help("a task cannot need itself, directly or through other tasks; remove one of these `needs`"),
@@ -521,16 +656,26 @@ fn find_cycles(tasks: &[Task], known: &HashMap<&str, usize>) -> Vec<Vec<usize>> 
             if *edge < needs.len() {
                 let next = needs[*edge].as_str();
                 *edge += 1;
-                let Some(&next) = known.get(next) else { continue };
+                let Some(&next) = known.get(next) else {
+                    continue;
+                };
                 match state[next] {
                     State::New => {
                         state[next] = State::Active;
                         stack.push((next, 0));
                     }
                     State::Active => {
-                        let pos = stack.iter().position(|&(n, _)| n == next).expect("active nodes are on the stack");
+                        let pos = stack
+                            .iter()
+                            .position(|&(n, _)| n == next)
+                            .expect("active nodes are on the stack");
                         let mut cycle: Vec<usize> = stack[pos..].iter().map(|&(n, _)| n).collect();
-                        let min = cycle.iter().enumerate().min_by_key(|(_, n)| **n).map(|(i, _)| i).unwrap_or(0);
+                        let min = cycle
+                            .iter()
+                            .enumerate()
+                            .min_by_key(|(_, n)| **n)
+                            .map(|(i, _)| i)
+                            .unwrap_or(0);
                         cycle.rotate_left(min);
                         if !cycles.contains(&cycle) {
                             cycles.push(cycle);
@@ -593,8 +738,13 @@ fn compile_strategy(
             return Ok(None);
         }
         diags.push(
-            ConfigDiagnostic::error(source, Some(span), "empty strategy", "needs one of `schedules`, `changed`, `always`, `any`, `all`, `not`")
-                .with_help("write e.g. `{ schedules = [\"linux\"] }`"),
+            ConfigDiagnostic::error(
+                source,
+                Some(span),
+                "empty strategy",
+                "needs one of `schedules`, `changed`, `always`, `any`, `all`, `not`",
+            )
+            .with_help("write e.g. `{ schedules = [\"linux\"] }`"),
         );
         return Err(());
     }
@@ -604,16 +754,28 @@ fn compile_strategy(
         if diags.errors().count() > before {
             return Err(());
         }
-        return Ok(Some(Strategy::Schedules { components: set, names: ordered }));
+        return Ok(Some(Strategy::Schedules {
+            components: set,
+            names: ordered,
+        }));
     }
     if let Some(patterns) = raw.changed {
-        return compile_patterns(&patterns, source, diags).map(|p| Some(Strategy::Changed(p))).ok_or(());
+        return compile_patterns(&patterns, source, diags)
+            .map(|p| Some(Strategy::Changed(p)))
+            .ok_or(());
     }
     if let Some(always) = raw.always {
         if !*always.get_ref() {
             diags.push(
-                ConfigDiagnostic::error(source, Some(always.span()), "`always = false` has no meaning", "remove this")
-                    .with_help("omit `always` and give the task a strategy such as `schedules` or `changed`"),
+                ConfigDiagnostic::error(
+                    source,
+                    Some(always.span()),
+                    "`always = false` has no meaning",
+                    "remove this",
+                )
+                .with_help(
+                    "omit `always` and give the task a strategy such as `schedules` or `changed`",
+                ),
             );
             return Err(());
         }
@@ -621,7 +783,14 @@ fn compile_strategy(
     }
     if let Some(not) = raw.not {
         let member_span = not.span();
-        let member = compile_strategy(*not.into_inner(), member_span, false, source, components, diags)?;
+        let member = compile_strategy(
+            *not.into_inner(),
+            member_span,
+            false,
+            source,
+            components,
+            diags,
+        )?;
         return Ok(member.map(|m| Strategy::Not(Box::new(m))));
     }
     let (key, list) = match (raw.any, raw.all) {
@@ -640,7 +809,14 @@ fn compile_strategy(
     let mut failed = false;
     for member in list.into_inner() {
         let member_span = member.span();
-        match compile_strategy(member.into_inner(), member_span, false, source, components, diags) {
+        match compile_strategy(
+            member.into_inner(),
+            member_span,
+            false,
+            source,
+            components,
+            diags,
+        ) {
             Ok(Some(m)) => members.push(m),
             _ => failed = true,
         }
@@ -648,5 +824,9 @@ fn compile_strategy(
     if failed {
         return Err(());
     }
-    Ok(Some(if key == "any" { Strategy::Any(members) } else { Strategy::All(members) }))
+    Ok(Some(if key == "any" {
+        Strategy::Any(members)
+    } else {
+        Strategy::All(members)
+    }))
 }

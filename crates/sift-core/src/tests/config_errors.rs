@@ -4,18 +4,28 @@ fn errors_of(text: &str) -> Vec<String> {
     Repo::new(&[("sift.toml", text)]).errors()
 }
 
-const COMPONENTS: &str = "[components]\nexclusive = [\"linux\", \"macosx\"]\ninclusive = [\"py-lint\"]\n";
+const COMPONENTS: &str =
+    "[components]\nexclusive = [\"linux\", \"macosx\"]\ninclusive = [\"py-lint\"]\n";
 
 #[test]
 fn toml_syntax_error_points_at_line_and_column() {
-    assert_eq!(errors_of("[tasks.a\n"), ["error: sift.toml:1:9: invalid TOML (unclosed table, expected `]`)"]);
+    assert_eq!(
+        errors_of("[tasks.a\n"),
+        ["error: sift.toml:1:9: invalid TOML (unclosed table, expected `]`)"]
+    );
 }
 
 #[test]
 fn unknown_keys_are_rejected_with_the_allowed_keys() {
     let errors = errors_of("[tasks.a]\nshedules = [\"linux\"]\n");
     assert_eq!(errors.len(), 1);
-    assert!(errors[0].starts_with("error: sift.toml:2:1: invalid TOML (unknown field `shedules`, expected one of"), "{}", errors[0]);
+    assert!(
+        errors[0].starts_with(
+            "error: sift.toml:2:1: invalid TOML (unknown field `shedules`, expected one of"
+        ),
+        "{}",
+        errors[0]
+    );
     assert!(errors[0].contains("hint: check the spelling"));
 }
 
@@ -24,7 +34,9 @@ fn a_string_where_a_list_is_expected() {
     let errors = errors_of(&format!("{COMPONENTS}[tasks.a]\nschedules = \"linux\"\n"));
     assert_eq!(
         errors,
-        ["error: sift.toml:5:13: invalid TOML (invalid type: string \"linux\", expected a sequence)\n  hint: write a list, e.g. `[\"value\"]`, even for a single value"]
+        [
+            "error: sift.toml:5:13: invalid TOML (invalid type: string \"linux\", expected a sequence)\n  hint: write a list, e.g. `[\"value\"]`, even for a single value"
+        ]
     );
 }
 
@@ -44,10 +56,14 @@ fn unknown_components_in_rules_and_tasks_suggest_names() {
 
 #[test]
 fn inclusive_list_naming_an_exclusive_component() {
-    let errors = errors_of(&format!("{COMPONENTS}[[rules]]\nfiles = [\"a\"]\ninclusive = [\"linux\"]\n"));
+    let errors = errors_of(&format!(
+        "{COMPONENTS}[[rules]]\nfiles = [\"a\"]\ninclusive = [\"linux\"]\n"
+    ));
     assert_eq!(
         errors,
-        ["error: sift.toml:6:14: `linux` is an exclusive component (`inclusive` may name only inclusive components)\n  hint: to make matching files affect only `linux`, write `exclusive = [\"linux\"]`"]
+        [
+            "error: sift.toml:6:14: `linux` is an exclusive component (`inclusive` may name only inclusive components)\n  hint: to make matching files affect only `linux`, write `exclusive = [\"linux\"]`"
+        ]
     );
 }
 
@@ -55,23 +71,37 @@ fn inclusive_list_naming_an_exclusive_component() {
 fn duplicate_components() {
     let errors = errors_of("[components]\nexclusive = { os = [\"linux\"], other = [\"linux\"] }\n");
     assert_eq!(errors.len(), 1);
-    assert!(errors[0].starts_with("error: sift.toml:2:40: component `linux` is declared twice"), "{}", errors[0]);
+    assert!(
+        errors[0].starts_with("error: sift.toml:2:40: component `linux` is declared twice"),
+        "{}",
+        errors[0]
+    );
 }
 
 #[test]
 fn invalid_globs() {
-    let errors = errors_of(&format!("{COMPONENTS}[[rules]]\nfiles = [\"ok/**\", \"docs/[a-\"]\ninclusive = [\"py-lint\"]\n"));
+    let errors = errors_of(&format!(
+        "{COMPONENTS}[[rules]]\nfiles = [\"ok/**\", \"docs/[a-\"]\ninclusive = [\"py-lint\"]\n"
+    ));
     assert_eq!(
         errors,
-        ["error: sift.toml:5:19: invalid pattern `docs/[a-` (unclosed character class; missing `]`)\n  hint: patterns use `*`, `?`, `**`, `[a-z]`, `{a,b}` and a leading `!` to exclude; see the README"]
+        [
+            "error: sift.toml:5:19: invalid pattern `docs/[a-` (unclosed character class; missing `]`)\n  hint: patterns use `*`, `?`, `**`, `[a-z]`, `{a,b}` and a leading `!` to exclude; see the README"
+        ]
     );
     let errors = errors_of("[tasks.a]\nchanged = [\"**.py\"]\n");
-    assert!(errors[0].contains("`**` must be a whole path segment"), "{}", errors[0]);
+    assert!(
+        errors[0].contains("`**` must be a whole path segment"),
+        "{}",
+        errors[0]
+    );
 }
 
 #[test]
 fn unknown_needs_and_cycles() {
-    let errors = errors_of("[tasks.a]\nneeds = [\"b\"]\n[tasks.b]\nneeds = [\"c\"]\n[tasks.c]\nneeds = [\"a\", \"bb\"]\n");
+    let errors = errors_of(
+        "[tasks.a]\nneeds = [\"b\"]\n[tasks.b]\nneeds = [\"c\"]\n[tasks.c]\nneeds = [\"a\", \"bb\"]\n",
+    );
     assert_eq!(
         errors,
         [
@@ -81,21 +111,45 @@ fn unknown_needs_and_cycles() {
     );
     let errors = errors_of("[tasks.self]\nneeds = [\"self\"]\n");
     assert_eq!(errors.len(), 1);
-    assert!(errors[0].contains("dependency cycle: self → self"), "{}", errors[0]);
+    assert!(
+        errors[0].contains("dependency cycle: self → self"),
+        "{}",
+        errors[0]
+    );
 }
 
 #[test]
 fn strategy_errors() {
     let errors = errors_of(&format!("{COMPONENTS}[tasks.a]\nany = []\n"));
-    assert!(errors[0].starts_with("error: sift.toml:5:7: empty `any` list"), "{}", errors[0]);
-    let errors = errors_of(&format!("{COMPONENTS}[tasks.a]\nschedules = [\"linux\"]\nchanged = [\"x\"]\n"));
-    assert!(errors[0].contains("conflicting strategies `schedules` and `changed`"), "{}", errors[0]);
+    assert!(
+        errors[0].starts_with("error: sift.toml:5:7: empty `any` list"),
+        "{}",
+        errors[0]
+    );
+    let errors = errors_of(&format!(
+        "{COMPONENTS}[tasks.a]\nschedules = [\"linux\"]\nchanged = [\"x\"]\n"
+    ));
+    assert!(
+        errors[0].contains("conflicting strategies `schedules` and `changed`"),
+        "{}",
+        errors[0]
+    );
     let errors = errors_of(&format!("{COMPONENTS}[tasks.a]\nall = [{{}}]\n"));
     assert!(errors[0].contains("empty strategy"), "{}", errors[0]);
     let errors = errors_of("[tasks.a]\nalways = false\n");
-    assert!(errors[0].contains("`always = false` has no meaning"), "{}", errors[0]);
-    let errors = errors_of(&format!("{COMPONENTS}[tasks.a]\nnot = {{ schedules = [\"nope\"] }}\n"));
-    assert!(errors[0].contains("unknown component `nope`"), "{}", errors[0]);
+    assert!(
+        errors[0].contains("`always = false` has no meaning"),
+        "{}",
+        errors[0]
+    );
+    let errors = errors_of(&format!(
+        "{COMPONENTS}[tasks.a]\nnot = {{ schedules = [\"nope\"] }}\n"
+    ));
+    assert!(
+        errors[0].contains("unknown component `nope`"),
+        "{}",
+        errors[0]
+    );
 }
 
 #[test]
@@ -111,7 +165,10 @@ fn nested_files_hold_rules_only() {
     let repo = Repo::new(&[
         ("sift.toml", COMPONENTS),
         ("sub/sift.toml", "[tasks.x]\n"),
-        ("other/sift.toml", "[[rules]]\nfiles = [\"*\"]\nexclusive = [\"nope\"]\n"),
+        (
+            "other/sift.toml",
+            "[[rules]]\nfiles = [\"*\"]\nexclusive = [\"nope\"]\n",
+        ),
     ]);
     let config = repo.config();
     let change = Change::from_path_list("sub/a\nother/b");
@@ -119,9 +176,17 @@ fn nested_files_hold_rules_only() {
         Err(crate::PlanError::InvalidRules(d)) => {
             let plain: Vec<String> = d.items.iter().map(|d| d.to_plain()).collect();
             assert_eq!(plain.len(), 2, "{plain:#?}");
-            assert!(plain[0].starts_with("error: other/sift.toml:3:14: unknown component `nope`"), "{}", plain[0]);
+            assert!(
+                plain[0].starts_with("error: other/sift.toml:3:14: unknown component `nope`"),
+                "{}",
+                plain[0]
+            );
             assert!(plain[1].starts_with("error: sub/sift.toml:1:2: invalid TOML (unknown field `tasks`, expected `rules`)"), "{}", plain[1]);
-            assert!(plain[1].contains("a nested sift.toml holds only [[rules]]"), "{}", plain[1]);
+            assert!(
+                plain[1].contains("a nested sift.toml holds only [[rules]]"),
+                "{}",
+                plain[1]
+            );
         }
         other => panic!("unexpected {other:?}"),
     }
@@ -135,14 +200,31 @@ fn duplicate_task_across_included_files() {
     ]);
     let errors = repo.errors();
     assert_eq!(errors.len(), 1);
-    assert!(errors[0].starts_with("error: ci/x.toml:1:8: task `a` is defined twice"), "{}", errors[0]);
+    assert!(
+        errors[0].starts_with("error: ci/x.toml:1:8: task `a` is defined twice"),
+        "{}",
+        errors[0]
+    );
 }
 
 #[test]
 fn include_matching_nothing_and_wrong_keys_in_included_files() {
     let errors = errors_of("include = [\"ci/*.toml\"]\n");
-    assert!(errors[0].contains("`ci/*.toml` matches no file"), "{}", errors[0]);
-    let repo = Repo::new(&[("sift.toml", "include = [\"ci/*.toml\"]\n"), ("ci/x.toml", "[[rules]]\nfiles=[\"a\"]\n")]);
+    assert!(
+        errors[0].contains("`ci/*.toml` matches no file"),
+        "{}",
+        errors[0]
+    );
+    let repo = Repo::new(&[
+        ("sift.toml", "include = [\"ci/*.toml\"]\n"),
+        ("ci/x.toml", "[[rules]]\nfiles=[\"a\"]\n"),
+    ]);
     let errors = repo.errors();
-    assert!(errors[0].starts_with("error: ci/x.toml:1:3: invalid TOML (unknown field `rules`, expected `tasks`)"), "{}", errors[0]);
+    assert!(
+        errors[0].starts_with(
+            "error: ci/x.toml:1:3: invalid TOML (unknown field `rules`, expected `tasks`)"
+        ),
+        "{}",
+        errors[0]
+    );
 }

@@ -27,7 +27,14 @@ impl Repo {
         match Config::load(self.dir.path()) {
             Ok(config) => config,
             Err(crate::ConfigLoadError::Invalid(e)) => {
-                panic!("invalid config:\n{}", e.0.items.iter().map(|d| d.to_plain()).collect::<Vec<_>>().join("\n"))
+                panic!(
+                    "invalid config:\n{}",
+                    e.0.items
+                        .iter()
+                        .map(|d| d.to_plain())
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                )
             }
             Err(e) => panic!("{e}"),
         }
@@ -56,5 +63,14 @@ pub(crate) fn plan(config: &Config, paths: &[&str], options: &PlanOptions) -> Pl
 
 /// `name` for kept tasks, `-name` for skipped ones.
 pub(crate) fn outcome(plan: &Plan) -> Vec<String> {
-    plan.tasks.iter().map(|d| if d.run { d.name.clone() } else { format!("-{}", d.name) }).collect()
+    plan.tasks
+        .iter()
+        .map(|d| {
+            if d.run {
+                d.name.clone()
+            } else {
+                format!("-{}", d.name)
+            }
+        })
+        .collect()
 }

@@ -27,7 +27,9 @@ inclusive = ["py-lint"]
 fn components_of(config: &Config, path: &str) -> Vec<String> {
     let mut planner = Planner::new(config);
     let s = planner.path_schedules(path, false);
-    config.components.names_of(&s.components(&config.components))
+    config
+        .components
+        .names_of(&s.components(&config.components))
 }
 
 #[test]
@@ -36,7 +38,15 @@ fn unannotated_files_get_all_exclusive_components() {
     let config = repo.config();
     assert_eq!(
         components_of(&config, "dom/base/x.cpp"),
-        ["android", "linux", "macosx", "mochitest", "reftest", "windows", "xpcshell"]
+        [
+            "android",
+            "linux",
+            "macosx",
+            "mochitest",
+            "reftest",
+            "windows",
+            "xpcshell"
+        ]
     );
 }
 
@@ -53,7 +63,10 @@ fn explicit_exclusive_replaces_and_inclusive_survives_it() {
     let repo = Repo::new(&[("sift.toml", MOZ_LIKE)]);
     let config = repo.config();
     // Mozilla's `subd/win.js` case: inclusive from an earlier rule survives a later exclusive.
-    assert_eq!(components_of(&config, "widget/cocoa/x.py"), ["macosx", "py-lint"]);
+    assert_eq!(
+        components_of(&config, "widget/cocoa/x.py"),
+        ["macosx", "py-lint"]
+    );
     assert_eq!(components_of(&config, "widget/cocoa/x.mm"), ["macosx"]);
     // An exclusive list may name inclusive components, and may be empty.
     assert_eq!(components_of(&config, "docs/index.md"), ["docs"]);
@@ -83,15 +96,26 @@ inclusive = ["docs"]
 "#,
     )]);
     let config = repo.config();
-    assert_eq!(components_of(&config, "a/b/c"), ["docs", "windows"], "later explicit wins");
-    assert_eq!(components_of(&config, "a/x"), ["docs", "linux"], "a rule without exclusive keeps the explicit value");
+    assert_eq!(
+        components_of(&config, "a/b/c"),
+        ["docs", "windows"],
+        "later explicit wins"
+    );
+    assert_eq!(
+        components_of(&config, "a/x"),
+        ["docs", "linux"],
+        "a rule without exclusive keeps the explicit value"
+    );
 }
 
 #[test]
 fn nested_rule_files_apply_root_first_and_are_relative() {
     let repo = Repo::new(&[
         ("sift.toml", MOZ_LIKE),
-        ("mobile/sift.toml", "[[rules]]\nfiles = [\"**\"]\nexclusive = [\"android\"]\n"),
+        (
+            "mobile/sift.toml",
+            "[[rules]]\nfiles = [\"**\"]\nexclusive = [\"android\"]\n",
+        ),
         (
             "mobile/android/sift.toml",
             "[[rules]]\nfiles = [\"docs/**\"]\nexclusive = [\"docs\"]\n\n[[rules]]\nfiles = [\"*.py\"]\ninclusive = [\"py-lint\"]\n",
@@ -100,13 +124,19 @@ fn nested_rule_files_apply_root_first_and_are_relative() {
     let config = repo.config();
     assert_eq!(components_of(&config, "mobile/x.java"), ["android"]);
     assert_eq!(components_of(&config, "mobile/android/docs/a.md"), ["docs"]);
-    assert_eq!(components_of(&config, "mobile/android/setup.py"), ["android", "py-lint"]);
+    assert_eq!(
+        components_of(&config, "mobile/android/setup.py"),
+        ["android", "py-lint"]
+    );
     // Patterns in mobile/android/sift.toml are anchored there, not at the root.
     assert_eq!(components_of(&config, "docs/mobile/android/x"), ["docs"]);
     let mut planner = Planner::new(&config);
     let s = planner.path_schedules("mobile/android/docs/a.md", true);
     let locations: Vec<String> = s.matched.iter().map(|m| m.location()).collect();
-    assert_eq!(locations, ["mobile/sift.toml:1", "mobile/android/sift.toml:1"]);
+    assert_eq!(
+        locations,
+        ["mobile/sift.toml:1", "mobile/android/sift.toml:1"]
+    );
 }
 
 const TASKS: &str = r#"
@@ -167,13 +197,25 @@ fn strategies_decide_for_a_docs_change() {
     );
     assert_eq!(p.components, ["docs"]);
     let reason = |n: &str| p.decision(n).unwrap().reason.clone();
-    assert_eq!(reason("docs"), "schedules: docs affected (by docs/index.md)");
+    assert_eq!(
+        reason("docs"),
+        "schedules: docs affected (by docs/index.md)"
+    );
     assert_eq!(reason("build-linux"), "schedules: none of linux affected");
-    assert_eq!(reason("never"), "schedules: an empty list never keeps a task");
+    assert_eq!(
+        reason("never"),
+        "schedules: an empty list never keeps a task"
+    );
     assert_eq!(reason("plain"), "no strategy: always runs");
     assert_eq!(reason("nightly-audit"), "always");
-    assert_eq!(reason("docs-or-py"), "any: changed: docs/index.md matches `docs/**`");
-    assert_eq!(reason("lint-py"), "changed: no changed file matches **/*.py, !third_party/**");
+    assert_eq!(
+        reason("docs-or-py"),
+        "any: changed: docs/index.md matches `docs/**`"
+    );
+    assert_eq!(
+        reason("lint-py"),
+        "changed: no changed file matches **/*.py, !third_party/**"
+    );
 }
 
 #[test]
@@ -198,7 +240,10 @@ fn strategies_decide_for_a_python_change_and_needs_pull_dependencies() {
     );
     let reason = |n: &str| p.decision(n).unwrap().reason.clone();
     assert_eq!(reason("build-linux"), "needed by test-linux-reftest");
-    assert_eq!(reason("py-not-docs"), "all: schedules: py-lint affected (by tools/a.py); not: schedules: none of docs affected");
+    assert_eq!(
+        reason("py-not-docs"),
+        "all: schedules: py-lint affected (by tools/a.py); not: schedules: none of docs affected"
+    );
     assert_eq!(reason("lint-py"), "changed: tools/a.py matches `**/*.py`");
 }
 
@@ -216,33 +261,57 @@ fn empty_change_skips_schedules_tasks() {
     let repo = repo_with_tasks();
     let config = repo.config();
     let p = plan(&config, &[], &PlanOptions::default());
-    assert_eq!(p.kept().map(|d| d.name.as_str()).collect::<Vec<_>>(), ["nightly-audit", "plain"]);
+    assert_eq!(
+        p.kept().map(|d| d.name.as_str()).collect::<Vec<_>>(),
+        ["nightly-audit", "plain"]
+    );
 }
 
 #[test]
 fn target_narrows_requests_but_keeps_needed_dependencies() {
     let repo = repo_with_tasks();
     let config = repo.config();
-    let options = PlanOptions { targets: vec![NameGlob::new("test-*").unwrap()], all: false };
+    let options = PlanOptions {
+        targets: vec![NameGlob::new("test-*").unwrap()],
+        all: false,
+    };
     let p = plan(&config, &["dom/a.cpp"], &options);
-    assert_eq!(p.kept().map(|d| d.name.as_str()).collect::<Vec<_>>(), ["build-linux", "test-linux-reftest"]);
-    assert_eq!(p.decision("nightly-audit").unwrap().reason, "not requested (--target)");
-    assert_eq!(p.decision("build-linux").unwrap().reason, "needed by test-linux-reftest");
+    assert_eq!(
+        p.kept().map(|d| d.name.as_str()).collect::<Vec<_>>(),
+        ["build-linux", "test-linux-reftest"]
+    );
+    assert_eq!(
+        p.decision("nightly-audit").unwrap().reason,
+        "not requested (--target)"
+    );
+    assert_eq!(
+        p.decision("build-linux").unwrap().reason,
+        "needed by test-linux-reftest"
+    );
 
     // A requested dependent that is skipped does not keep its non-requested dependency.
     let p = plan(&config, &["docs/a.md"], &options);
     assert_eq!(p.kept().count(), 0);
-    assert_eq!(p.decision("build-linux").unwrap().reason, "not requested (--target), and no kept task needs it");
+    assert_eq!(
+        p.decision("build-linux").unwrap().reason,
+        "not requested (--target), and no kept task needs it"
+    );
 }
 
 #[test]
 fn unknown_target_is_an_error_with_suggestion() {
     let repo = repo_with_tasks();
     let config = repo.config();
-    let options = PlanOptions { targets: vec![NameGlob::new("build-linx").unwrap()], all: false };
+    let options = PlanOptions {
+        targets: vec![NameGlob::new("build-linx").unwrap()],
+        all: false,
+    };
     let change = Change::from_path_list("a");
     match Planner::new(&config).plan(&change, &options) {
-        Err(crate::PlanError::UnknownTarget { pattern, suggestion }) => {
+        Err(crate::PlanError::UnknownTarget {
+            pattern,
+            suggestion,
+        }) => {
             assert_eq!(pattern, "build-linx");
             assert_eq!(suggestion.as_deref(), Some("build-linux"));
         }
@@ -254,13 +323,31 @@ fn unknown_target_is_an_error_with_suggestion() {
 fn all_and_schedule_all_keep_everything_with_reason() {
     let repo = repo_with_tasks();
     let config = repo.config();
-    let p = plan(&config, &[], &PlanOptions { targets: vec![], all: true });
-    assert!(p.tasks.iter().all(|d| d.run && d.reason == "--all: every task runs"));
+    let p = plan(
+        &config,
+        &[],
+        &PlanOptions {
+            targets: vec![],
+            all: true,
+        },
+    );
+    assert!(
+        p.tasks
+            .iter()
+            .all(|d| d.run && d.reason == "--all: every task runs")
+    );
 
     let mut change = Change::from_path_list("");
-    change.origin.schedule_all_reason = Some("base abc not in this shallow clone (fetch more history)".into());
-    let p = Planner::new(&config).plan(&change, &PlanOptions::default()).unwrap();
-    assert!(p.tasks.iter().all(|d| d.run && d.reason.starts_with("base abc not in this shallow clone")));
+    change.origin.schedule_all_reason =
+        Some("base abc not in this shallow clone (fetch more history)".into());
+    let p = Planner::new(&config)
+        .plan(&change, &PlanOptions::default())
+        .unwrap();
+    assert!(
+        p.tasks
+            .iter()
+            .all(|d| d.run && d.reason.starts_with("base abc not in this shallow clone"))
+    );
 }
 
 #[test]
@@ -294,7 +381,11 @@ needs = ["c", "a"]
     assert_eq!(outcome(&p), ["a", "b", "c", "-d"]);
     assert_eq!(p.decision("a").unwrap().reason, "needed by b");
     let p = plan(&config, &["src/file"], &PlanOptions::default());
-    assert_eq!(outcome(&p), ["a", "b", "c", "d"], "d is kept and needs c, whose strategy would skip it");
+    assert_eq!(
+        outcome(&p),
+        ["a", "b", "c", "d"],
+        "d is kept and needs c, whose strategy would skip it"
+    );
     assert_eq!(p.decision("c").unwrap().reason, "needed by d");
     assert_eq!(p.decision("a").unwrap().reason, "needed by b and 1 more");
 }
@@ -305,22 +396,36 @@ fn renamed_and_deleted_paths_count() {
     let config = repo.config();
     let change = Change::new(
         crate::ChangeOrigin::default(),
-        vec![crate::ChangedFile::renamed("docs/old.md", "widget/cocoa/new.mm")],
+        vec![crate::ChangedFile::renamed(
+            "docs/old.md",
+            "widget/cocoa/new.mm",
+        )],
     );
-    let p = Planner::new(&config).plan(&change, &PlanOptions::default()).unwrap();
+    let p = Planner::new(&config)
+        .plan(&change, &PlanOptions::default())
+        .unwrap();
     assert_eq!(p.components, ["docs", "macosx"]);
 }
 
 #[test]
 fn include_files_add_tasks() {
     let repo = Repo::new(&[
-        ("sift.toml", "include = [\"ci/tasks/*.toml\"]\n[components]\nexclusive = [\"x\"]\n[tasks.root]\n"),
-        ("ci/tasks/a.toml", "[tasks.from-a]\nschedules = [\"x\"]\nneeds = [\"from-b\"]\n"),
+        (
+            "sift.toml",
+            "include = [\"ci/tasks/*.toml\"]\n[components]\nexclusive = [\"x\"]\n[tasks.root]\n",
+        ),
+        (
+            "ci/tasks/a.toml",
+            "[tasks.from-a]\nschedules = [\"x\"]\nneeds = [\"from-b\"]\n",
+        ),
         ("ci/tasks/b.toml", "[tasks.from-b]\n"),
         ("ci/tasks/notes.txt", "not toml"),
     ]);
     let config = repo.config();
     let names: Vec<&str> = config.tasks.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(names, ["from-a", "from-b", "root"]);
-    assert_eq!(config.task("from-a").unwrap().location(), "ci/tasks/a.toml:1");
+    assert_eq!(
+        config.task("from-a").unwrap().location(),
+        "ci/tasks/a.toml:1"
+    );
 }

@@ -1,0 +1,249 @@
+//! `sift check`: validate every rule file, and warn about rules that match no
+//! tracked file and components no task uses.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use sift_core::components::ComponentSet;
+use sift_core::diagnostic::{ConfigDiagnostic, Diagnostics, SourceFile};
+use sift_core::pattern::PatternList;
+use sift_core::rules::{RULE_FILE, RuleTree};
+use sift_core::task::Strategy;
+use sift_core::{Config, ConfigLoadError};
+
+use crate::cli::CheckArgs;
+use crate::error::CliError;
+use crate::{exit, output};
+
+pub fn run(root: &Path, args: CheckArgs) -> Result<u8, CliError> {
+    let config = match Config::load(root) {
+        Ok(config) => config,
+        Err(ConfigLoadError::Invalid(error)) => {
+            // Root errors stop here: nested files need the root's components.
+            output::print_diagnostics(&error.0);
+            summarize(&error.0, 1);
+            return Err(CliError::Reported(exit::CONFIG));
+        }
+        Err(_) => return super::load_config(root).map(|_| exit::CONFIG),
+    };
+    let mut diagnostics = config.warnings.clone();
+    let mut tree = RuleTree::new(root, &config.components, Arc::clone(&config.root_rules));
+    let mut rule_files = vec![Arc::clone(&config.root_rules)];
+    for dir in nested_rule_dirs(root) {
+        if let Some(file) = tree.file(&dir) {
+            rule_files.push(file);
+        }
+    }
+    diagnostics.extend(tree.diagnostics().clone());
+
+    let tracked = tracked_files(root);
+    for file in &rule_files {
+        dead_patterns(file, &tracked, &mut diagnostics);
+    }
+    dead_task_patterns(&config, &tracked, &mut diagnostics);
+    unused_components(&config, &mut diagnostics);
+
+    diagnostics.sort();
+    output::print_diagnostics(&diagnostics);
+    summarize(&diagnostics, rule_files.len());
+    let warnings = diagnostics.warnings().count();
+    if diagnostics.has_errors() || (args.deny_warnings && warnings > 0) {
+        return Err(CliError::Reported(exit::CONFIG));
+    }
+    Ok(exit::OK)
+}
+
+fn summarize(diagnostics: &Diagnostics, files: usize) {
+    let errors = diagnostics.errors().count();
+    let warnings = diagnostics.warnings().count();
+    eprintln!("checked {files} rule file(s): {errors} error(s), {warnings} warning(s)");
+}
+
+/// Directories (repository-relative) holding a nested `sift.toml`, found by a
+/// walk that respects `.gitignore`, sorted.
+fn nested_rule_dirs(root: &Path) -> Vec<String> {
+    let mut dirs = Vec::new();
+    let walker = ignore::WalkBuilder::new(root)
+        .hidden(false)
+        .require_git(false)
+        .build();
+    for entry in walker.flatten() {
+        if entry.file_name() != RULE_FILE || !entry.file_type().is_some_and(|t| t.is_file()) {
+            continue;
+        }
+        let Ok(relative) = entry.path().strip_prefix(root) else {
+            continue;
+        };
+        let Some(dir) = relative.parent() else {
+            continue;
+        };
+        let dir = dir.to_string_lossy().replace('\\', "/");
+        if !dir.is_empty() && !dir.split('/').any(|s| s == ".git") {
+            dirs.push(dir);
+        }
+    }
+    dirs.sort();
+    dirs
+}
+
+/// Tracked files from git, else every non-ignored file; sorted.
+fn tracked_files(root: &Path) -> Vec<String> {
+    let mut files = match sift_git::tracked_files(root) {
+        Ok(files) => files,
+        Err(_) => ignore::WalkBuilder::new(root)
+            .hidden(false)
+            .require_git(false)
+            .build()
+            .flatten()
+            .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
+            .filter_map(|e| {
+                e.path()
+                    .strip_prefix(root)
+                    .ok()
+                    .map(|p| p.to_string_lossy().replace('\\', "/"))
+            })
+            .filter(|p| !p.starts_with(".git/"))
+            .collect(),
+    };
+    files.sort();
+    files
+}
+
+/// The tracked files below `dir` ("" for all), relative to it, split into segments.
+fn files_below<'a>(tracked: &'a [String], dir: &str) -> Vec<Vec<&'a str>> {
+    let prefix = if dir.is_empty() {
+        String::new()
+    } else {
+        format!("{dir}/")
+    };
+    let start = tracked.partition_point(|f| f.as_str() < prefix.as_str());
+    tracked[start..]
+        .iter()
+        .take_while(|f| f.starts_with(&prefix))
+        .map(|f| f[prefix.len()..].split('/').collect())
+        .collect()
+}
+
+fn dead_patterns(
+    file: &sift_core::rules::RuleFile,
+    tracked: &[String],
+    diagnostics: &mut Diagnostics,
+) {
+    let below = files_below(tracked, &file.dir);
+    for rule in &file.rules {
+        for (index, (negated, pattern)) in rule.files.patterns().enumerate() {
+            if negated
+                || below
+                    .iter()
+                    .any(|segments| pattern.matches_segments(segments))
+            {
+                continue;
+            }
+            diagnostics.push(
+                ConfigDiagnostic::warning(
+                    &file.source,
+                    rule.pattern_spans.get(index).cloned(),
+                    format!("pattern `{pattern}` matches no tracked file"),
+                    "dead pattern",
+                )
+                .with_help(
+                    "patterns are relative to the directory of their sift.toml; fix or remove it",
+                ),
+            );
+        }
+    }
+}
+
+fn dead_task_patterns(config: &Config, tracked: &[String], diagnostics: &mut Diagnostics) {
+    let all: Vec<Vec<&str>> = files_below(tracked, "");
+    for task in &config.tasks {
+        let mut lists = Vec::new();
+        if let Some(strategy) = &task.strategy {
+            collect_changed(strategy, &mut lists);
+        }
+        for list in lists {
+            for (negated, pattern) in list.patterns() {
+                if negated || all.iter().any(|s| pattern.matches_segments(s)) {
+                    continue;
+                }
+                diagnostics.push(
+                    ConfigDiagnostic::warning(
+                        &task.source,
+                        line_span(&task.source, task.line),
+                        format!(
+                            "task `{}`: `changed` pattern `{pattern}` matches no tracked file",
+                            task.name
+                        ),
+                        "dead pattern",
+                    )
+                    .with_help("`changed` patterns are relative to the repository root"),
+                );
+            }
+        }
+    }
+}
+
+fn collect_changed<'a>(strategy: &'a Strategy, out: &mut Vec<&'a PatternList>) {
+    match strategy {
+        Strategy::Changed(list) => out.push(list),
+        Strategy::Any(members) | Strategy::All(members) => {
+            members.iter().for_each(|m| collect_changed(m, out))
+        }
+        Strategy::Not(member) => collect_changed(member, out),
+        Strategy::Schedules { .. } | Strategy::Always => {}
+    }
+}
+
+fn collect_schedules(strategy: &Strategy, out: &mut ComponentSet) {
+    match strategy {
+        Strategy::Schedules { components, .. } => out.union_with(components),
+        Strategy::Any(members) | Strategy::All(members) => {
+            members.iter().for_each(|m| collect_schedules(m, out))
+        }
+        Strategy::Not(member) => collect_schedules(member, out),
+        Strategy::Changed(_) | Strategy::Always => {}
+    }
+}
+
+fn unused_components(config: &Config, diagnostics: &mut Diagnostics) {
+    let mut used = ComponentSet::new();
+    for task in &config.tasks {
+        if let Some(strategy) = &task.strategy {
+            collect_schedules(strategy, &mut used);
+        }
+    }
+    let root = &config.sources[0];
+    for id in config.components.ids() {
+        if used.contains(id) {
+            continue;
+        }
+        let name = config.components.name(id);
+        let quoted = format!("\"{name}\"");
+        let span = root
+            .text
+            .find(&quoted)
+            .map(|start| start..start + quoted.len());
+        diagnostics.push(
+            ConfigDiagnostic::warning(
+                root,
+                span,
+                format!("component `{name}` is not used by any task"),
+                "unused",
+            )
+            .with_help("add it to a task's `schedules`, or remove it"),
+        );
+    }
+}
+
+fn line_span(source: &Arc<SourceFile>, line: usize) -> Option<std::ops::Range<usize>> {
+    let start: usize = source
+        .text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    let len = source.text[start..]
+        .find('\n')
+        .unwrap_or(source.text.len() - start);
+    Some(start..start + len)
+}

@@ -1,0 +1,96 @@
+//! `sift files PATH...`: what the rules say about paths.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde::Serialize;
+use sift_core::Planner;
+use sift_core::change::normalize_path;
+
+use crate::cli::FilesArgs;
+use crate::error::CliError;
+use crate::exit;
+
+#[derive(Serialize)]
+struct FileJson {
+    path: String,
+    rules: Vec<RuleJson>,
+    inclusive: Vec<String>,
+    /// `null` when no rule sets it: every exclusive component applies.
+    exclusive: Option<Vec<String>>,
+    components: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct RuleJson {
+    file: String,
+    line: usize,
+    pattern: String,
+}
+
+pub fn run(root: &Path, args: FilesArgs) -> Result<u8, CliError> {
+    let config = super::load_config(root)?;
+    let mut planner = Planner::new(&config);
+    let mut results = Vec::new();
+    for raw in &args.paths {
+        let path = normalize_path(raw);
+        let s = planner.path_schedules(&path, true);
+        results.push(FileJson {
+            rules: s
+                .matched
+                .iter()
+                .map(|m| RuleJson {
+                    file: m.file.source.name.clone(),
+                    line: m.rule().line,
+                    pattern: m.pattern.clone(),
+                })
+                .collect(),
+            inclusive: config.components.names_of(&s.inclusive),
+            exclusive: s.exclusive.as_ref().map(|e| config.components.names_of(e)),
+            components: config
+                .components
+                .names_of(&s.components(&config.components)),
+            path,
+        });
+    }
+    if planner.rules().diagnostics().has_errors() {
+        return Err(CliError::Config(planner.rules().diagnostics().clone()));
+    }
+    let out = if args.json {
+        let mut json = serde_json::to_string_pretty(&results).expect("plain data serializes");
+        json.push('\n');
+        json
+    } else {
+        let mut out = String::new();
+        for file in &results {
+            let _ = writeln!(out, "{}", file.path);
+            if file.rules.is_empty() {
+                let _ = writeln!(out, "  rules: (none match)");
+            }
+            for rule in &file.rules {
+                let _ = writeln!(out, "  rule {}:{} `{}`", rule.file, rule.line, rule.pattern);
+            }
+            let _ = writeln!(out, "  inclusive: {}", join_or(&file.inclusive, "(none)"));
+            match &file.exclusive {
+                Some(e) => {
+                    let _ = writeln!(out, "  exclusive: {}", join_or(e, "(none: set to [])"));
+                }
+                None => {
+                    let _ = writeln!(out, "  exclusive: all (no rule sets it)");
+                }
+            }
+            let _ = writeln!(out, "  components: {}", join_or(&file.components, "(none)"));
+        }
+        out
+    };
+    super::plan::print_stdout(&out)?;
+    Ok(exit::OK)
+}
+
+fn join_or(items: &[String], empty: &str) -> String {
+    if items.is_empty() {
+        empty.to_owned()
+    } else {
+        items.join(", ")
+    }
+}

@@ -1,0 +1,165 @@
+//! One module per subcommand, plus what they share: finding the repository
+//! root, loading the configuration and the change.
+
+mod check;
+mod files;
+mod plan;
+mod why;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use sift_core::pattern::NameGlob;
+use sift_core::{Change, Config, ConfigLoadError, PlanError, PlanOptions};
+
+use crate::cli::{ChangeArgs, Cli, Command};
+use crate::error::CliError;
+use crate::output;
+
+pub fn run(cli: Cli) -> Result<u8, CliError> {
+    let root = find_root(cli.root.as_deref())?;
+    match cli.command {
+        Command::Plan(args) => plan::run(&root, args),
+        Command::Why(args) => why::run(&root, args),
+        Command::Files(args) => files::run(&root, args),
+        Command::Check(args) => check::run(&root, args),
+    }
+}
+
+/// `--root`, else the nearest ancestor of the current directory that is a git
+/// work tree's top level, else the current directory. Found without running
+/// git, so planning from a file list costs no process.
+fn find_root(explicit: Option<&Path>) -> Result<PathBuf, CliError> {
+    if let Some(root) = explicit {
+        return Ok(root.to_owned());
+    }
+    let cwd = std::env::current_dir()
+        .map_err(|e| CliError::io("cannot read the current directory", e))?;
+    Ok(cwd
+        .ancestors()
+        .find(|dir| dir.join(".git").exists())
+        .unwrap_or(&cwd)
+        .to_owned())
+}
+
+pub(crate) fn load_config(root: &Path) -> Result<Config, CliError> {
+    match Config::load(root) {
+        Ok(config) => {
+            if !config.warnings.items.is_empty() {
+                output::print_diagnostics(&config.warnings);
+            }
+            Ok(config)
+        }
+        Err(ConfigLoadError::Read { path, source })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            Err(CliError::ConfigMissing {
+                message: format!(
+                    "no sift.toml at `{}`",
+                    path.parent().unwrap_or(&path).display()
+                ),
+                hint:
+                    "create a sift.toml at the repository root (see the README), or pass --root DIR"
+                        .to_owned(),
+            })
+        }
+        Err(ConfigLoadError::Read { path, source }) => Err(CliError::io(
+            format!("cannot read `{}`", path.display()),
+            source,
+        )),
+        Err(ConfigLoadError::Invalid(error)) => Err(CliError::Config(error.0)),
+        Err(other) => Err(CliError::Usage {
+            message: other.to_string(),
+            hint: None,
+        }),
+    }
+}
+
+/// The change to plan: a file list, or git's view of base...head.
+pub(crate) fn load_change(root: &Path, args: &ChangeArgs) -> Result<Change, CliError> {
+    if let Some(source) = &args.files_from {
+        let text = if source == "-" {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|e| CliError::io("cannot read the file list from stdin", e))?;
+            text
+        } else {
+            std::fs::read_to_string(source)
+                .map_err(|e| CliError::io(format!("cannot read `{source}`"), e))?
+        };
+        return Ok(Change::from_path_list(&relative_to_root(root, &text)));
+    }
+    let options = sift_git::GitOptions {
+        base: args.base.clone(),
+        head: Some(args.head.clone()),
+        uncommitted: args.uncommitted,
+        strict_base: args.strict_base,
+    };
+    let detected = sift_git::detect_change(root, &options)?;
+    for warning in &detected.warnings {
+        output::warning(warning);
+    }
+    let origin = &detected.change.origin;
+    if let Some(description) = &origin.base_description {
+        let base = origin.base.as_deref().map_or("?".to_owned(), short_sha);
+        output::note(&format!("base {base} ({description})"));
+    }
+    Ok(detected.change)
+}
+
+fn short_sha(sha: &str) -> String {
+    sha.chars().take(12).collect()
+}
+
+/// Absolute paths in a file list are made relative to the root when they lie
+/// inside it; CI systems hand over either form.
+fn relative_to_root(root: &Path, text: &str) -> String {
+    let root = root.canonicalize().unwrap_or_else(|_| root.to_owned());
+    let root = root.to_string_lossy().trim_end_matches('/').to_owned();
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let line = line.trim();
+        let relative = line
+            .strip_prefix(&root)
+            .and_then(|r| r.strip_prefix('/'))
+            .unwrap_or(line);
+        out.push_str(relative);
+        out.push('\n');
+    }
+    out
+}
+
+pub(crate) fn plan_options(targets: &[String], all: bool) -> Result<PlanOptions, CliError> {
+    let mut globs = Vec::new();
+    for target in targets {
+        globs.push(NameGlob::new(target).map_err(|e| CliError::Usage {
+            message: format!("invalid --target `{target}`: {e}"),
+            hint: Some("--target takes a glob over task names, e.g. `test-*`".to_owned()),
+        })?);
+    }
+    Ok(PlanOptions {
+        targets: globs,
+        all,
+    })
+}
+
+pub(crate) fn plan_error(error: PlanError) -> CliError {
+    match error {
+        PlanError::InvalidRules(diagnostics) => CliError::Config(diagnostics),
+        PlanError::UnknownTarget {
+            pattern,
+            suggestion,
+        } => CliError::Usage {
+            message: format!("--target `{pattern}` matches no task"),
+            hint: Some(match suggestion {
+                Some(name) => format!("did you mean `{name}`?"),
+                None => "run `sift plan --all` to list every task".to_owned(),
+            }),
+        },
+        other => CliError::Usage {
+            message: other.to_string(),
+            hint: None,
+        },
+    }
+}

@@ -1,0 +1,184 @@
+//! `sift why TASK`: the full chain behind one decision.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use sift_core::components::{ComponentId, ComponentKind};
+use sift_core::plan::{DecisionKind, Evaluation, Plan};
+use sift_core::Planner;
+
+use crate::cli::WhyArgs;
+use crate::error::CliError;
+use crate::exit;
+
+pub fn run(root: &Path, args: WhyArgs) -> Result<u8, CliError> {
+    let config = super::load_config(root)?;
+    let Some(task) = config.task(&args.task) else {
+        return Err(CliError::Usage {
+            message: format!("no task named `{}`", args.task),
+            hint: Some(match config.suggest_task(&args.task) {
+                Some(name) => format!("did you mean `{name}`?"),
+                None => "`sift plan --all` lists every task".to_owned(),
+            }),
+        });
+    };
+    let options = super::plan_options(&args.target, args.all)?;
+    let change = super::load_change(root, &args.change)?;
+    let mut planner = Planner::new(&config);
+    let plan = planner.plan(&change, &options).map_err(super::plan_error)?;
+    let decision = plan
+        .decision(&task.name)
+        .expect("every task has a decision");
+
+    let mut out = String::new();
+    let verdict = if decision.run { "runs" } else { "skipped" };
+    let _ = writeln!(out, "{}: {verdict}", task.name);
+    let _ = writeln!(out, "  defined at: {}", task.location());
+    let _ = writeln!(out, "  reason: {}", decision.reason);
+    if !task.needs.is_empty() {
+        let _ = writeln!(out, "  needs: {}", task.needs.join(", "));
+    }
+    match &decision.kind {
+        DecisionKind::Strategy(evaluation) => {
+            let _ = writeln!(out, "  strategy:");
+            write_evaluation(&mut out, &mut planner, &plan, evaluation, 2);
+        }
+        DecisionKind::NeededBy(names) => {
+            let _ = writeln!(
+                out,
+                "  pulled in by kept dependents (its own strategy is not consulted):"
+            );
+            write_dependents(&mut out, &plan, names, 2, &mut Vec::new());
+        }
+        DecisionKind::NoStrategy => {
+            let _ = writeln!(
+                out,
+                "  strategy: none (a task without a strategy always runs)"
+            );
+        }
+        DecisionKind::NotRequested => {
+            let _ = writeln!(out, "  requested: no (--target does not match it)");
+        }
+        DecisionKind::All | DecisionKind::ScheduleAll(_) => {}
+    }
+    let _ = writeln!(
+        out,
+        "  change: {} file(s), components: {}",
+        plan.changed_files.len(),
+        list_or_none(&plan.components)
+    );
+    super::plan::print_stdout(&out)?;
+    Ok(exit::OK)
+}
+
+fn list_or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "(none)".to_owned()
+    } else {
+        items.join(", ")
+    }
+}
+
+fn indent(depth: usize) -> String {
+    "  ".repeat(depth)
+}
+
+fn write_evaluation(
+    out: &mut String,
+    planner: &mut Planner,
+    plan: &Plan,
+    evaluation: &Evaluation,
+    depth: usize,
+) {
+    let verdict = if evaluation.keep { "keep" } else { "skip" };
+    let _ = writeln!(
+        out,
+        "{}{} → {verdict}: {}",
+        indent(depth),
+        evaluation.strategy,
+        evaluation.summary
+    );
+    for &id in &evaluation.affected {
+        write_component(out, planner, plan, id, depth + 1);
+    }
+    for child in &evaluation.children {
+        write_evaluation(out, planner, plan, child, depth + 1);
+    }
+}
+
+/// Which changed files bring a component, and which rules made them do so.
+fn write_component(
+    out: &mut String,
+    planner: &mut Planner,
+    plan: &Plan,
+    id: ComponentId,
+    depth: usize,
+) {
+    let config = planner.config();
+    let name = config.components.name(id);
+    let evidence = plan.analysis.evidence(id);
+    let _ = writeln!(out, "{}component `{name}` affected by:", indent(depth));
+    for path in evidence {
+        let schedules = planner.path_schedules(path, true);
+        let _ = writeln!(out, "{}{path}", indent(depth + 1));
+        let mut explained = false;
+        for matched in &schedules.matched {
+            let rule = matched.rule();
+            if rule.inclusive.contains(id) {
+                let _ = writeln!(
+                    out,
+                    "{}{} `{}` → inclusive += {name}",
+                    indent(depth + 2),
+                    matched.location(),
+                    matched.pattern
+                );
+                explained = true;
+            }
+            if rule.exclusive.as_ref().is_some_and(|e| e.contains(id)) {
+                let _ = writeln!(
+                    out,
+                    "{}{} `{}` → exclusive includes {name}",
+                    indent(depth + 2),
+                    matched.location(),
+                    matched.pattern
+                );
+                explained = true;
+            }
+        }
+        if !explained
+            && schedules.exclusive.is_none()
+            && config.components.kind(id) == ComponentKind::Exclusive
+        {
+            let _ = writeln!(
+                out,
+                "{}no rule sets `exclusive` for it: every exclusive component applies",
+                indent(depth + 2)
+            );
+        }
+    }
+    if evidence.len() == 3 {
+        let _ = writeln!(out, "{}(first 3 files shown)", indent(depth + 1));
+    }
+}
+
+fn write_dependents(
+    out: &mut String,
+    plan: &Plan,
+    names: &[String],
+    depth: usize,
+    seen: &mut Vec<String>,
+) {
+    for name in names {
+        let Some(decision) = plan.decision(name) else {
+            continue;
+        };
+        let _ = writeln!(out, "{}{name}: {}", indent(depth), decision.reason);
+        if seen.contains(name) {
+            continue;
+        }
+        seen.push(name.clone());
+        if let DecisionKind::NeededBy(next) = &decision.kind {
+            write_dependents(out, plan, next, depth + 1, seen);
+        }
+    }
+}
