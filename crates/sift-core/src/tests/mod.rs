@@ -4,6 +4,7 @@
 
 mod config_errors;
 mod planning;
+mod properties;
 
 use std::path::Path;
 

@@ -1,0 +1,104 @@
+//! Property tests: no panics on arbitrary configuration text, and optimizer
+//! invariants over random task graphs.
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::diagnostic::SourceFile;
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Whatever the text, loading returns a config or diagnostics; it never panics.
+    #[test]
+    fn config_loading_never_panics(text in "(\\PC|\n|\\[|\\]|=|\"|\\{|\\}|,){0,200}") {
+        let dir = tempfile::tempdir().unwrap();
+        let _ = Config::from_source(dir.path(), SourceFile::new("sift.toml", text));
+    }
+
+    /// Structured near-miss configurations: valid TOML with random keys and
+    /// values in the right places.
+    #[test]
+    fn structured_configs_never_panic(
+        comps in proptest::collection::vec("[a-c]{1,2}", 0..5),
+        patterns in proptest::collection::vec("[a-c*?!/\\[\\]{},]{1,8}", 0..4),
+        needs in proptest::collection::vec("t[0-3]", 0..4),
+    ) {
+        let list = |v: &[String]| v.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", ");
+        let text = format!(
+            "[components]\nexclusive = [{c}]\ninclusive = [\"inc\"]\n[[rules]]\nfiles = [{p}]\nexclusive = [{c}]\n\
+             [tasks.t0]\nschedules = [{c}]\nneeds = [{n}]\n[tasks.t1]\nchanged = [{p}]\nneeds = [{n}]\n\
+             [tasks.t2]\nany = [{{ not = {{ changed = [{p}] }} }}]\n",
+            c = list(&comps), p = list(&patterns), n = list(&needs),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        if let Ok(config) = Config::from_source(dir.path(), SourceFile::new("sift.toml", text)) {
+            let change = Change::from_path_list("a/b\nc");
+            let _ = Planner::new(&config).plan(&change, &PlanOptions::default());
+        }
+    }
+
+    /// Random DAGs with random strategies: every kept task's needs are kept,
+    /// a skipped task is not needed by a kept one, and the decisions do not
+    /// depend on the order tasks are written in.
+    #[test]
+    fn optimizer_invariants(
+        tasks in proptest::collection::vec((0u8..4, proptest::collection::vec(any::<prop::sample::Index>(), 0..3)), 1..12),
+        changed in proptest::collection::vec(0u8..3, 0..3),
+        reverse in any::<bool>(),
+    ) {
+        let n = tasks.len();
+        let mut defs: Vec<String> = Vec::new();
+        for (i, (strategy, needs)) in tasks.iter().enumerate() {
+            // Needs only point to lower indices: a DAG.
+            let mut needs: Vec<String> = if i == 0 { vec![] } else {
+                needs.iter().map(|ix| format!("\"t{}\"", ix.index(i))).collect()
+            };
+            needs.sort();
+            needs.dedup();
+            let strategy = match strategy {
+                0 => "schedules = [\"a\"]",
+                1 => "schedules = [\"inc\"]",
+                2 => "changed = [\"dir1/**\"]",
+                _ => "",
+            };
+            defs.push(format!("[tasks.t{i}]\n{strategy}\nneeds = [{}]\n", needs.join(", ")));
+        }
+        if reverse { defs.reverse(); }
+        let text = format!(
+            "[components]\nexclusive = [\"a\"]\ninclusive = [\"inc\"]\n[[rules]]\nfiles = [\"dir2/**\"]\nexclusive = [\"inc\"]\n{}",
+            defs.join("\n")
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::from_source(dir.path(), SourceFile::new("sift.toml", text)).unwrap();
+        let paths: Vec<String> = changed.iter().map(|d| format!("dir{d}/f")).collect();
+        let plan = Planner::new(&config).plan(&Change::from_path_list(&paths.join("\n")), &PlanOptions::default()).unwrap();
+        prop_assert_eq!(plan.tasks.len(), n);
+        for task in &config.tasks {
+            let decision = plan.decision(&task.name).unwrap();
+            if decision.run {
+                for need in &task.needs {
+                    prop_assert!(plan.decision(need).unwrap().run, "{} runs but its need {} does not", task.name, need);
+                }
+            }
+        }
+        // Same plan for the other definition order.
+        let mut reordered: Vec<String> = config.tasks.iter().map(|t| {
+            let s = match &t.strategy {
+                Some(crate::task::Strategy::Schedules { names, .. }) => format!("schedules = [{}]", names.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", ")),
+                Some(crate::task::Strategy::Changed(_)) => "changed = [\"dir1/**\"]".to_owned(),
+                _ => String::new(),
+            };
+            format!("[tasks.{}]\n{s}\nneeds = [{}]\n", t.name, t.needs.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", "))
+        }).collect();
+        reordered.reverse();
+        let text = format!(
+            "[components]\nexclusive = [\"a\"]\ninclusive = [\"inc\"]\n[[rules]]\nfiles = [\"dir2/**\"]\nexclusive = [\"inc\"]\n{}",
+            reordered.join("\n")
+        );
+        let config2 = Config::from_source(dir.path(), SourceFile::new("sift.toml", text)).unwrap();
+        let plan2 = Planner::new(&config2).plan(&Change::from_path_list(&paths.join("\n")), &PlanOptions::default()).unwrap();
+        let summary = |p: &Plan| p.tasks.iter().map(|d| (d.name.clone(), d.run, d.reason.clone())).collect::<Vec<_>>();
+        prop_assert_eq!(summary(&plan), summary(&plan2));
+    }
+}
