@@ -36,6 +36,10 @@ impl<'a> Git<'a> {
         Git { repo }
     }
 
+    pub fn repo(&self) -> &'a Path {
+        self.repo
+    }
+
     /// Starts `git -C <repo> <args>`, feeding it `input` on stdin if given.
     ///
     /// `-C` rather than a working directory: a missing directory then becomes an
@@ -100,7 +104,9 @@ impl<'a> Git<'a> {
             code: output.status.code(),
             stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
         };
-        if failure.stderr.contains("not a git repository") {
+        // "cannot change to" is `-C` on a directory that does not exist.
+        let stderr = &failure.stderr;
+        if stderr.contains("not a git repository") || stderr.contains("cannot change to") {
             GitError::NotARepository {
                 path: self.repo.to_path_buf(),
                 failure,

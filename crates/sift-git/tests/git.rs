@@ -194,6 +194,61 @@ fn compares_from_the_merge_base_like_three_dot_diff() {
     assert_eq!(result.change.files, [file("b.txt", ChangeStatus::Modified)]);
     assert_eq!(result.change.origin.base.as_deref(), Some(fork.as_str()));
     assert_eq!(result.change.origin.head.as_deref(), Some(head.as_str()));
+
+    // So do commit-message searches, even ones containing `..`.
+    for base in [":/fork point", ":/fork..oint"] {
+        let result = detect(&repo, &opts(Some(base), Some("feature")));
+        assert_eq!(result.change.files, [file("b.txt", ChangeStatus::Modified)]);
+        assert_eq!(result.change.origin.base.as_deref(), Some(fork.as_str()));
+    }
+}
+
+#[test]
+fn several_merge_bases_diff_from_the_one_git_diff_uses() {
+    let sb = Sandbox::new();
+    let repo = sb.init("repo", "main");
+    write(&repo, "base.txt", "base");
+    sb.commit(&repo, "base");
+    // A criss-cross history: `a` and `b` each merged the other's first commit.
+    sb.git(&repo, &["checkout", "-q", "-b", "a"]);
+    write(&repo, "a.txt", "a");
+    let a1 = sb.commit(&repo, "a1");
+    sb.git(&repo, &["checkout", "-q", "-b", "b", "main"]);
+    write(&repo, "b.txt", "b");
+    let b1 = sb.commit(&repo, "b1");
+    sb.git(&repo, &["merge", "-q", "--no-ff", "--no-edit", &a1]);
+    write(&repo, "y.txt", "y");
+    let head = sb.commit(&repo, "b2");
+    sb.git(&repo, &["checkout", "-q", "a"]);
+    sb.git(&repo, &["merge", "-q", "--no-ff", "--no-edit", &b1]);
+    write(&repo, "x.txt", "x");
+    sb.commit(&repo, "a2");
+    assert_eq!(
+        sb.git(&repo, &["merge-base", "--all", "a", "b"])
+            .lines()
+            .count(),
+        2
+    );
+
+    let result = detect(&repo, &opts(Some("a"), Some("b")));
+    let merge_base = sb.git(&repo, &["merge-base", "a", "b"]);
+    let origin = &result.change.origin;
+    assert_eq!(origin.base.as_deref(), Some(merge_base.as_str()));
+    assert_eq!(origin.head.as_deref(), Some(head.as_str()));
+    let paths: Vec<&str> = result
+        .change
+        .files
+        .iter()
+        .map(|f| f.path.as_str())
+        .collect();
+    let expected = sb.git(&repo, &["diff", "--name-only", "a...b"]);
+    assert_eq!(paths, expected.lines().collect::<Vec<_>>());
+    assert_eq!(
+        result.warnings,
+        [format!(
+            "a and b have 2 merge-bases; comparing from the first, {merge_base}"
+        )]
+    );
 }
 
 #[test]
@@ -576,6 +631,14 @@ fn outside_a_repository_every_entry_point_says_so() {
     check(detect_change(dir.path(), &opts(Some("main"), None)).unwrap_err());
     check(repo_root(dir.path()).unwrap_err());
     check(tracked_files(dir.path()).unwrap_err());
+
+    let missing = dir.path().join("missing");
+    let err = detect_change(&missing, &opts(Some("main"), None)).unwrap_err();
+    let GitError::NotARepository { path, failure } = &err else {
+        panic!("expected NotARepository, got {err:?}");
+    };
+    assert_eq!(path, &missing);
+    assert!(failure.stderr.contains("cannot change to"), "{failure:?}");
 }
 
 #[test]
