@@ -11,6 +11,7 @@ pub mod config;
 pub mod diagnostic;
 pub mod pattern;
 pub mod plan;
+pub mod pytest_cache;
 pub mod render;
 pub mod rules;
 pub mod task;
