@@ -156,8 +156,9 @@ impl FromIterator<ComponentId> for ComponentSet {
 /// The candidate closest to `unknown` by edit distance, if it is close enough
 /// to be a plausible typo.
 pub fn suggest<'a>(unknown: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    // Short names are too close to everything for a suggestion to mean anything.
-    let limit = unknown.chars().count() / 3;
+    // A one-character name is close to everything: no suggestion means more.
+    let len = unknown.chars().count();
+    let limit = if len < 2 { 0 } else { (len / 3).max(1) };
     candidates
         .map(|c| (edit_distance(unknown, c), c))
         .filter(|(d, _)| *d <= limit)

@@ -380,69 +380,58 @@ impl<'a> Evaluator<'a> {
                     matched: None,
                 }
             }
-            Strategy::Any(members) => {
-                let mut children = Vec::new();
-                for member in members {
-                    let child = self.evaluate(member);
-                    let keep = child.keep;
-                    children.push(child);
-                    if keep {
-                        break;
-                    }
-                }
-                let keep = children.last().is_some_and(|c| c.keep);
-                let summary = if keep {
-                    format!(
-                        "any: {}",
-                        children
-                            .last()
-                            .map(|c| c.summary.as_str())
-                            .unwrap_or_default()
-                    )
+            Strategy::Any(members) => self.composite("any", members, true),
+            Strategy::All(members) => self.composite("all", members, false),
+        }
+    }
+
+    /// `any` (decisive when a member keeps) and `all` (decisive when a member
+    /// skips). Members are evaluated in order and stop at the first decisive
+    /// one, as taskgraph's lazy composites do, so explanations show exactly
+    /// the members that were consulted.
+    fn composite(&mut self, key: &str, members: &[Strategy], decisive: bool) -> Evaluation {
+        let mut children = Vec::new();
+        for member in members {
+            let child = self.evaluate(member);
+            let stop = child.keep == decisive;
+            children.push(child);
+            if stop {
+                break;
+            }
+        }
+        let last = children
+            .last()
+            .map(|c| c.summary.clone())
+            .unwrap_or_default();
+        let (keep, summary) = if decisive {
+            let keep = children.last().is_some_and(|c| c.keep);
+            (
+                keep,
+                if keep {
+                    format!("any: {last}")
                 } else {
                     "any: no member keeps it".to_owned()
-                };
-                Evaluation {
-                    keep,
-                    strategy: "any".to_owned(),
-                    summary,
-                    children,
-                    affected: Vec::new(),
-                    matched: None,
-                }
-            }
-            Strategy::All(members) => {
-                let mut children = Vec::new();
-                for member in members {
-                    let child = self.evaluate(member);
-                    let keep = child.keep;
-                    children.push(child);
-                    if !keep {
-                        break;
-                    }
-                }
-                let keep = children.iter().all(|c| c.keep);
-                let summary = if keep {
-                    let parts: Vec<&str> = children.iter().map(|c| c.summary.as_str()).collect();
-                    format!("all: {}", parts.join("; "))
+                },
+            )
+        } else {
+            let keep = children.iter().all(|c| c.keep);
+            let all: Vec<&str> = children.iter().map(|c| c.summary.as_str()).collect();
+            (
+                keep,
+                if keep {
+                    format!("all: {}", all.join("; "))
                 } else {
-                    format!(
-                        "all: {}",
-                        children
-                            .last()
-                            .map(|c| c.summary.as_str())
-                            .unwrap_or_default()
-                    )
-                };
-                Evaluation {
-                    keep,
-                    strategy: "all".to_owned(),
-                    summary,
-                    children,
-                    affected: Vec::new(),
-                    matched: None,
-                }
-            }
+                    format!("all: {last}")
+                },
+            )
+        };
+        Evaluation {
+            keep,
+            strategy: key.to_owned(),
+            summary,
+            children,
+            affected: Vec::new(),
+            matched: None,
         }
     }
 

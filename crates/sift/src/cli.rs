@@ -68,11 +68,9 @@ pub enum PlanFormat {
     Github,
 }
 
-#[derive(Debug, Args)]
-pub struct PlanArgs {
-    #[command(flatten)]
-    pub change: ChangeArgs,
-
+/// Which tasks are requested.
+#[derive(Debug, Args, Clone, Default)]
+pub struct SelectArgs {
     /// Only request tasks whose name matches this glob (repeatable), e.g. `test-*`.
     /// Tasks they need are still kept.
     #[arg(long, value_name = "PATTERN")]
@@ -81,6 +79,15 @@ pub struct PlanArgs {
     /// Keep every task (a backstop run).
     #[arg(long)]
     pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub change: ChangeArgs,
+
+    #[command(flatten)]
+    pub select: SelectArgs,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
@@ -95,13 +102,8 @@ pub struct WhyArgs {
     #[command(flatten)]
     pub change: ChangeArgs,
 
-    /// As for `sift plan`.
-    #[arg(long, value_name = "PATTERN")]
-    pub target: Vec<String>,
-
-    /// As for `sift plan`.
-    #[arg(long)]
-    pub all: bool,
+    #[command(flatten)]
+    pub select: SelectArgs,
 }
 
 #[derive(Debug, Args)]

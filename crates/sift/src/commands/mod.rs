@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use sift_core::pattern::NameGlob;
 use sift_core::{Change, Config, ConfigLoadError, PlanError, PlanOptions};
 
-use crate::cli::{ChangeArgs, Cli, Command};
+use crate::cli::{ChangeArgs, Cli, Command, SelectArgs};
 use crate::error::CliError;
 use crate::output;
 
@@ -130,9 +130,9 @@ fn relative_to_root(root: &Path, text: &str) -> String {
     out
 }
 
-pub(crate) fn plan_options(targets: &[String], all: bool) -> Result<PlanOptions, CliError> {
+pub(crate) fn plan_options(select: &SelectArgs) -> Result<PlanOptions, CliError> {
     let mut globs = Vec::new();
-    for target in targets {
+    for target in &select.target {
         globs.push(NameGlob::new(target).map_err(|e| CliError::Usage {
             message: format!("invalid --target `{target}`: {e}"),
             hint: Some("--target takes a glob over task names, e.g. `test-*`".to_owned()),
@@ -140,7 +140,7 @@ pub(crate) fn plan_options(targets: &[String], all: bool) -> Result<PlanOptions,
     }
     Ok(PlanOptions {
         targets: globs,
-        all,
+        all: select.all,
     })
 }
 

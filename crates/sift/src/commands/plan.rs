@@ -11,7 +11,7 @@ use crate::{exit, output};
 
 pub fn run(root: &Path, args: PlanArgs) -> Result<u8, CliError> {
     let config = super::load_config(root)?;
-    let options = super::plan_options(&args.target, args.all)?;
+    let options = super::plan_options(&args.select)?;
     let change = super::load_change(root, &args.change)?;
     let plan = Planner::new(&config)
         .plan(&change, &options)

@@ -3,9 +3,9 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use sift_core::Planner;
 use sift_core::components::{ComponentId, ComponentKind};
 use sift_core::plan::{DecisionKind, Evaluation, Plan};
-use sift_core::Planner;
 
 use crate::cli::WhyArgs;
 use crate::error::CliError;
@@ -22,7 +22,7 @@ pub fn run(root: &Path, args: WhyArgs) -> Result<u8, CliError> {
             }),
         });
     };
-    let options = super::plan_options(&args.target, args.all)?;
+    let options = super::plan_options(&args.select)?;
     let change = super::load_change(root, &args.change)?;
     let mut planner = Planner::new(&config);
     let plan = planner.plan(&change, &options).map_err(super::plan_error)?;
