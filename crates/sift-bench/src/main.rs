@@ -1,0 +1,156 @@
+//! sift-bench: measures `sift plan` at Gecko scale.
+//!
+//! `sift-bench gen` writes a synthetic repository (rule files, task files and
+//! path lists; the 300,000 source files exist only as paths), and
+//! `sift-bench run` times `sift plan --files-from` on it. See README.md.
+
+mod bench;
+mod check;
+mod generate;
+mod json;
+mod names;
+mod rng;
+mod rules;
+mod rusage;
+mod tasks;
+mod tree;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+sift-bench: benchmark `sift plan` on a synthetic Gecko-scale repository
+
+USAGE:
+    sift-bench gen --out DIR [--seed N] [--scale F]
+        Write DIR/sift.toml, nested rule files, DIR/ci/tasks/*.toml,
+        DIR/paths.txt and DIR/change-{10,1000,100000}.txt.
+        --seed N     generation seed (default 1); output is deterministic per seed
+        --scale F    size factor (default 1.0: 300,000 paths, 3,000 rule files,
+                     20,000 patterns, 10,000 tasks)
+
+    sift-bench run --dir DIR --sift PATH [--runs N] [--enforce]
+        Time `PATH plan --files-from DIR/change-K.txt --format json` (run in DIR)
+        for K = 10, 1000, 100000: 1 warm-up, then N runs (default 5).
+        Prints a markdown table with PASS/FAIL against the targets.
+        Exits 1 if sift fails; with --enforce, also 3 if a target is missed.
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match dispatch(&args) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn dispatch(args: &[String]) -> Result<ExitCode, String> {
+    let Some((command, rest)) = args.split_first() else {
+        eprint!("{USAGE}");
+        return Ok(ExitCode::from(2));
+    };
+    match command.as_str() {
+        "-h" | "--help" | "help" => {
+            print!("{USAGE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        "gen" => {
+            let mut flags = Flags::parse(rest, &["--out", "--seed", "--scale"], &[])?;
+            let options = generate::GenOptions {
+                out: PathBuf::from(flags.required("--out")?),
+                seed: flags.parsed("--seed", 1u64)?,
+                scale: flags.parsed("--scale", 1.0f64)?,
+            };
+            generate::run(&options)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        "run" => {
+            let mut flags = Flags::parse(rest, &["--dir", "--sift", "--runs"], &["--enforce"])?;
+            let options = bench::RunOptions {
+                dir: PathBuf::from(flags.required("--dir")?),
+                sift: PathBuf::from(flags.required("--sift")?),
+                runs: flags.parsed("--runs", 5usize)?,
+                enforce: flags.switch("--enforce"),
+            };
+            match bench::run(&options) {
+                Ok(true) => Ok(ExitCode::SUCCESS),
+                Ok(false) if options.enforce => Ok(ExitCode::from(3)),
+                Ok(false) => Ok(ExitCode::SUCCESS),
+                Err(bench::RunError::Sift(message)) => {
+                    eprintln!("error: {message}");
+                    Ok(ExitCode::from(1))
+                }
+                Err(bench::RunError::Usage(message)) => Err(message),
+            }
+        }
+        other => Err(format!("unknown command `{other}`\n\n{USAGE}")),
+    }
+}
+
+/// `--name value` / `--name=value` options and bare switches.
+struct Flags {
+    values: Vec<(String, String)>,
+    switches: Vec<String>,
+}
+
+impl Flags {
+    fn parse(args: &[String], valued: &[&str], switches: &[&str]) -> Result<Flags, String> {
+        let mut flags = Flags {
+            values: Vec::new(),
+            switches: Vec::new(),
+        };
+        let mut i = 0;
+        while i < args.len() {
+            let arg = &args[i];
+            let (name, inline) = match arg.split_once('=') {
+                Some((n, v)) if n.starts_with("--") => (n, Some(v.to_owned())),
+                _ => (arg.as_str(), None),
+            };
+            if switches.contains(&name) && inline.is_none() {
+                flags.switches.push(name.to_owned());
+            } else if valued.contains(&name) {
+                let value = match inline {
+                    Some(v) => v,
+                    None => {
+                        i += 1;
+                        args.get(i)
+                            .cloned()
+                            .ok_or_else(|| format!("{name} needs a value"))?
+                    }
+                };
+                if flags.values.iter().any(|(n, _)| n == name) {
+                    return Err(format!("{name} given twice"));
+                }
+                flags.values.push((name.to_owned(), value));
+            } else {
+                return Err(format!("unexpected argument `{arg}`\n\n{USAGE}"));
+            }
+            i += 1;
+        }
+        Ok(flags)
+    }
+
+    fn take(&mut self, name: &str) -> Option<String> {
+        let i = self.values.iter().position(|(n, _)| n == name)?;
+        Some(self.values.remove(i).1)
+    }
+
+    fn required(&mut self, name: &str) -> Result<String, String> {
+        self.take(name)
+            .ok_or_else(|| format!("{name} is required\n\n{USAGE}"))
+    }
+
+    fn parsed<T: std::str::FromStr>(&mut self, name: &str, default: T) -> Result<T, String> {
+        match self.take(name) {
+            Some(v) => v.parse().map_err(|_| format!("{name}: cannot parse `{v}`")),
+            None => Ok(default),
+        }
+    }
+
+    fn switch(&self, name: &str) -> bool {
+        self.switches.iter().any(|s| s == name)
+    }
+}
