@@ -9,6 +9,7 @@ pub mod change;
 pub mod components;
 pub mod config;
 pub mod diagnostic;
+pub mod parallel;
 pub mod pattern;
 pub mod plan;
 pub mod pytest_cache;

@@ -171,24 +171,32 @@ fn segment_matches(segment: &Segment, text: &str) -> bool {
     }
 }
 
-/// Classic single-star-backtracking wildcard match within one segment.
+/// Classic single-star-backtracking wildcard match within one segment. Paths
+/// are nearly always ASCII, so bytes are matched directly; only other text
+/// pays for decoding into characters.
 fn wild_matches(tokens: &[Token], text: &str) -> bool {
-    let chars: Vec<char> = text.chars().collect();
+    if text.is_ascii() {
+        wild_matches_units(tokens, text.as_bytes())
+    } else {
+        wild_matches_units(tokens, &text.chars().collect::<Vec<char>>())
+    }
+}
+
+fn wild_matches_units<C: Copy + Into<char>>(tokens: &[Token], text: &[C]) -> bool {
     let (mut t, mut c) = (0usize, 0usize);
     let mut backtrack: Option<(usize, usize)> = None;
-    while c < chars.len() {
+    while c < text.len() {
+        let ch: char = text[c].into();
         let advanced = match tokens.get(t) {
             Some(Token::Star) => {
                 backtrack = Some((t, c));
                 t += 1;
                 continue;
             }
-            Some(Token::Char(ch)) => *ch == chars[c],
+            Some(Token::Char(expected)) => *expected == ch,
             Some(Token::AnyChar) => true,
             Some(Token::Class { negated, ranges }) => {
-                let inside = ranges
-                    .iter()
-                    .any(|&(lo, hi)| lo <= chars[c] && chars[c] <= hi);
+                let inside = ranges.iter().any(|&(lo, hi)| lo <= ch && ch <= hi);
                 inside != *negated
             }
             None => false,

@@ -6,7 +6,9 @@
 //! needs it; otherwise its strategy decides. Every decision carries a reason,
 //! and nothing depends on hash or iteration order.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use rustc_hash::FxHashMap;
 
 use crate::change::{Change, ChangeOrigin, ChangedFile};
 use crate::components::{ComponentId, ComponentSet};
@@ -161,6 +163,7 @@ impl<'c> Planner<'c> {
             paths: change.all_paths().into_iter().map(str::to_owned).collect(),
             ..ChangeAnalysis::default()
         };
+        self.tree.preload(analysis.paths.iter().map(String::as_str));
         for path in &analysis.paths {
             let set = self.tree.schedules(path, false).components(components);
             analysis.components.union_with(&set);
@@ -201,10 +204,8 @@ impl<'c> Planner<'c> {
 
         let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); tasks.len()];
         for (index, task) in tasks.iter().enumerate() {
-            for need in &task.needs {
-                if let Some(j) = config.task_index(need) {
-                    dependents[j].push(index);
-                }
+            for &j in &task.need_ids {
+                dependents[j].push(index);
             }
         }
         // Kahn's algorithm over reverse edges: dependents before dependencies.
@@ -243,12 +244,10 @@ impl<'c> Planner<'c> {
                 reason,
                 kind,
             });
-            for need in &task.needs {
-                if let Some(j) = config.task_index(need) {
-                    remaining[j] -= 1;
-                    if remaining[j] == 0 {
-                        queue.push_back(j);
-                    }
+            for &j in &task.need_ids {
+                remaining[j] -= 1;
+                if remaining[j] == 0 {
+                    queue.push_back(j);
                 }
             }
         }
@@ -289,7 +288,7 @@ struct Evaluator<'a> {
     config: &'a Config,
     analysis: &'a ChangeAnalysis,
     split_paths: Option<Vec<Vec<&'a str>>>,
-    changed_memo: HashMap<String, Option<(String, String)>>,
+    changed_memo: FxHashMap<String, Option<(String, String)>>,
 }
 
 impl<'a> Evaluator<'a> {
@@ -298,7 +297,7 @@ impl<'a> Evaluator<'a> {
             config,
             analysis,
             split_paths: None,
-            changed_memo: HashMap::new(),
+            changed_memo: FxHashMap::default(),
         }
     }
 

@@ -5,9 +5,10 @@
 //! components; a matching rule's `exclusive` replaces any earlier one (last
 //! wins); a path no rule gives an `exclusive` keeps all exclusive components.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::components::{ComponentSet, Components};
 use crate::config::compile_nested;
@@ -69,6 +70,22 @@ impl MatchedRule {
     }
 }
 
+/// Reads and compiles `dir/sift.toml`; `None` when there is no such file.
+fn read_rule_file(
+    root: &Path,
+    dir: &str,
+    components: &Components,
+) -> (Option<Arc<RuleFile>>, Diagnostics) {
+    let name = format!("{dir}/{RULE_FILE}");
+    match std::fs::read_to_string(root.join(&name)) {
+        Ok(text) => {
+            let (file, diagnostics) = compile_nested(dir, SourceFile::new(name, text), components);
+            (Some(Arc::new(file)), diagnostics)
+        }
+        Err(_) => (None, Diagnostics::default()),
+    }
+}
+
 /// What the rules say about one path.
 #[derive(Clone, Debug, Default)]
 pub struct PathSchedules {
@@ -100,19 +117,22 @@ pub struct RuleTree<'c> {
     root: PathBuf,
     components: &'c Components,
     root_rules: Arc<RuleFile>,
+    /// Directory → its own rule file, once looked for (`None`: it has none).
+    files: FxHashMap<String, Option<Arc<RuleFile>>>,
     /// Directory → the rule files that apply to paths directly inside it, root first.
-    chains: HashMap<String, Arc<[Arc<RuleFile>]>>,
+    chains: FxHashMap<String, Arc<[Arc<RuleFile>]>>,
     diagnostics: Diagnostics,
 }
 
 impl<'c> RuleTree<'c> {
     pub fn new(root: &Path, components: &'c Components, root_rules: Arc<RuleFile>) -> Self {
-        let mut chains = HashMap::new();
+        let mut chains = FxHashMap::default();
         chains.insert(String::new(), Arc::from(vec![Arc::clone(&root_rules)]));
         RuleTree {
             root: root.to_owned(),
             components,
             root_rules,
+            files: FxHashMap::default(),
             chains,
             diagnostics: Diagnostics::default(),
         }
@@ -149,12 +169,40 @@ impl<'c> RuleTree<'c> {
     /// Reads and compiles `dir/sift.toml` if it exists. A file that fails to
     /// parse contributes no rules; its diagnostics are kept for the caller.
     fn load(&mut self, dir: &str) -> Option<Arc<RuleFile>> {
-        let name = format!("{dir}/{RULE_FILE}");
-        let text = std::fs::read_to_string(self.root.join(&name)).ok()?;
-        let source = SourceFile::new(name, text);
-        let (file, diagnostics) = compile_nested(dir, source, self.components);
+        if let Some(known) = self.files.get(dir) {
+            return known.clone();
+        }
+        let (file, diagnostics) = read_rule_file(&self.root, dir, self.components);
         self.diagnostics.extend(diagnostics);
-        Some(Arc::new(file))
+        self.files.insert(dir.to_owned(), file.clone());
+        file
+    }
+
+    /// Reads the rule files of every ancestor directory of `paths` on all
+    /// cores. Only directories on the change's paths are visited, so the cost
+    /// follows the change, not the repository; a large change touches
+    /// thousands of rule files, and reading them one by one would leave a
+    /// core idle.
+    pub fn preload<'p>(&mut self, paths: impl IntoIterator<Item = &'p str>) {
+        let mut parents: FxHashSet<&str> = FxHashSet::default();
+        for path in paths {
+            parents.insert(path.rsplit_once('/').map_or("", |(dir, _)| dir));
+        }
+        let mut dirs: FxHashSet<&str> = FxHashSet::default();
+        for parent in parents {
+            let mut dir = parent;
+            while !dir.is_empty() && !self.files.contains_key(dir) && dirs.insert(dir) {
+                dir = dir.rsplit_once('/').map_or("", |(up, _)| up);
+            }
+        }
+        let mut dirs: Vec<&str> = dirs.into_iter().collect();
+        dirs.sort_unstable();
+        let (root, components) = (&self.root, self.components);
+        let loaded = crate::parallel::map(&dirs, |dir| read_rule_file(root, dir, components));
+        for (dir, (file, diagnostics)) in dirs.into_iter().zip(loaded) {
+            self.diagnostics.extend(diagnostics);
+            self.files.insert(dir.to_owned(), file);
+        }
     }
 
     /// The rule file in `dir` itself, if there is one (loading it if needed).

@@ -38,6 +38,10 @@ pub struct Task {
     pub strategy: Option<Strategy>,
     /// Names of the tasks this one needs, sorted and deduplicated.
     pub needs: Vec<String>,
+    /// Byte spans of `needs` in `source`, for diagnostics.
+    pub need_spans: Vec<std::ops::Range<usize>>,
+    /// Indices of `needs` in [`crate::Config::tasks`].
+    pub need_ids: Vec<usize>,
     pub run: Option<String>,
     pub description: Option<String>,
     /// Where the task is defined.

@@ -7,6 +7,8 @@
 mod raw;
 
 use std::collections::{BTreeMap, HashMap};
+
+use rustc_hash::FxHashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -28,7 +30,7 @@ pub struct Config {
     pub root_rules: Arc<RuleFile>,
     /// Sorted by name.
     pub tasks: Vec<Task>,
-    task_index: HashMap<String, usize>,
+    task_index: FxHashMap<String, usize>,
     /// `[cache] store = ...`, if set.
     pub cache_store: Option<String>,
     /// The root file and included task files.
@@ -73,8 +75,16 @@ impl Config {
         let mut sources = vec![Arc::clone(&source)];
         let mut raw_tasks: Vec<(Arc<SourceFile>, Spanned<String>, Spanned<RawTask>)> =
             take_tasks(std::mem::take(&mut raw.tasks), &source);
-        for file in resolve_includes(root, &raw.include, &source, &mut diags) {
-            if let Some(include) = parse::<raw::RawInclude>(&file, &mut diags) {
+        let files = resolve_includes(root, &raw.include, &source, &mut diags);
+        // Large repositories split thousands of tasks over many files: parse them on every core.
+        let parsed = crate::parallel::map(&files, |file| {
+            let mut file_diags = Diagnostics::default();
+            let include = parse::<raw::RawInclude>(file, &mut file_diags);
+            (include, file_diags)
+        });
+        for (file, (include, file_diags)) in files.into_iter().zip(parsed) {
+            diags.extend(file_diags);
+            if let Some(include) = include {
                 raw_tasks.extend(take_tasks(include.tasks, &file));
             }
             sources.push(file);
@@ -523,9 +533,8 @@ fn compile_tasks(
     diags: &mut Diagnostics,
 ) -> Vec<Task> {
     let mut tasks: Vec<Task> = Vec::new();
-    let mut spans: HashMap<String, (Arc<SourceFile>, std::ops::Range<usize>)> = HashMap::new();
-    let mut needs_spans: HashMap<(String, String), (Arc<SourceFile>, std::ops::Range<usize>)> =
-        HashMap::new();
+    let mut spans: FxHashMap<String, (Arc<SourceFile>, std::ops::Range<usize>)> =
+        FxHashMap::default();
     for (source, name, task) in raw {
         let name_span = name.span();
         let name = name.into_inner();
@@ -560,22 +569,24 @@ fn compile_tasks(
         let mut task = task.into_inner();
         let raw_strategy = task.strategy();
         let strategy = compile_strategy(raw_strategy, table_span, true, &source, components, diags);
-        let mut needs = Vec::new();
-        if let Some(list) = task.needs {
-            for need in list.into_inner() {
-                needs_spans.insert(
-                    (name.clone(), need.get_ref().clone()),
-                    (Arc::clone(&source), need.span()),
-                );
-                needs.push(need.into_inner());
-            }
-        }
-        needs.sort();
-        needs.dedup();
+        let mut needs: Vec<(String, std::ops::Range<usize>)> = task
+            .needs
+            .map(|list| {
+                list.into_inner()
+                    .into_iter()
+                    .map(|n| (n.get_ref().clone(), n.span()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        needs.sort_by(|a, b| a.0.cmp(&b.0));
+        needs.dedup_by(|a, b| a.0 == b.0);
+        let (needs, need_spans) = needs.into_iter().unzip();
         tasks.push(Task {
             name,
             strategy: strategy.unwrap_or(None),
             needs,
+            need_spans,
+            need_ids: Vec::new(),
             run: task.run.map(Spanned::into_inner),
             description: task.description,
             source,
@@ -585,16 +596,16 @@ fn compile_tasks(
     tasks.sort_by(|a, b| a.name.cmp(&b.name));
 
     // Unknown needs.
-    let known: HashMap<&str, usize> = tasks
+    let known: FxHashMap<&str, usize> = tasks
         .iter()
         .enumerate()
         .map(|(i, t)| (t.name.as_str(), i))
         .collect();
     let mut unknown = Vec::new();
     for task in &tasks {
-        for need in &task.needs {
+        for (need, span) in task.needs.iter().zip(&task.need_spans) {
             if !known.contains_key(need.as_str()) {
-                let (file, span) = &needs_spans[&(task.name.clone(), need.clone())];
+                let file = &task.source;
                 let help = match suggest(need, tasks.iter().map(|t| t.name.as_str())) {
                     Some(close) => format!("did you mean `{close}`?"),
                     None => "define it under [tasks.NAME] or remove it from `needs`".to_owned(),
@@ -619,7 +630,10 @@ fn compile_tasks(
     for cycle in find_cycles(&tasks, &known) {
         let first = &tasks[cycle[0]];
         let second = &tasks[cycle[1 % cycle.len()]];
-        let (file, span) = &needs_spans[&(first.name.clone(), second.name.clone())];
+        let (file, span) = match first.needs.iter().position(|n| *n == second.name) {
+            Some(index) => (&first.source, &first.need_spans[index]),
+            None => unreachable!("a cycle follows needs"),
+        };
         let path: Vec<&str> = cycle
             .iter()
             .chain(std::iter::once(&cycle[0]))
@@ -630,12 +644,26 @@ fn compile_tasks(
                 .with_help("a task cannot need itself, directly or through other tasks; remove one of these `needs`"),
         );
     }
+    // Resolved once here so the planner never looks names up.
+    let ids: Vec<Vec<usize>> = tasks
+        .iter()
+        .map(|t| {
+            t.needs
+                .iter()
+                .filter_map(|n| known.get(n.as_str()).copied())
+                .collect()
+        })
+        .collect();
+    drop(known);
+    for (task, ids) in tasks.iter_mut().zip(ids) {
+        task.need_ids = ids;
+    }
     tasks
 }
 
 /// Every elementary cycle found by DFS (one per back edge), each rotated to
 /// start at its smallest task, reported once.
-fn find_cycles(tasks: &[Task], known: &HashMap<&str, usize>) -> Vec<Vec<usize>> {
+fn find_cycles(tasks: &[Task], known: &FxHashMap<&str, usize>) -> Vec<Vec<usize>> {
     #[derive(Clone, Copy, PartialEq)]
     enum State {
         New,
