@@ -114,8 +114,9 @@ pub struct Azure {
     config: AzureConfig,
     /// `{org}/{project}/_apis/build/builds`.
     builds: Url,
-    /// Log id → label, fixed at first sight so a log's prefix never changes.
-    labels: RefCell<HashMap<u64, String>>,
+    /// (build id, log id) → label, fixed at first sight so a log's prefix
+    /// never changes. Log ids count from 1 in every build.
+    labels: RefCell<HashMap<(String, u64), String>>,
 }
 
 impl Azure {
@@ -371,7 +372,9 @@ impl Provider for Azure {
             .await?;
         let unnamed = {
             let labels = self.labels.borrow();
-            list.value.iter().any(|log| !labels.contains_key(&log.id))
+            list.value
+                .iter()
+                .any(|log| !labels.contains_key(&(run.id.clone(), log.id)))
         };
         if unnamed {
             // Names are a nicety: a timeline that cannot be read leaves ids.
@@ -382,12 +385,12 @@ impl Provider for Azure {
             };
             let mut labels = self.labels.borrow_mut();
             for log in &list.value {
-                labels
-                    .entry(log.id)
-                    .or_insert_with(|| match names.get(&log.id) {
+                labels.entry((run.id.clone(), log.id)).or_insert_with(|| {
+                    match names.get(&log.id) {
                         Some(name) => format!("{name} #{}", log.id),
                         None => format!("log #{}", log.id),
-                    });
+                    }
+                });
             }
         }
         let labels = self.labels.borrow();
@@ -397,7 +400,7 @@ impl Provider for Azure {
             .map(|log| LogInfo {
                 id: log.id.to_string(),
                 label: labels
-                    .get(&log.id)
+                    .get(&(run.id.clone(), log.id))
                     .cloned()
                     .unwrap_or_else(|| format!("log #{}", log.id)),
                 line_count: log.line_count,
