@@ -983,3 +983,24 @@ fn github_sigint_cancels_the_run() {
         1
     );
 }
+
+#[test]
+fn github_rate_limit_403_is_waited_out_not_an_auth_failure() {
+    let server = github(vec![passing_run()], DispatchMode::RunDetails, false);
+    server.fault(
+        "GET",
+        "/actions/runs/1001",
+        1,
+        Response::json(403, json!({"message": "API rate limit exceeded"}))
+            .header("x-ratelimit-remaining", "0")
+            .header("retry-after", "0.2"),
+    );
+    let run = run_github(&server, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("rate limited (403): API rate limit exceeded; trying again in 0.2s"),
+        "{}",
+        run.stderr
+    );
+}
