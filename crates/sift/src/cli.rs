@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "sift",
     version,
     about = "Decide what CI work a change needs, and why.",
-    after_help = "Exit codes: 0 success, 2 usage, 3 invalid configuration, 4 git error, 5 file error, 101 internal error.\nDocs: README.md in the sift repository."
+    after_help = "Exit codes: 0 success, 2 usage, 3 invalid configuration, 4 git error, 5 file error, 101 internal error; sift pipeline: 7 pipeline failed, 8 CI service unreachable, 9 authentication, 10 timeout, 130 interrupted.\nDocs: README.md in the sift repository."
 )]
 pub struct Cli {
     /// The repository root holding the root `sift.toml` [default: the git top-level, else the current directory].
@@ -31,6 +31,8 @@ pub enum Command {
     Files(FilesArgs),
     /// Validate every sift.toml in the repository and warn about dead rules and unused components.
     Check(CheckArgs),
+    /// Queue a pipeline on a remote CI service, follow it with live logs, retry it, exit with its result.
+    Pipeline(PipelineArgs),
 }
 
 /// How to find the change.
@@ -122,4 +124,154 @@ pub struct CheckArgs {
     /// Treat warnings as errors.
     #[arg(long)]
     pub deny_warnings: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PipelineArgs {
+    #[command(subcommand)]
+    pub command: PipelineCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PipelineCommand {
+    /// Queue a run, stream its logs, re-queue it if it fails, and exit 0 only if it succeeded.
+    Run(PipelineRunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PipelineRunArgs {
+    #[command(subcommand)]
+    pub service: PipelineService,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PipelineService {
+    /// Azure DevOps Pipelines. Token: $AZURE_DEVOPS_EXT_PAT or $SIFT_AZURE_PAT (a PAT with Build: Read & execute).
+    Azure(AzureArgs),
+    /// GitHub Actions (workflow_dispatch). Token: $GITHUB_TOKEN or $GH_TOKEN (actions: write).
+    Github(GithubArgs),
+}
+
+/// How to follow a run: shared by every CI service.
+#[derive(Debug, Args)]
+pub struct FollowArgs {
+    /// Runs to queue at most: a run that does not succeed is queued again until this many ran.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..))]
+    pub attempts: u32,
+
+    /// Seconds between status polls (fractions allowed).
+    #[arg(long, value_name = "S", default_value = "10", value_parser = parse_seconds)]
+    pub poll_interval: std::time::Duration,
+
+    /// Seconds to wait before re-queueing, multiplied by the attempt number.
+    #[arg(long, value_name = "S", default_value = "120", value_parser = parse_seconds)]
+    pub retry_delay: std::time::Duration,
+
+    /// Give up after this many seconds in total (exit 10) and ask the service to cancel the run [default: no limit].
+    #[arg(long, value_name = "S", value_parser = parse_seconds)]
+    pub timeout: Option<std::time::Duration>,
+
+    /// Seconds one HTTP request may take before it counts as failed (and is retried).
+    #[arg(long, value_name = "S", default_value = "30", value_parser = parse_seconds)]
+    pub request_timeout: std::time::Duration,
+
+    /// Count a partially successful run (Azure `partiallySucceeded`) as a success.
+    #[arg(long)]
+    pub allow_partial: bool,
+
+    /// Do not print the run's logs.
+    #[arg(long)]
+    pub no_logs: bool,
+
+    /// Print a JSON summary on stdout at the end (logs then go to stderr).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AzureArgs {
+    /// The organization URL, e.g. https://dev.azure.com/my-org.
+    #[arg(long, value_name = "URL")]
+    pub org_url: String,
+
+    /// The project name or id.
+    #[arg(long, value_name = "PROJECT")]
+    pub project: String,
+
+    /// The pipeline (build definition) id.
+    #[arg(long, value_name = "ID")]
+    pub definition: u64,
+
+    /// The branch to build: `pull/<n>` anywhere in it means refs/pull/<n>/head, `refs/...` is used
+    /// as is, anything else is refs/heads/<BRANCH>. Default: $BUILD_SOURCEBRANCH, $GITHUB_REF or
+    /// $CIRCLE_BRANCH.
+    #[arg(long, value_name = "BRANCH")]
+    pub branch: Option<String>,
+
+    /// The commit to build [default: the branch's head, or $CIRCLE_SHA1 etc. with a branch from the environment].
+    #[arg(long, value_name = "SHA")]
+    pub commit: Option<String>,
+
+    /// A pipeline (template) parameter, repeatable.
+    #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub params: Vec<(String, String)>,
+
+    /// A queue-time variable, repeatable.
+    #[arg(long = "variable", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub variables: Vec<(String, String)>,
+
+    #[command(flatten)]
+    pub follow: FollowArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct GithubArgs {
+    /// The repository, OWNER/NAME.
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub repo: String,
+
+    /// The workflow's file name (e.g. ci.yml) or id. It must have a `workflow_dispatch` trigger.
+    #[arg(long, value_name = "FILE|ID")]
+    pub workflow: String,
+
+    /// The branch or tag to run the workflow on.
+    #[arg(long = "ref", value_name = "REF")]
+    pub git_ref: String,
+
+    /// A workflow input, repeatable.
+    #[arg(long = "input", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub inputs: Vec<(String, String)>,
+
+    /// A workflow input that receives a unique id per dispatch; with `run-name: ${{ inputs.NAME }}`
+    /// in the workflow, sift finds its own run even among simultaneous dispatches. Only needed on
+    /// servers that do not return the run id.
+    #[arg(long, value_name = "NAME")]
+    pub correlation_input: Option<String>,
+
+    /// The API root (GitHub Enterprise Server: https://HOST/api/v3).
+    #[arg(long, value_name = "URL", default_value = sift_pipeline::github::DEFAULT_API_URL)]
+    pub api_url: String,
+
+    #[command(flatten)]
+    pub follow: FollowArgs,
+}
+
+/// Seconds as a decimal number (`10`, `0.05`), optionally with an `s`.
+fn parse_seconds(text: &str) -> Result<std::time::Duration, String> {
+    let number = text.trim().trim_end_matches('s');
+    number
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s >= 0.0 && *s < 1e9)
+        .map(std::time::Duration::from_secs_f64)
+        .ok_or_else(|| format!("`{text}` is not a number of seconds"))
+}
+
+fn parse_key_value(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => {
+            Ok((key.trim().to_owned(), value.to_owned()))
+        }
+        _ => Err(format!("`{text}` is not KEY=VALUE")),
+    }
 }

@@ -11,8 +11,18 @@ pub const CONFIG: u8 = 3;
 pub const GIT: u8 = 4;
 /// Reading or writing a local file failed (e.g. `--files-from`, `$GITHUB_OUTPUT`).
 pub const IO: u8 = 5;
+/// `sift pipeline`: the remote pipeline ran and did not succeed, after every attempt.
+pub const PIPELINE_FAILED: u8 = 7;
+/// `sift pipeline`: the CI service could not be reached or answered nonsense.
+pub const SERVICE: u8 = 8;
+/// `sift pipeline`: the token is missing or was rejected (401, 403, a 203 sign-in page).
+pub const AUTH: u8 = 9;
+/// `sift pipeline`: `--timeout` passed first (the run was asked to cancel).
+pub const TIMEOUT: u8 = 10;
 /// A bug in sift: please report it.
 pub const INTERNAL: u8 = 101;
+/// `sift pipeline`: Ctrl-C or SIGTERM (the run was asked to cancel); 128 + SIGINT, as shells report it.
+pub const INTERRUPTED: u8 = 130;
 
 /// Every code with its meaning, for `sift --help` and the README.
 pub const TABLE: &[(u8, &str)] = &[
@@ -27,5 +37,22 @@ pub const TABLE: &[(u8, &str)] = &[
         "git failed (not a repository, unknown revision, base missing with --strict-base)",
     ),
     (IO, "reading or writing a local file failed"),
+    (
+        PIPELINE_FAILED,
+        "the remote pipeline failed (its result was not success)",
+    ),
+    (
+        SERVICE,
+        "cannot talk to the CI service (network, server errors, unexpected responses)",
+    ),
+    (
+        AUTH,
+        "authentication failed (token missing, rejected, or a sign-in page)",
+    ),
+    (TIMEOUT, "timed out (--timeout)"),
     (INTERNAL, "internal error (a bug in sift)"),
+    (
+        INTERRUPTED,
+        "interrupted (Ctrl-C/SIGTERM), the run was asked to cancel",
+    ),
 ];

@@ -3,6 +3,7 @@
 
 mod check;
 mod files;
+mod pipeline;
 mod plan;
 mod why;
 
@@ -23,6 +24,7 @@ pub fn run(cli: Cli) -> Result<u8, CliError> {
         Command::Why(args) => why::run(&root, args),
         Command::Files(args) => files::run(&root, args),
         Command::Check(args) => check::run(&root, args),
+        Command::Pipeline(args) => pipeline::run(args),
     }
 }
 

@@ -10,7 +10,7 @@ fn exit_code_constants_are_stable() {
             .iter()
             .map(|(code, _)| *code)
             .collect::<Vec<_>>(),
-        [0, 2, 3, 4, 5, 101]
+        [0, 2, 3, 4, 5, 7, 8, 9, 10, 101, 130]
     );
     assert_eq!(
         (
@@ -22,6 +22,16 @@ fn exit_code_constants_are_stable() {
             exit::INTERNAL
         ),
         (0, 2, 3, 4, 5, 101)
+    );
+    assert_eq!(
+        (
+            exit::PIPELINE_FAILED,
+            exit::SERVICE,
+            exit::AUTH,
+            exit::TIMEOUT,
+            exit::INTERRUPTED
+        ),
+        (7, 8, 9, 10, 130)
     );
 }
 

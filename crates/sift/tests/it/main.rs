@@ -4,8 +4,10 @@
 
 mod check;
 mod exit_codes;
+mod fake_ci;
 mod files;
 mod git_changes;
+mod pipeline;
 mod plan;
 mod why;
 
@@ -48,6 +50,12 @@ impl Run {
 
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(self.ok())
+            .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", self.stdout))
+    }
+
+    /// stdout as JSON, whatever the exit code.
+    pub fn json_any(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", self.stdout))
     }
 }
