@@ -14,7 +14,10 @@ pub mod plan;
 pub mod pytest_cache;
 pub mod render;
 pub mod rules;
+pub mod shard;
 pub mod task;
+pub mod test_id;
+pub mod test_times;
 
 pub use change::{Change, ChangeOrigin, ChangeStatus, ChangedFile};
 pub use config::{Config, ConfigLoadError};
