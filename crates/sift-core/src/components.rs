@@ -156,8 +156,9 @@ impl FromIterator<ComponentId> for ComponentSet {
 /// The candidate closest to `unknown` by edit distance, if it is close enough
 /// to be a plausible typo.
 pub fn suggest<'a>(unknown: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    // Short names are too close to everything for a suggestion to mean anything.
-    let limit = unknown.chars().count() / 3;
+    // One edit in three characters is a plausible typo; a single edit is
+    // always allowed so that short names (`bb` for `b`) still get a hint.
+    let limit = (unknown.chars().count() / 3).max(1);
     candidates
         .map(|c| (edit_distance(unknown, c), c))
         .filter(|(d, _)| *d <= limit)
