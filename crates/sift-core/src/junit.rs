@@ -629,6 +629,228 @@ mod tests {
         assert_eq!(node_id(Flavor::Other, &bare, &none).id, "lonely");
     }
 
+    /// (node id, outcome, seconds) of every case in a sample report.
+    fn sample(name: &str, text: &str) -> (Flavor, Vec<(String, Outcome, Option<f64>)>) {
+        let report = parse(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let exists = |_: &str| false;
+        let cases = report
+            .cases
+            .iter()
+            .map(|c| (node_id(report.flavor, c, &exists).id, c.outcome, c.seconds))
+            .collect();
+        (report.flavor, cases)
+    }
+
+    fn row(id: &str, outcome: Outcome, seconds: Option<f64>) -> (String, Outcome, Option<f64>) {
+        (id.to_owned(), outcome, seconds)
+    }
+
+    #[test]
+    fn sample_pytest() {
+        let (flavor, cases) = sample("pytest", include_str!("../tests/data/junit/pytest.xml"));
+        assert_eq!(flavor, Flavor::Pytest);
+        assert_eq!(
+            cases,
+            [
+                row("test/test_broken.py", Outcome::Failed, Some(0.0)),
+                row(
+                    "test/test_nn.py::TestNN::test_add",
+                    Outcome::Passed,
+                    Some(1.25)
+                ),
+                row(
+                    "test/test_nn.py::TestNN::test_conv[2-float32]",
+                    Outcome::Failed,
+                    Some(0.75)
+                ),
+                row(
+                    "test/test_nn.py::test_module_level",
+                    Outcome::Failed,
+                    Some(0.5)
+                ),
+                row(
+                    "test/test_nn.py::test_needs_gpu",
+                    Outcome::Skipped,
+                    Some(0.001)
+                ),
+                row(
+                    "test/test_nn.py::test_known_bug",
+                    Outcome::Skipped,
+                    Some(0.04)
+                ),
+                row(
+                    "test/test_nn.py::test_setup_error",
+                    Outcome::Failed,
+                    Some(0.002)
+                ),
+                row(
+                    "test/distributed/test_c10d.py::TestC10d::TestInner::test_allreduce",
+                    Outcome::Passed,
+                    Some(0.598)
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn sample_nextest() {
+        let (flavor, cases) = sample("nextest", include_str!("../tests/data/junit/nextest.xml"));
+        assert_eq!(flavor, Flavor::Other);
+        assert_eq!(
+            cases,
+            [
+                row(
+                    "sift-core::pattern::tests::star_stays_in_segment",
+                    Outcome::Passed,
+                    Some(0.004)
+                ),
+                row(
+                    "sift-core::shard::tests::every_test_exactly_once",
+                    Outcome::Passed,
+                    Some(1.203)
+                ),
+                row(
+                    "sift-core::net::tests::flaky_timeout",
+                    Outcome::Flaky,
+                    Some(0.21)
+                ),
+                row("sift::it::plan::json_plan", Outcome::Passed, Some(0.95)),
+                row(
+                    "sift::it::order::orders_failures_first",
+                    Outcome::Failed,
+                    Some(0.145)
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn sample_jest_junit() {
+        let (_, cases) = sample(
+            "jest-junit",
+            include_str!("../tests/data/junit/jest-junit.xml"),
+        );
+        assert_eq!(
+            cases,
+            [
+                row(
+                    "src/sum.test.js::sum adds two numbers",
+                    Outcome::Passed,
+                    Some(0.003)
+                ),
+                row(
+                    "src/sum.test.js::sum handles <NaN> & friends",
+                    Outcome::Failed,
+                    Some(0.011)
+                ),
+                row(
+                    "src/sum.test.js::sum is pending",
+                    Outcome::Skipped,
+                    Some(0.0)
+                ),
+                // Without jest-junit's addFileAttribute, the classname stands in.
+                row(
+                    "api client retries on 503::api client retries on 503",
+                    Outcome::Passed,
+                    Some(1.096)
+                ),
+                row(
+                    "Test suite failed to run::src/broken.test.js",
+                    Outcome::Failed,
+                    Some(0.0)
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn sample_go_junit_report() {
+        let (_, cases) = sample(
+            "go",
+            include_str!("../tests/data/junit/go-junit-report.xml"),
+        );
+        assert_eq!(
+            cases,
+            [
+                row("example.com/calc::TestAdd", Outcome::Passed, Some(0.001)),
+                row(
+                    "example.com/calc::TestAdd/negative_numbers",
+                    Outcome::Passed,
+                    Some(0.0)
+                ),
+                row("example.com/calc::TestDiv", Outcome::Failed, Some(0.01)),
+                row(
+                    "example.com/calc::TestSlowPath",
+                    Outcome::Skipped,
+                    Some(0.0)
+                ),
+                row("example.com/calc::TestMul", Outcome::Passed, Some(0.004)),
+                row(
+                    "example.com/calc/broken::[build failed]",
+                    Outcome::Failed,
+                    Some(0.0)
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn sample_surefire() {
+        let text = include_str!("../tests/data/junit/surefire.xml");
+        let (_, cases) = sample("surefire", text);
+        let c = "com.example.CalculatorTest";
+        assert_eq!(
+            cases,
+            [
+                row(&format!("{c}::addsNumbers"), Outcome::Passed, Some(0.012)),
+                row(&format!("{c}::dividesByZero"), Outcome::Failed, Some(0.004)),
+                row(&format!("{c}::readsConfig"), Outcome::Failed, Some(0.02)),
+                row(&format!("{c}::usesNetwork"), Outcome::Skipped, Some(0.0)),
+                row(
+                    &format!("{c}::timesOutSometimes"),
+                    Outcome::Flaky,
+                    Some(1234.5)
+                ),
+                row(
+                    &format!("{c}$Nested::parameterized(int)[1]"),
+                    Outcome::Passed,
+                    Some(0.001)
+                ),
+            ]
+        );
+        let report = parse(text).unwrap();
+        assert_eq!(report.cases[1].retries, 2);
+        assert_eq!(report.cases[4].retries, 1);
+    }
+
+    #[test]
+    fn sample_nested_suites() {
+        let text = include_str!("../tests/data/junit/phpunit-nested.xml");
+        let (_, cases) = sample("phpunit", text);
+        assert_eq!(
+            cases,
+            [
+                row("tests/MoneyTest.php::testAdd", Outcome::Passed, Some(0.01)),
+                row(
+                    "tests/MoneyTest.php::testRound with data set #0",
+                    Outcome::Passed,
+                    Some(0.008)
+                ),
+                row(
+                    "tests/MoneyTest.php::testRound with data set #1",
+                    Outcome::Failed,
+                    Some(0.012)
+                ),
+            ]
+        );
+        let report = parse(text).unwrap();
+        assert_eq!(
+            report.cases[2].suite.as_deref(),
+            Some("App\\Tests\\MoneyTest::testRound")
+        );
+        assert_eq!(report.cases[2].line, 9);
+    }
+
     proptest! {
         /// Any input, however broken, gives a report or an error: never a panic,
         /// and errors point inside the text.
