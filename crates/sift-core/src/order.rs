@@ -414,7 +414,8 @@ fn sanitize(word: &str) -> String {
 /// Scores are shown and summed at a fixed precision, so the totals shown add
 /// up and the order never depends on float noise.
 fn round(score: f64) -> f64 {
-    (score * 1e6).round() / 1e6
+    // `+ 0.0` turns the -0.0 of an empty sum into 0.0.
+    (score * 1e6).round() / 1e6 + 0.0
 }
 
 #[cfg(test)]

@@ -20,6 +20,21 @@ use crate::junit::{JunitReport, Outcome, node_id};
 use crate::pytest_cache::LastFailed;
 use crate::test_id::test_key;
 
+/// The files pytest puts in a new cache directory (pytest 9), written when
+/// `sift record` creates one, so the directory is ignored by git and
+/// recognized as a cache exactly like pytest's own.
+pub const PYTEST_CACHE_SKELETON: [(&str, &str); 3] = [
+    (".gitignore", "# Created by pytest automatically.\n*\n"),
+    (
+        "CACHEDIR.TAG",
+        "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by pytest.\n# For information about cache directory tags, see:\n#\thttps://bford.info/cachedir/spec.html\n",
+    ),
+    (
+        "README.md",
+        "# pytest cache directory #\n\nThis directory contains data from the pytest's cache plugin,\nwhich provides the `--lf` and `--ff` options, as well as the `cache` fixture.\n\n**Do not** commit this to version control.\n\nSee [the docs](https://docs.pytest.org/en/stable/how-to/cache.html) for more information.\n",
+    ),
+];
+
 /// One test case's result in a run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CaseResult {

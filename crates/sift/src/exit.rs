@@ -11,6 +11,9 @@ pub const CONFIG: u8 = 3;
 pub const GIT: u8 = 4;
 /// Reading or writing a local file failed (e.g. `--files-from`, `$GITHUB_OUTPUT`).
 pub const IO: u8 = 5;
+/// A JUnit report, test-times file, ratings file or pytest cache sift was
+/// asked to read is malformed; the message names the file (and line).
+pub const INPUT: u8 = 11;
 /// A bug in sift: please report it.
 pub const INTERNAL: u8 = 101;
 
@@ -27,5 +30,6 @@ pub const TABLE: &[(u8, &str)] = &[
         "git failed (not a repository, unknown revision, base missing with --strict-base)",
     ),
     (IO, "reading or writing a local file failed"),
+    (INPUT, "invalid input data (JUnit XML, test times, ratings)"),
     (INTERNAL, "internal error (a bug in sift)"),
 ];

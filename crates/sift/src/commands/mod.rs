@@ -3,7 +3,11 @@
 
 mod check;
 mod files;
+mod inputs;
+mod order;
 mod plan;
+mod record;
+mod shard;
 mod why;
 
 use std::io::Read;
@@ -23,6 +27,9 @@ pub fn run(cli: Cli) -> Result<u8, CliError> {
         Command::Why(args) => why::run(&root, args),
         Command::Files(args) => files::run(&root, args),
         Command::Check(args) => check::run(&root, args),
+        Command::Order(args) => order::run(&root, args),
+        Command::Shard(args) => shard::run(args),
+        Command::Record(args) => record::run(&root, args),
     }
 }
 
