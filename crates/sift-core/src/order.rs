@@ -421,7 +421,55 @@ fn round(score: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use serde_json::json;
+
+    proptest! {
+        #[test]
+        fn ratings_parse_never_panics(text in "[{}\\[\\]\":,0-9a-c. -]{0,40}") {
+            let _ = parse_ratings(&text);
+        }
+
+        /// Any candidates and changes: each candidate exactly once, scores
+        /// sorted descending (then names), in whatever order they were listed.
+        #[test]
+        fn order_is_a_sorted_permutation(
+            names in proptest::collection::btree_set("(test/)?test_[a-c]{1,2}(\\.py)?(::T::t[12])?", 0..12),
+            changed in proptest::collection::vec("(test|torch)/[a-c_]{1,4}(\\.py)?", 0..4),
+            failed in proptest::collection::vec("test/test_[a-c]{1,2}\\.py(::T::t[12])?", 0..3),
+        ) {
+            let list: Vec<String> = names.into_iter().collect();
+            let cache = CacheSnapshot {
+                lastfailed: Some(failed.iter().map(|f| (f.clone(), json!(true))).collect()),
+                lastfailed_sources: 1,
+                ..CacheSnapshot::default()
+            };
+            let inputs = OrderInputs {
+                changed_files: changed.iter().map(String::as_str).collect(),
+                cache: Some(&cache),
+                ratings: None,
+            };
+            let ranked = order(&list, &inputs);
+            let mut got: Vec<&str> = ranked.iter().map(|r| r.name.as_str()).collect();
+            for pair in ranked.windows(2) {
+                prop_assert!(
+                    pair[0].score > pair[1].score
+                        || (pair[0].score == pair[1].score && pair[0].name < pair[1].name)
+                );
+            }
+            for r in &ranked {
+                let sum: f64 = r.heuristics.iter().map(|h| h.score).sum();
+                prop_assert!((sum - r.score).abs() < 1e-9);
+                prop_assert!(r.score <= 2.5 + 1e-9);
+            }
+            let mut reversed = list.clone();
+            reversed.reverse();
+            prop_assert_eq!(&order(&reversed, &inputs), &ranked);
+            got.sort_unstable();
+            let want: Vec<&str> = list.iter().map(String::as_str).collect();
+            prop_assert_eq!(got, want);
+        }
+    }
 
     fn names(ranked: &[Ranked]) -> Vec<&str> {
         ranked.iter().map(|r| r.name.as_str()).collect()

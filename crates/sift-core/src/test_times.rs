@@ -339,6 +339,25 @@ pub(crate) fn strip_position(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any text gives times or an error, never a panic; whatever parses
+        /// survives a round trip through `to_json`.
+        #[test]
+        fn parse_never_panics(text in "[{}\\[\\]\":,0-9a-c. -]{0,40}") {
+            if let Ok(times) = TestTimes::parse(&text) {
+                prop_assert_eq!(TestTimes::parse(&times.to_json()).unwrap(), times);
+            }
+        }
+
+        /// Blending moves toward the run and never overshoots it.
+        #[test]
+        fn blend_stays_between(old in 0.0..1e6_f64, run in 0.0..1e6_f64) {
+            let new = blend(Some(old), run);
+            prop_assert!(new >= old.min(run) - 1e-6 && new <= old.max(run) + 1e-6);
+        }
+    }
 
     const NESTED: &str = r#"{
         "default": {"default": {"test_a": 1.0, "test_b": 2}, "slow": {"test_a": 10}},
