@@ -7,6 +7,7 @@
 mod bench;
 mod check;
 mod generate;
+mod git_bench;
 mod json;
 mod names;
 mod rng;
@@ -34,6 +35,12 @@ USAGE:
         for K = 10, 1000, 100000: 1 warm-up, then N runs (default 5).
         Prints a markdown table with PASS/FAIL against the targets.
         Exits 1 if sift fails; with --enforce, also 3 if a target is missed.
+
+    sift-bench git --dir DIR --sift PATH [--files N] [--runs N] [--enforce]
+        Build DIR/git-repo (N files, default 100,000; branches changing 100,
+        10,000 and 50,000 files) and compare `sift plan --base main --head B`
+        with `git diff --name-status main...B` (median of --runs, default 7).
+        Target: sift's CPU time at most 1.2x git's.
 ";
 
 fn main() -> ExitCode {
@@ -84,6 +91,33 @@ fn dispatch(args: &[String]) -> Result<ExitCode, String> {
                     Ok(ExitCode::from(1))
                 }
                 Err(bench::RunError::Usage(message)) => Err(message),
+            }
+        }
+        "git" => {
+            let mut flags = Flags::parse(
+                rest,
+                &["--dir", "--sift", "--files", "--runs"],
+                &["--enforce"],
+            )?;
+            let options = git_bench::GitOptions {
+                dir: PathBuf::from(flags.required("--dir")?),
+                sift: PathBuf::from(flags.required("--sift")?),
+                files: flags.parsed("--files", 100_000usize)?,
+                runs: flags.parsed("--runs", 7usize)?,
+            };
+            let enforce = flags.switch("--enforce");
+            let sift = options
+                .sift
+                .canonicalize()
+                .map_err(|e| format!("--sift: {e}"))?;
+            let options = git_bench::GitOptions { sift, ..options };
+            match git_bench::run(&options) {
+                Ok(false) if enforce => Ok(ExitCode::from(3)),
+                Ok(_) => Ok(ExitCode::SUCCESS),
+                Err(message) => {
+                    eprintln!("error: {message}");
+                    Ok(ExitCode::from(1))
+                }
             }
         }
         other => Err(format!("unknown command `{other}`\n\n{USAGE}")),

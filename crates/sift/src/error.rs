@@ -21,6 +21,12 @@ pub enum CliError {
         what: String,
         source: std::io::Error,
     },
+    /// A data file (JUnit XML, test times, ratings, pytest cache) is malformed.
+    #[error("{message}")]
+    Input {
+        message: String,
+        hint: Option<String>,
+    },
     #[error("{message}")]
     Usage {
         message: String,
@@ -44,6 +50,7 @@ impl CliError {
             CliError::Config(_) | CliError::ConfigMissing { .. } => exit::CONFIG,
             CliError::Git(_) => exit::GIT,
             CliError::Io { .. } => exit::IO,
+            CliError::Input { .. } => exit::INPUT,
             CliError::Usage { .. } => exit::USAGE,
             CliError::Reported(code) => *code,
         }
@@ -60,7 +67,9 @@ impl CliError {
             CliError::ConfigMissing { message, hint } => output::error(message, Some(hint)),
             CliError::Git(error) => output::error(&error.to_string(), error.hint().as_deref()),
             CliError::Io { .. } => output::error(&self.to_string(), None),
-            CliError::Usage { message, hint } => output::error(message, hint.as_deref()),
+            CliError::Input { message, hint } | CliError::Usage { message, hint } => {
+                output::error(message, hint.as_deref())
+            }
             CliError::Reported(_) => {}
         }
         self.code()

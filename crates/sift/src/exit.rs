@@ -19,6 +19,9 @@ pub const SERVICE: u8 = 8;
 pub const AUTH: u8 = 9;
 /// `sift pipeline`: `--timeout` passed first (the run was asked to cancel).
 pub const TIMEOUT: u8 = 10;
+/// A JUnit report, test-times file, ratings file or pytest cache sift was
+/// asked to read is malformed; the message names the file (and line).
+pub const INPUT: u8 = 11;
 /// A bug in sift: please report it.
 pub const INTERNAL: u8 = 101;
 /// `sift pipeline`: Ctrl-C or SIGTERM (the run was asked to cancel); 128 + SIGINT, as shells report it.
@@ -50,6 +53,7 @@ pub const TABLE: &[(u8, &str)] = &[
         "authentication failed (token missing, rejected, or a sign-in page)",
     ),
     (TIMEOUT, "timed out (--timeout)"),
+    (INPUT, "invalid input data (JUnit XML, test times, ratings)"),
     (INTERNAL, "internal error (a bug in sift)"),
     (
         INTERRUPTED,

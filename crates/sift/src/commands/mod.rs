@@ -3,8 +3,12 @@
 
 mod check;
 mod files;
+mod inputs;
+mod order;
 mod pipeline;
 mod plan;
+mod record;
+mod shard;
 mod why;
 
 use std::io::Read;
@@ -25,6 +29,9 @@ pub fn run(cli: Cli) -> Result<u8, CliError> {
         Command::Files(args) => files::run(&root, args),
         Command::Check(args) => check::run(&root, args),
         Command::Pipeline(args) => pipeline::run(args),
+        Command::Order(args) => order::run(&root, args),
+        Command::Shard(args) => shard::run(args),
+        Command::Record(args) => record::run(&root, args),
     }
 }
 

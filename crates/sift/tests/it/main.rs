@@ -7,8 +7,11 @@ mod exit_codes;
 mod fake_ci;
 mod files;
 mod git_changes;
+mod order;
 mod pipeline;
 mod plan;
+mod record;
+mod shard;
 mod why;
 
 use std::path::{Path, PathBuf};
@@ -243,4 +246,48 @@ pub fn feature_repo() -> TestRepo {
     repo.commit("initial");
     repo.git_ok(&["checkout", "-q", "-b", "feature"]);
     repo
+}
+
+/// Whether an optional tool or data file may be missing: locally a test
+/// skips with a note, but in CI (`CI=true`) a missing prerequisite fails, so
+/// a green CI run never hides a skipped end-to-end test.
+#[track_caller]
+pub fn skip_or_fail(what: &str) {
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{what} is required in CI");
+    }
+    eprintln!("note: skipping: {what} is not available");
+}
+
+/// `python3 -m pytest`, if installed (`.ci/run` installs it).
+pub fn pytest_available() -> bool {
+    let ok = Command::new("python3")
+        .args(["-m", "pytest", "--version"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        skip_or_fail("`python3 -m pytest`");
+    }
+    ok
+}
+
+/// PyTorch's real test times, from `shared/data` beside the repository.
+pub fn pytorch_times() -> Option<PathBuf> {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/pytorch-test-times.json");
+    if path.is_file() {
+        Some(path)
+    } else {
+        skip_or_fail(&format!("`{}`", path.display()));
+        None
+    }
+}
+
+/// A JUnit sample from sift-core's test data.
+pub fn junit_sample(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../sift-core/tests/data/junit")
+        .join(name)
 }
