@@ -288,7 +288,7 @@ fn check_with_sift_core(dir: &Path) {
     for size in [10, 1000, 100_000] {
         let text = std::fs::read_to_string(dir.join(format!("change-{size}.txt"))).unwrap();
         let plan = planner
-            .plan(&Change::from_path_list(&text), &PlanOptions::default())
+            .plan(Change::from_path_list(&text), &PlanOptions::default())
             .expect("plan");
         assert!(plan.kept().count() > 0);
     }
@@ -371,7 +371,7 @@ fn full_scale_repository_is_valid() {
         let config = Config::load(&dir).unwrap();
         let loaded = started.elapsed();
         let plan = Planner::new(&config)
-            .plan(&Change::from_path_list(&text), &PlanOptions::default())
+            .plan(Change::from_path_list(&text), &PlanOptions::default())
             .unwrap();
         println!(
             "sift-core in process, change-{size}: load {:.1} ms, load+plan {:.1} ms, {} of {} tasks kept",

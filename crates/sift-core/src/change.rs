@@ -95,7 +95,11 @@ impl Change {
     /// Every path the change touches (renames count twice), sorted, deduplicated.
     pub fn all_paths(&self) -> Vec<&str> {
         let mut paths: Vec<&str> = self.files.iter().flat_map(ChangedFile::paths).collect();
-        paths.sort_unstable();
+        // `files` is sorted by path; only the old paths of renames can be out
+        // of order, so large rename-free changes skip the sort.
+        if self.files.iter().any(|f| f.from.is_some()) {
+            paths.sort_unstable();
+        }
         paths.dedup();
         paths
     }

@@ -93,10 +93,23 @@ impl Components {
 
 /// A set of components as a bitset: unions over 100,000 changed files must be
 /// cheap.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default)]
 pub struct ComponentSet {
     words: Vec<u64>,
 }
+
+/// Equal when the members are: trailing zero words (left by `clear` or by a
+/// union with a wider set) do not count.
+impl PartialEq for ComponentSet {
+    fn eq(&self, other: &Self) -> bool {
+        let longest = self.words.len().max(other.words.len());
+        (0..longest).all(|i| {
+            self.words.get(i).copied().unwrap_or(0) == other.words.get(i).copied().unwrap_or(0)
+        })
+    }
+}
+
+impl Eq for ComponentSet {}
 
 impl ComponentSet {
     pub fn new() -> Self {
@@ -123,6 +136,18 @@ impl ComponentSet {
         for (mine, theirs) in self.words.iter_mut().zip(&other.words) {
             *mine |= theirs;
         }
+    }
+
+    pub fn remove(&mut self, id: ComponentId) {
+        let (word, bit) = (id.0 as usize / 64, id.0 % 64);
+        if let Some(w) = self.words.get_mut(word) {
+            *w &= !(1 << bit);
+        }
+    }
+
+    /// Empties the set, keeping its storage.
+    pub fn clear(&mut self) {
+        self.words.iter_mut().for_each(|w| *w = 0);
     }
 
     pub fn intersects(&self, other: &ComponentSet) -> bool {

@@ -36,8 +36,6 @@ pub struct ChangeAnalysis {
     pub components: ComponentSet,
     /// Per component id: the first changed paths (sorted) that affect it.
     pub evidence: Vec<Vec<String>>,
-    /// Every path of the change (renames twice), sorted.
-    pub paths: Vec<String>,
 }
 
 impl ChangeAnalysis {
@@ -157,20 +155,32 @@ impl<'c> Planner<'c> {
 
     /// The components of a change: the union over its paths.
     pub fn analyze(&mut self, change: &Change) -> Result<ChangeAnalysis, PlanError> {
+        self.analyze_paths(&change.all_paths())
+    }
+
+    fn analyze_paths(&mut self, paths: &[&str]) -> Result<ChangeAnalysis, PlanError> {
         let components = &self.config.components;
         let mut analysis = ChangeAnalysis {
             evidence: vec![Vec::new(); components.len()],
-            paths: change.all_paths().into_iter().map(str::to_owned).collect(),
             ..ChangeAnalysis::default()
         };
-        self.tree.preload(analysis.paths.iter().map(String::as_str));
-        for path in &analysis.paths {
-            let set = self.tree.schedules(path, false).components(components);
+        self.tree.preload(paths.iter().copied());
+        // Components that still want examples; once all have theirs, a path
+        // costs only its rule matching and one union.
+        let mut wanting: ComponentSet = components.ids().collect();
+        let mut set = ComponentSet::new();
+        for &path in paths {
+            self.tree.components_into(path, &mut set);
             analysis.components.union_with(&set);
-            for id in set.iter() {
+            if !set.intersects(&wanting) {
+                continue;
+            }
+            let needed: Vec<ComponentId> = set.iter().filter(|id| wanting.contains(*id)).collect();
+            for id in needed {
                 let evidence = &mut analysis.evidence[id.0 as usize];
-                if evidence.len() < EVIDENCE_PER_COMPONENT {
-                    evidence.push(path.clone());
+                evidence.push(path.to_owned());
+                if evidence.len() == EVIDENCE_PER_COMPONENT {
+                    wanting.remove(id);
                 }
             }
         }
@@ -183,7 +193,7 @@ impl<'c> Planner<'c> {
     }
 
     /// Decides every task for `change`.
-    pub fn plan(&mut self, change: &Change, options: &PlanOptions) -> Result<Plan, PlanError> {
+    pub fn plan(&mut self, change: Change, options: &PlanOptions) -> Result<Plan, PlanError> {
         let config = self.config;
         for target in &options.targets {
             if !config.tasks.iter().any(|t| target.matches(&t.name)) {
@@ -193,7 +203,8 @@ impl<'c> Planner<'c> {
                 });
             }
         }
-        let analysis = self.analyze(change)?;
+        let paths = change.all_paths();
+        let analysis = self.analyze_paths(&paths)?;
         let tasks = &config.tasks;
         let requested: Vec<bool> = tasks
             .iter()
@@ -212,7 +223,7 @@ impl<'c> Planner<'c> {
         let mut remaining: Vec<usize> = dependents.iter().map(Vec::len).collect();
         let mut queue: VecDeque<usize> = (0..tasks.len()).filter(|&i| remaining[i] == 0).collect();
         let mut decisions: Vec<Option<Decision>> = vec![None; tasks.len()];
-        let mut evaluator = Evaluator::new(config, &analysis);
+        let mut evaluator = Evaluator::new(config, &analysis, &paths);
         while let Some(index) = queue.pop_front() {
             let task = &tasks[index];
             let kept_by: Vec<String> = dependents[index]
@@ -256,8 +267,8 @@ impl<'c> Planner<'c> {
             .map(|d| d.expect("the task graph is acyclic"))
             .collect();
         Ok(Plan {
-            origin: change.origin.clone(),
-            changed_files: change.files.clone(),
+            origin: change.origin,
+            changed_files: change.files,
             components: config.components.names_of(&analysis.components),
             analysis,
             tasks,
@@ -287,15 +298,18 @@ fn reason_line(kind: &DecisionKind, has_dependents: bool) -> String {
 struct Evaluator<'a> {
     config: &'a Config,
     analysis: &'a ChangeAnalysis,
+    /// Every path of the change (renames twice), sorted.
+    paths: &'a [&'a str],
     split_paths: Option<Vec<Vec<&'a str>>>,
     changed_memo: FxHashMap<String, Option<(String, String)>>,
 }
 
 impl<'a> Evaluator<'a> {
-    fn new(config: &'a Config, analysis: &'a ChangeAnalysis) -> Self {
+    fn new(config: &'a Config, analysis: &'a ChangeAnalysis, paths: &'a [&'a str]) -> Self {
         Evaluator {
             config,
             analysis,
+            paths,
             split_paths: None,
             changed_memo: FxHashMap::default(),
         }
@@ -436,19 +450,15 @@ impl<'a> Evaluator<'a> {
 
     /// The first changed path (sorted) the list selects, with the deciding pattern.
     fn first_selected(&mut self, patterns: &PatternList) -> Option<(String, String)> {
-        let analysis = self.analysis;
-        let split = self.split_paths.get_or_insert_with(|| {
-            analysis
-                .paths
-                .iter()
-                .map(|p| p.split('/').collect())
-                .collect()
-        });
+        let paths = self.paths;
+        let split = self
+            .split_paths
+            .get_or_insert_with(|| paths.iter().map(|p| p.split('/').collect()).collect());
         split
             .iter()
-            .zip(&analysis.paths)
+            .zip(paths)
             .find_map(|(segments, path)| match patterns.decide(segments) {
-                Some((index, true)) => Some((path.clone(), patterns.describe(index))),
+                Some((index, true)) => Some(((*path).to_owned(), patterns.describe(index))),
                 _ => None,
             })
     }

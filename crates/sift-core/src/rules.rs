@@ -36,16 +36,24 @@ pub struct Rule {
 pub struct RuleFile {
     /// The directory holding the file, repository-relative (`""` for the root).
     pub dir: String,
+    /// Segments in `dir`: how many leading path segments to strip.
+    depth: usize,
     pub source: Arc<SourceFile>,
     pub rules: Vec<Rule>,
 }
 
 impl RuleFile {
-    fn depth(&self) -> usize {
-        if self.dir.is_empty() {
+    pub fn new(dir: String, source: Arc<SourceFile>, rules: Vec<Rule>) -> Self {
+        let depth = if dir.is_empty() {
             0
         } else {
-            self.dir.split('/').count()
+            dir.split('/').count()
+        };
+        RuleFile {
+            dir,
+            depth,
+            source,
+            rules,
         }
     }
 }
@@ -121,6 +129,8 @@ pub struct RuleTree<'c> {
     files: FxHashMap<String, Option<Arc<RuleFile>>>,
     /// Directory → the rule files that apply to paths directly inside it, root first.
     chains: FxHashMap<String, Arc<[Arc<RuleFile>]>>,
+    /// The last directory asked about and its chain.
+    last_chain: Option<(String, Arc<[Arc<RuleFile>]>)>,
     diagnostics: Diagnostics,
 }
 
@@ -134,6 +144,7 @@ impl<'c> RuleTree<'c> {
             root_rules,
             files: FxHashMap::default(),
             chains,
+            last_chain: None,
             diagnostics: Diagnostics::default(),
         }
     }
@@ -211,6 +222,33 @@ impl<'c> RuleTree<'c> {
     }
 
     /// Combines the rules for `path` (repository-relative, `/`-separated).
+    /// The components `path` affects, written into `out` (cleared first).
+    /// The planner's hot loop: no component sets are cloned, and consecutive paths in
+    /// one directory (changes are sorted) reuse the directory's rule chain.
+    pub fn components_into(&mut self, path: &str, out: &mut ComponentSet) {
+        let dir = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+        if self.last_chain.as_ref().is_none_or(|(last, _)| last != dir) {
+            let chain = self.chain(dir);
+            self.last_chain = Some((dir.to_owned(), chain));
+        }
+        let (_, chain) = self.last_chain.as_ref().expect("set above");
+        let local: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        out.clear();
+        let mut exclusive: Option<&ComponentSet> = None;
+        for file in chain.iter() {
+            let relative = &local[file.depth.min(local.len())..];
+            for rule in &file.rules {
+                if rule.files.selects(relative) {
+                    out.union_with(&rule.inclusive);
+                    if let Some(e) = &rule.exclusive {
+                        exclusive = Some(e);
+                    }
+                }
+            }
+        }
+        out.union_with(exclusive.unwrap_or(self.components.all_exclusive()));
+    }
+
     pub fn schedules(&mut self, path: &str, explain: bool) -> PathSchedules {
         let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         let dir = match path.rsplit_once('/') {
@@ -220,7 +258,7 @@ impl<'c> RuleTree<'c> {
         let chain = self.chain(dir);
         let mut result = PathSchedules::default();
         for file in chain.iter() {
-            let relative = &segments[file.depth().min(segments.len())..];
+            let relative = &segments[file.depth.min(segments.len())..];
             for (index, rule) in file.rules.iter().enumerate() {
                 let Some((pattern, true)) = rule.files.decide(relative) else {
                     continue;

@@ -66,11 +66,7 @@ impl Config {
             &components,
             &mut diags,
         );
-        let root_rules = Arc::new(RuleFile {
-            dir: String::new(),
-            source: Arc::clone(&source),
-            rules,
-        });
+        let root_rules = Arc::new(RuleFile::new(String::new(), Arc::clone(&source), rules));
 
         let mut sources = vec![Arc::clone(&source)];
         let mut raw_tasks: Vec<(Arc<SourceFile>, Spanned<String>, Spanned<RawTask>)> =
@@ -182,14 +178,7 @@ pub(crate) fn compile_nested(
         Some(nested) => compile_rules(nested.rules, &source, components, &mut diags),
         None => Vec::new(),
     };
-    (
-        RuleFile {
-            dir: dir.to_owned(),
-            source,
-            rules,
-        },
-        diags,
-    )
+    (RuleFile::new(dir.to_owned(), source, rules), diags)
 }
 
 fn compile_components(

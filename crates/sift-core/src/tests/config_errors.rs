@@ -172,7 +172,7 @@ fn nested_files_hold_rules_only() {
     ]);
     let config = repo.config();
     let change = Change::from_path_list("sub/a\nother/b");
-    match Planner::new(&config).plan(&change, &PlanOptions::default()) {
+    match Planner::new(&config).plan(change, &PlanOptions::default()) {
         Err(crate::PlanError::InvalidRules(d)) => {
             let plain: Vec<String> = d.items.iter().map(|d| d.to_plain()).collect();
             assert_eq!(plain.len(), 2, "{plain:#?}");

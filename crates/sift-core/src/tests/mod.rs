@@ -59,7 +59,7 @@ pub(crate) fn write(root: &Path, path: &str, text: &str) {
 
 pub(crate) fn plan(config: &Config, paths: &[&str], options: &PlanOptions) -> Plan {
     let change = Change::from_path_list(&paths.join("\n"));
-    Planner::new(config).plan(&change, options).expect("plan")
+    Planner::new(config).plan(change, options).expect("plan")
 }
 
 /// `name` for kept tasks, `-name` for skipped ones.

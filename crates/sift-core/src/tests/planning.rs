@@ -307,7 +307,7 @@ fn unknown_target_is_an_error_with_suggestion() {
         all: false,
     };
     let change = Change::from_path_list("a");
-    match Planner::new(&config).plan(&change, &options) {
+    match Planner::new(&config).plan(change, &options) {
         Err(crate::PlanError::UnknownTarget {
             pattern,
             suggestion,
@@ -341,7 +341,7 @@ fn all_and_schedule_all_keep_everything_with_reason() {
     change.origin.schedule_all_reason =
         Some("base abc not in this shallow clone (fetch more history)".into());
     let p = Planner::new(&config)
-        .plan(&change, &PlanOptions::default())
+        .plan(change, &PlanOptions::default())
         .unwrap();
     assert!(
         p.tasks
@@ -402,7 +402,7 @@ fn renamed_and_deleted_paths_count() {
         )],
     );
     let p = Planner::new(&config)
-        .plan(&change, &PlanOptions::default())
+        .plan(change, &PlanOptions::default())
         .unwrap();
     assert_eq!(p.components, ["docs", "macosx"]);
 }

@@ -34,7 +34,7 @@ proptest! {
         let dir = tempfile::tempdir().unwrap();
         if let Ok(config) = Config::from_source(dir.path(), SourceFile::new("sift.toml", text)) {
             let change = Change::from_path_list("a/b\nc");
-            let _ = Planner::new(&config).plan(&change, &PlanOptions::default());
+            let _ = Planner::new(&config).plan(change, &PlanOptions::default());
         }
     }
 
@@ -72,7 +72,7 @@ proptest! {
         let dir = tempfile::tempdir().unwrap();
         let config = Config::from_source(dir.path(), SourceFile::new("sift.toml", text)).unwrap();
         let paths: Vec<String> = changed.iter().map(|d| format!("dir{d}/f")).collect();
-        let plan = Planner::new(&config).plan(&Change::from_path_list(&paths.join("\n")), &PlanOptions::default()).unwrap();
+        let plan = Planner::new(&config).plan(Change::from_path_list(&paths.join("\n")), &PlanOptions::default()).unwrap();
         prop_assert_eq!(plan.tasks.len(), n);
         for task in &config.tasks {
             let decision = plan.decision(&task.name).unwrap();
@@ -97,7 +97,7 @@ proptest! {
             reordered.join("\n")
         );
         let config2 = Config::from_source(dir.path(), SourceFile::new("sift.toml", text)).unwrap();
-        let plan2 = Planner::new(&config2).plan(&Change::from_path_list(&paths.join("\n")), &PlanOptions::default()).unwrap();
+        let plan2 = Planner::new(&config2).plan(Change::from_path_list(&paths.join("\n")), &PlanOptions::default()).unwrap();
         let summary = |p: &Plan| p.tasks.iter().map(|d| (d.name.clone(), d.run, d.reason.clone())).collect::<Vec<_>>();
         prop_assert_eq!(summary(&plan), summary(&plan2));
     }

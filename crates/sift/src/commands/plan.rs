@@ -14,7 +14,7 @@ pub fn run(root: &Path, args: PlanArgs) -> Result<u8, CliError> {
     let options = super::plan_options(&args.select)?;
     let change = super::load_change(root, &args.change)?;
     let plan = Planner::new(&config)
-        .plan(&change, &options)
+        .plan(change, &options)
         .map_err(super::plan_error)?;
     let text = match args.format {
         PlanFormat::Text => render::plan_text(&plan),

@@ -25,7 +25,7 @@ pub fn run(root: &Path, args: WhyArgs) -> Result<u8, CliError> {
     let options = super::plan_options(&args.select)?;
     let change = super::load_change(root, &args.change)?;
     let mut planner = Planner::new(&config);
-    let plan = planner.plan(&change, &options).map_err(super::plan_error)?;
+    let plan = planner.plan(change, &options).map_err(super::plan_error)?;
     let decision = plan
         .decision(&task.name)
         .expect("every task has a decision");
