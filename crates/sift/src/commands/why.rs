@@ -3,9 +3,9 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use sift_core::Planner;
 use sift_core::components::{ComponentId, ComponentKind};
 use sift_core::plan::{DecisionKind, Evaluation, Plan};
-use sift_core::Planner;
 
 use crate::cli::WhyArgs;
 use crate::error::CliError;
