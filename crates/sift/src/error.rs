@@ -26,6 +26,9 @@ pub enum CliError {
         message: String,
         hint: Option<String>,
     },
+    /// An object-store operation (`sift cache`).
+    #[error(transparent)]
+    Store(#[from] sift_store::StoreError),
     /// Already reported in full (e.g. by `sift check`); only the code remains.
     #[error("failed")]
     Reported(u8),
@@ -45,6 +48,11 @@ impl CliError {
             CliError::Git(_) => exit::GIT,
             CliError::Io { .. } => exit::IO,
             CliError::Usage { .. } => exit::USAGE,
+            CliError::Store(error) => match error.fault() {
+                sift_store::Fault::Usage => exit::USAGE,
+                sift_store::Fault::Local => exit::IO,
+                _ => exit::STORE,
+            },
             CliError::Reported(code) => *code,
         }
     }
@@ -61,6 +69,7 @@ impl CliError {
             CliError::Git(error) => output::error(&error.to_string(), error.hint().as_deref()),
             CliError::Io { .. } => output::error(&self.to_string(), None),
             CliError::Usage { message, hint } => output::error(message, hint.as_deref()),
+            CliError::Store(error) => output::error(&error.to_string(), error.hint().as_deref()),
             CliError::Reported(_) => {}
         }
         self.code()

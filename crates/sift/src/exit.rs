@@ -11,6 +11,8 @@ pub const CONFIG: u8 = 3;
 pub const GIT: u8 = 4;
 /// Reading or writing a local file failed (e.g. `--files-from`, `$GITHUB_OUTPUT`).
 pub const IO: u8 = 5;
+/// An object store or the network failed (after retries), or `--strict` refused a bad cache.
+pub const STORE: u8 = 6;
 /// A bug in sift: please report it.
 pub const INTERNAL: u8 = 101;
 
@@ -27,5 +29,6 @@ pub const TABLE: &[(u8, &str)] = &[
         "git failed (not a repository, unknown revision, base missing with --strict-base)",
     ),
     (IO, "reading or writing a local file failed"),
+    (STORE, "object store or network error"),
     (INTERNAL, "internal error (a bug in sift)"),
 ];

@@ -1,6 +1,7 @@
 //! One module per subcommand, plus what they share: finding the repository
 //! root, loading the configuration and the change.
 
+mod cache;
 mod check;
 mod files;
 mod plan;
@@ -23,6 +24,7 @@ pub fn run(cli: Cli) -> Result<u8, CliError> {
         Command::Why(args) => why::run(&root, args),
         Command::Files(args) => files::run(&root, args),
         Command::Check(args) => check::run(&root, args),
+        Command::Cache(args) => cache::run(&root, args),
     }
 }
 

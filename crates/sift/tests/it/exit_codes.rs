@@ -10,7 +10,7 @@ fn exit_code_constants_are_stable() {
             .iter()
             .map(|(code, _)| *code)
             .collect::<Vec<_>>(),
-        [0, 2, 3, 4, 5, 101]
+        [0, 2, 3, 4, 5, 6, 101]
     );
     assert_eq!(
         (
@@ -19,9 +19,10 @@ fn exit_code_constants_are_stable() {
             exit::CONFIG,
             exit::GIT,
             exit::IO,
+            exit::STORE,
             exit::INTERNAL
         ),
-        (0, 2, 3, 4, 5, 101)
+        (0, 2, 3, 4, 5, 6, 101)
     );
 }
 

@@ -2,6 +2,7 @@
 //! the real `sift` binary against real files and real git repositories built
 //! in a hermetic environment (no user or system git config, fixed dates).
 
+mod cache;
 mod check;
 mod exit_codes;
 mod files;
@@ -89,6 +90,7 @@ impl TestRepo {
     fn hermetic(&self, command: &mut Command) {
         command
             .env_remove("GITHUB_OUTPUT")
+            .env_remove("SIFT_STORE")
             .env_remove("GIT_DIR")
             .env_remove("GIT_WORK_TREE")
             .env("HOME", self.home.path())
