@@ -157,7 +157,7 @@ impl FromIterator<ComponentId> for ComponentSet {
 /// to be a plausible typo.
 pub fn suggest<'a>(unknown: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     // Short names are too close to everything for a suggestion to mean anything.
-    let limit = unknown.chars().count() / 3;
+    let limit = (unknown.chars().count() / 3).max(1);
     candidates
         .map(|c| (edit_distance(unknown, c), c))
         .filter(|(d, _)| *d <= limit)
