@@ -32,6 +32,9 @@ pub enum CliError {
         message: String,
         hint: Option<String>,
     },
+    /// An object-store operation (`sift cache`).
+    #[error(transparent)]
+    Store(#[from] sift_store::StoreError),
     /// Already reported in full (e.g. by `sift check`); only the code remains.
     #[error("failed")]
     Reported(u8),
@@ -52,6 +55,11 @@ impl CliError {
             CliError::Io { .. } => exit::IO,
             CliError::Input { .. } => exit::INPUT,
             CliError::Usage { .. } => exit::USAGE,
+            CliError::Store(error) => match error.fault() {
+                sift_store::Fault::Usage => exit::USAGE,
+                sift_store::Fault::Local => exit::IO,
+                _ => exit::STORE,
+            },
             CliError::Reported(code) => *code,
         }
     }
@@ -70,6 +78,7 @@ impl CliError {
             CliError::Input { message, hint } | CliError::Usage { message, hint } => {
                 output::error(message, hint.as_deref())
             }
+            CliError::Store(error) => output::error(&error.to_string(), error.hint().as_deref()),
             CliError::Reported(_) => {}
         }
         self.code()

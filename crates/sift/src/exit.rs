@@ -11,6 +11,8 @@ pub const CONFIG: u8 = 3;
 pub const GIT: u8 = 4;
 /// Reading or writing a local file failed (e.g. `--files-from`, `$GITHUB_OUTPUT`).
 pub const IO: u8 = 5;
+/// An object store or the network failed (after retries), or `--strict` refused a bad cache.
+pub const STORE: u8 = 6;
 /// `sift pipeline`: the remote pipeline ran and did not succeed, after every attempt.
 pub const PIPELINE_FAILED: u8 = 7;
 /// `sift pipeline`: the CI service could not be reached or answered nonsense.
@@ -40,6 +42,7 @@ pub const TABLE: &[(u8, &str)] = &[
         "git failed (not a repository, unknown revision, base missing with --strict-base)",
     ),
     (IO, "reading or writing a local file failed"),
+    (STORE, "object store or network error"),
     (
         PIPELINE_FAILED,
         "the remote pipeline failed (its result was not success)",

@@ -1,6 +1,7 @@
 //! One module per subcommand, plus what they share: finding the repository
 //! root, loading the configuration and the change.
 
+mod cache;
 mod check;
 mod files;
 mod inputs;
@@ -32,6 +33,7 @@ pub fn run(cli: Cli) -> Result<u8, CliError> {
         Command::Order(args) => order::run(&root, args),
         Command::Shard(args) => shard::run(args),
         Command::Record(args) => record::run(&root, args),
+        Command::Cache(args) => cache::run(&root, args),
     }
 }
 

@@ -10,7 +10,7 @@ fn exit_code_constants_are_stable() {
             .iter()
             .map(|(code, _)| *code)
             .collect::<Vec<_>>(),
-        [0, 2, 3, 4, 5, 7, 8, 9, 10, 11, 101, 130]
+        [0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 101, 130]
     );
     assert_eq!(
         (
@@ -19,10 +19,11 @@ fn exit_code_constants_are_stable() {
             exit::CONFIG,
             exit::GIT,
             exit::IO,
+            exit::STORE,
             exit::INPUT,
             exit::INTERNAL
         ),
-        (0, 2, 3, 4, 5, 11, 101)
+        (0, 2, 3, 4, 5, 6, 11, 101)
     );
     assert_eq!(
         (

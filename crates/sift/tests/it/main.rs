@@ -2,6 +2,7 @@
 //! the real `sift` binary against real files and real git repositories built
 //! in a hermetic environment (no user or system git config, fixed dates).
 
+mod cache;
 mod check;
 mod exit_codes;
 mod fake_ci;
@@ -100,6 +101,7 @@ impl TestRepo {
     fn hermetic(&self, command: &mut Command) {
         command
             .env_remove("GITHUB_OUTPUT")
+            .env_remove("SIFT_STORE")
             .env_remove("GIT_DIR")
             .env_remove("GIT_WORK_TREE")
             .env("HOME", self.home.path())
@@ -259,16 +261,22 @@ pub fn skip_or_fail(what: &str) {
     eprintln!("note: skipping: {what} is not available");
 }
 
-/// `python3 -m pytest`, if installed (`.ci/run` installs it).
+/// The Python the end-to-end tests use: `$SIFT_TEST_PYTHON` (the venv that
+/// `scripts/test` makes, with pytest and moto), else `python3`.
+pub fn python() -> String {
+    std::env::var("SIFT_TEST_PYTHON").unwrap_or_else(|_| "python3".to_owned())
+}
+
+/// `python -m pytest`, if installed (`scripts/test` installs it).
 pub fn pytest_available() -> bool {
-    let ok = Command::new("python3")
+    let ok = Command::new(python())
         .args(["-m", "pytest", "--version"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
     if !ok {
-        skip_or_fail("`python3 -m pytest`");
+        skip_or_fail(&format!("`{} -m pytest`", python()));
     }
     ok
 }

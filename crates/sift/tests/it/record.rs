@@ -32,7 +32,7 @@ fn json_file(path: &Path) -> serde_json::Value {
 /// Runs pytest in the repository with its own cache in `pytest-cache`, so
 /// its `lastfailed` can be compared with sift's.
 fn pytest(repo: &TestRepo, junit: &str) -> Run {
-    let output = Command::new("python3")
+    let output = Command::new(python())
         .args([
             "-m",
             "pytest",
@@ -48,7 +48,7 @@ fn pytest(repo: &TestRepo, junit: &str) -> Run {
         .current_dir(repo.path())
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .output()
-        .expect("python3 runs");
+        .expect("python runs");
     Run::from(output)
 }
 
@@ -117,7 +117,7 @@ fn a_real_pytest_run_gives_pytests_own_lastfailed() {
     );
 
     // `pytest --lf` accepts what sift wrote: it reruns exactly those failures.
-    let lf = Command::new("python3")
+    let lf = Command::new(python())
         .args(["-m", "pytest", "-q", "--lf", "--co", "test/test_car.py"])
         .current_dir(repo.path())
         .env("PYTHONDONTWRITEBYTECODE", "1")
