@@ -74,7 +74,11 @@ impl Change {
     /// Builds a change, sorting and deduplicating the files so that results never
     /// depend on the order a source listed them in.
     pub fn new(origin: ChangeOrigin, mut files: Vec<ChangedFile>) -> Self {
-        files.sort();
+        // git lists files in tree order, which is byte order of the full
+        // paths: checking costs one pass, sorting 100,000 strings much more.
+        if !files.is_sorted() {
+            files.sort();
+        }
         files.dedup_by(|a, b| a.path == b.path && a.from == b.from);
         Change { origin, files }
     }
@@ -94,10 +98,18 @@ impl Change {
 
     /// Every path the change touches (renames count twice), sorted, deduplicated.
     pub fn all_paths(&self) -> Vec<&str> {
-        let mut paths: Vec<&str> = self.files.iter().flat_map(ChangedFile::paths).collect();
+        let mut paths: Vec<&str> = Vec::with_capacity(self.files.len());
+        let mut renames = false;
+        for file in &self.files {
+            paths.push(&file.path);
+            if let Some(from) = &file.from {
+                paths.push(from);
+                renames = true;
+            }
+        }
         // `files` is sorted by path; only the old paths of renames can be out
         // of order, so large rename-free changes skip the sort.
-        if self.files.iter().any(|f| f.from.is_some()) {
+        if renames {
             paths.sort_unstable();
         }
         paths.dedup();
@@ -108,6 +120,10 @@ impl Change {
 /// Normalizes a user-supplied repository path: `/` separators, no `./` prefix,
 /// no trailing or doubled slashes.
 pub fn normalize_path(path: &str) -> String {
+    // Nearly every path is already clean; only the others pay for rebuilding.
+    if is_normalized(path) {
+        return path.to_owned();
+    }
     let path = path.replace('\\', "/");
     let mut out = String::with_capacity(path.len());
     for segment in path.split('/') {
@@ -122,6 +138,16 @@ pub fn normalize_path(path: &str) -> String {
     out
 }
 
+/// Whether [`normalize_path`] would return `path` unchanged.
+fn is_normalized(path: &str) -> bool {
+    !path.is_empty()
+        && !path.contains('\\')
+        && !path.contains("//")
+        && !path.starts_with('/')
+        && !path.ends_with('/')
+        && path.split('/').all(|segment| segment != ".")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,6 +157,21 @@ mod tests {
         let change = Change::from_path_list("./b/x.py\n\n a\\y.rs \nb/x.py\nc//d/\n");
         let paths: Vec<_> = change.files.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(paths, ["a/y.rs", "b/x.py", "c/d"]);
+    }
+
+    proptest::proptest! {
+        /// The shortcut for clean paths never changes the result.
+        #[test]
+        fn clean_paths_need_no_rebuilding(path in "[a./\\\\]{0,8}") {
+            if is_normalized(&path) {
+                let mut rebuilt = String::new();
+                for segment in path.split('/').filter(|s| !s.is_empty() && *s != ".") {
+                    if !rebuilt.is_empty() { rebuilt.push('/'); }
+                    rebuilt.push_str(segment);
+                }
+                proptest::prop_assert_eq!(normalize_path(&path), rebuilt);
+            }
+        }
     }
 
     #[test]

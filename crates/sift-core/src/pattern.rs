@@ -129,6 +129,23 @@ impl Pattern {
     }
 }
 
+/// Calls `f` with `path` split into its non-empty segments, in a stack buffer
+/// for the usual depths: the planner splits every changed path, and a heap
+/// allocation per path shows up in large plans.
+pub fn with_segments<R>(path: &str, f: impl FnOnce(&[&str]) -> R) -> R {
+    let mut buffer: [&str; 32] = [""; 32];
+    let mut len = 0;
+    for segment in path.split('/').filter(|s| !s.is_empty()) {
+        if len == buffer.len() {
+            let all: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+            return f(&all);
+        }
+        buffer[len] = segment;
+        len += 1;
+    }
+    f(&buffer[..len])
+}
+
 /// Matches `pattern` against a prefix of `path` (whole segments). This is the
 /// classic wildcard algorithm with `**` as the star and every other segment as a
 /// single-unit token, with an implicit trailing `**` that gives the "matches
@@ -684,6 +701,14 @@ mod tests {
             Pattern::new(&bomb).unwrap_err(),
             PatternError::TooManyAlternatives(256)
         );
+    }
+
+    #[test]
+    fn segments_on_the_stack_and_beyond() {
+        assert_eq!(with_segments("a//b/c/", |s| s.join("|")), "a|b|c");
+        let deep = vec!["x"; 40].join("/");
+        assert_eq!(with_segments(&deep, |s| s.len()), 40);
+        assert_eq!(with_segments("", |s| s.len()), 0);
     }
 
     #[test]

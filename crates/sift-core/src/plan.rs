@@ -300,7 +300,6 @@ struct Evaluator<'a> {
     analysis: &'a ChangeAnalysis,
     /// Every path of the change (renames twice), sorted.
     paths: &'a [&'a str],
-    split_paths: Option<Vec<Vec<&'a str>>>,
     changed_memo: FxHashMap<String, Option<(String, String)>>,
 }
 
@@ -310,7 +309,6 @@ impl<'a> Evaluator<'a> {
             config,
             analysis,
             paths,
-            split_paths: None,
             changed_memo: FxHashMap::default(),
         }
     }
@@ -450,17 +448,12 @@ impl<'a> Evaluator<'a> {
 
     /// The first changed path (sorted) the list selects, with the deciding pattern.
     fn first_selected(&mut self, patterns: &PatternList) -> Option<(String, String)> {
-        let paths = self.paths;
-        let split = self
-            .split_paths
-            .get_or_insert_with(|| paths.iter().map(|p| p.split('/').collect()).collect());
-        split
-            .iter()
-            .zip(paths)
-            .find_map(|(segments, path)| match patterns.decide(segments) {
+        self.paths.iter().find_map(|path| {
+            match crate::pattern::with_segments(path, |segments| patterns.decide(segments)) {
                 Some((index, true)) => Some(((*path).to_owned(), patterns.describe(index))),
                 _ => None,
-            })
+            }
+        })
     }
 }
 

@@ -232,20 +232,22 @@ impl<'c> RuleTree<'c> {
             self.last_chain = Some((dir.to_owned(), chain));
         }
         let (_, chain) = self.last_chain.as_ref().expect("set above");
-        let local: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         out.clear();
-        let mut exclusive: Option<&ComponentSet> = None;
-        for file in chain.iter() {
-            let relative = &local[file.depth.min(local.len())..];
-            for rule in &file.rules {
-                if rule.files.selects(relative) {
-                    out.union_with(&rule.inclusive);
-                    if let Some(e) = &rule.exclusive {
-                        exclusive = Some(e);
+        let exclusive = crate::pattern::with_segments(path, |segments| {
+            let mut exclusive: Option<&ComponentSet> = None;
+            for file in chain.iter() {
+                let relative = &segments[file.depth.min(segments.len())..];
+                for rule in &file.rules {
+                    if rule.files.selects(relative) {
+                        out.union_with(&rule.inclusive);
+                        if let Some(e) = &rule.exclusive {
+                            exclusive = Some(e);
+                        }
                     }
                 }
             }
-        }
+            exclusive
+        });
         out.union_with(exclusive.unwrap_or(self.components.all_exclusive()));
     }
 
