@@ -319,6 +319,14 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     {
         return Some(Duration::from_secs_f64(seconds));
     }
+    // RFC 9110 also allows a date; a date in the past means "now".
+    if let Some(date) = value("retry-after").and_then(|v| httpdate::parse_http_date(v.trim()).ok())
+    {
+        return Some(
+            date.duration_since(SystemTime::now())
+                .unwrap_or(Duration::ZERO),
+        );
+    }
     if rate_limited(headers) {
         let reset = value("x-ratelimit-reset")?.trim().parse::<u64>().ok()?;
         let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
@@ -361,10 +369,21 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert("retry-after", HeaderValue::from_static("2"));
         assert_eq!(retry_after(&headers), Some(Duration::from_secs(2)));
+        // A date in the past: retry now.
         headers.insert(
             "retry-after",
             HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
         );
+        assert_eq!(retry_after(&headers), Some(Duration::ZERO));
+        // A date a minute ahead.
+        let ahead = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(60));
+        headers.insert("retry-after", HeaderValue::from_str(&ahead).unwrap());
+        let wait = retry_after(&headers).unwrap();
+        assert!(
+            wait > Duration::from_secs(55) && wait <= Duration::from_secs(60),
+            "{wait:?}"
+        );
+        headers.insert("retry-after", HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&headers), None);
     }
 
