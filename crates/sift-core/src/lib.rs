@@ -21,6 +21,7 @@ pub mod pattern;
 pub mod plan;
 pub mod pytest_cache;
 pub mod record;
+pub mod redact;
 pub mod render;
 pub mod rules;
 pub mod shard;

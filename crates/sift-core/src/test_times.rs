@@ -270,27 +270,68 @@ pub fn blend(old: Option<f64>, run: f64) -> f64 {
     (value * 1e6).round() / 1e6
 }
 
-/// What [`update_table`] did.
+/// What [`record_run`] did, for files or for cases.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct TimesUpdate {
     pub added: usize,
     pub updated: usize,
 }
 
-/// Blends every observation into the table. Tests absent from this run keep
-/// their value: a sharded run sees only its own shard's tests.
-pub fn update_table(table: &mut TimesTable, run: &BTreeMap<String, f64>) -> TimesUpdate {
-    let mut update = TimesUpdate::default();
-    for (test, &seconds) in run {
-        let old = table.get(test).copied();
-        if old.is_some() {
-            update.updated += 1;
-        } else {
-            update.added += 1;
-        }
-        table.insert(test.clone(), blend(old, seconds));
+/// Records one run's per-case durations (node ids) and keeps each file's
+/// total consistent with them; returns what changed for files and for cases.
+///
+/// A run may cover only part of a file (a pytest-shard piece, a `--lf`
+/// rerun). Blending that partial sum into the file's total would shrink it,
+/// and the next `sift shard` would under-split the file. So when the table
+/// already knows cases of a file, the file's total moves by exactly what its
+/// re-run cases moved, plus any new cases; only a file with no recorded cases
+/// (e.g. from PyTorch's file-level times) gets the run's sum blended in.
+pub fn record_run(
+    table: &mut TimesTable,
+    cases: &BTreeMap<String, f64>,
+) -> (TimesUpdate, TimesUpdate) {
+    let mut files_with_cases: std::collections::BTreeSet<String> =
+        std::collections::BTreeSet::new();
+    for key in table.keys().filter(|k| k.contains("::")) {
+        files_with_cases.insert(crate::test_id::test_key(key));
     }
-    update
+    let mut by_file: BTreeMap<String, Vec<(&String, f64)>> = BTreeMap::new();
+    for (id, &seconds) in cases {
+        by_file
+            .entry(crate::test_id::test_key(id))
+            .or_default()
+            .push((id, seconds));
+    }
+    let (mut file_update, mut case_update) = (TimesUpdate::default(), TimesUpdate::default());
+    for (file, run_cases) in by_file {
+        let (mut moved, mut run_total) = (0.0, 0.0);
+        for (id, seconds) in run_cases {
+            let old = table.get(id).copied();
+            let new = blend(old, seconds);
+            moved += new - old.unwrap_or(0.0);
+            run_total += seconds;
+            count(&mut case_update, old.is_some());
+            table.insert(id.clone(), new);
+        }
+        let old = table.get(&file).copied();
+        let new = match old {
+            Some(old) if files_with_cases.contains(&file) => {
+                ((old + moved).max(0.0) * 1e6).round() / 1e6
+            }
+            _ => blend(old, run_total),
+        };
+        count(&mut file_update, old.is_some());
+        table.insert(file, new);
+    }
+    (file_update, case_update)
+}
+
+fn count(update: &mut TimesUpdate, existed: bool) {
+    if existed {
+        update.updated += 1;
+    } else {
+        update.added += 1;
+    }
 }
 
 fn seconds(at: &[&String], value: &Value) -> Result<f64, TimesError> {
@@ -333,6 +374,46 @@ pub(crate) fn strip_position(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(i) => message[..i].to_owned(),
         None => message.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod record_run_tests {
+    use super::*;
+
+    #[test]
+    fn a_partial_run_does_not_shrink_the_file() {
+        let mut table = TimesTable::new();
+        let full: BTreeMap<String, f64> = [
+            ("test/test_a.py::t1", 100.0),
+            ("test/test_a.py::t2", 100.0),
+            ("test/test_a.py::t3", 100.0),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        record_run(&mut table, &full);
+        assert_eq!(table.get("test_a"), Some(&300.0));
+        // A rerun of one case, now slower: the file moves by that case's move only.
+        let partial: BTreeMap<String, f64> = [("test/test_a.py::t1".to_owned(), 140.0)]
+            .into_iter()
+            .collect();
+        let (files, cases) = record_run(&mut table, &partial);
+        assert_eq!(table.get("test/test_a.py::t1"), Some(&110.0));
+        assert_eq!(table.get("test_a"), Some(&310.0));
+        assert_eq!((files.updated, cases.updated), (1, 1));
+    }
+
+    #[test]
+    fn file_level_times_blend_with_the_run() {
+        // PyTorch's files hold file totals only.
+        let mut table = TimesTable::new();
+        table.insert("test_b".to_owned(), 400.0);
+        let run: BTreeMap<String, f64> = [("test/test_b.py::x".to_owned(), 200.0)]
+            .into_iter()
+            .collect();
+        record_run(&mut table, &run);
+        assert_eq!(table.get("test_b"), Some(&350.0));
     }
 }
 
@@ -463,18 +544,23 @@ mod tests {
         assert_eq!(blend(None, 8.0), 8.0);
         assert_eq!(blend(Some(10.0), 50.0), 20.0);
         assert_eq!(blend(Some(10.0), 10.0), 10.0);
-        let mut table: TimesTable = [("a".to_owned(), 4.0), ("kept".to_owned(), 1.0)].into();
-        let run = [("a".to_owned(), 8.0), ("new".to_owned(), 2.0)].into();
+        let mut table: TimesTable =
+            [("t.py::a".to_owned(), 4.0), ("t.py::kept".to_owned(), 1.0)].into();
+        let run = [("t.py::a".to_owned(), 8.0), ("t.py::new".to_owned(), 2.0)].into();
+        let (_, cases) = record_run(&mut table, &run);
         assert_eq!(
-            update_table(&mut table, &run),
+            cases,
             TimesUpdate {
                 added: 1,
                 updated: 1
             }
         );
-        assert_eq!(table["a"], 5.0);
-        assert_eq!(table["new"], 2.0);
-        assert_eq!(table["kept"], 1.0, "tests not in this run keep their time");
+        assert_eq!(table["t.py::a"], 5.0);
+        assert_eq!(table["t.py::new"], 2.0);
+        assert_eq!(
+            table["t.py::kept"], 1.0,
+            "tests not in this run keep their time"
+        );
     }
 
     #[test]

@@ -9,6 +9,10 @@ use std::time::{Duration, Instant};
 
 use crate::http::ApiError;
 
+/// Polls in a row that got an answer asking again cannot change before the
+/// wait ends with that error (exit 8).
+const FATAL_POLLS: u32 = 5;
+
 /// A queued run: its id and the page a human opens to see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunRef {
@@ -512,20 +516,25 @@ impl<P: Provider> Follower<'_, P> {
     }
 
     /// Polls one run until it completes, streaming logs on the way and
-    /// draining them at the end. A failed poll is a warning, never the end:
-    /// only a token problem (or `--timeout`, outside) stops the wait.
+    /// draining them at the end. A failed poll is a warning: transient faults
+    /// never end the wait (only `--timeout` does), but an answer that cannot
+    /// change (a 404 for a deleted run, a body that is not the API's) ends it
+    /// after [`FATAL_POLLS`] in a row, so sift without `--timeout` never
+    /// polls forever.
     async fn watch(&mut self, run: &RunRef, queued_at: Instant) -> Result<RunState, ApiError> {
         let provider = self.provider;
         let mut printed: HashMap<String, u64> = HashMap::new();
         let mut last: Option<(String, Option<String>)> = None;
         let mut progress: HashMap<String, String> = HashMap::new();
         let mut warned: HashSet<String> = HashSet::new();
+        let mut fatal_in_a_row = 0u32;
         loop {
             match self
                 .retrying(false, async || provider.status(run).await)
                 .await
             {
                 Ok(state) => {
+                    fatal_in_a_row = 0;
                     if let Some(value) = &state.unrecognized
                         && warned.insert(value.clone())
                     {
@@ -561,10 +570,18 @@ impl<P: Provider> Follower<'_, P> {
                     }
                 }
                 Err(error) if error.is_auth() => return Err(error),
-                Err(error) => self.sink.event(Event::Warning(format!(
-                    "{error}; still waiting for the run (next poll in {})",
-                    crate::seconds(self.options.poll_interval)
-                ))),
+                Err(error @ ApiError::Fatal { .. }) if fatal_in_a_row + 1 >= FATAL_POLLS => {
+                    return Err(error);
+                }
+                Err(error) => {
+                    if matches!(error, ApiError::Fatal { .. }) {
+                        fatal_in_a_row += 1;
+                    }
+                    self.sink.event(Event::Warning(format!(
+                        "{error}; still waiting for the run (next poll in {})",
+                        crate::seconds(self.options.poll_interval)
+                    )));
+                }
             }
             tokio::time::sleep(self.options.poll_interval).await;
         }

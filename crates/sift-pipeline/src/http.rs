@@ -204,7 +204,12 @@ impl Http {
             }
         } else {
             ApiError::Transient {
-                message: format!("cannot {what}: {}", chain(error)),
+                // reqwest names the URL, and a redirect target (GitHub's
+                // job logs) carries its signature in the query.
+                message: format!(
+                    "cannot {what}: {}",
+                    sift_core::redact::scrub_urls(&chain(error))
+                ),
                 retry_after: None,
                 // A failed connect never reached the service.
                 repeatable: error.is_connect(),
@@ -313,11 +318,13 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
             .get(name)
             .and_then(|v: &HeaderValue| v.to_str().ok())
     };
+    // A hostile or broken header (`1e20`) must neither panic nor park sift for
+    // years: waits are capped; --timeout still bounds the whole run.
+    const LONGEST: Duration = Duration::from_secs(600);
     if let Some(seconds) = value("retry-after").and_then(|v| v.trim().parse::<f64>().ok())
-        && seconds.is_finite()
         && seconds >= 0.0
     {
-        return Some(Duration::from_secs_f64(seconds));
+        return Some(Duration::try_from_secs_f64(seconds).map_or(LONGEST, |d| d.min(LONGEST)));
     }
     // RFC 9110 also allows a date; a date in the past means "now".
     if let Some(date) = value("retry-after").and_then(|v| httpdate::parse_http_date(v.trim()).ok())
@@ -330,7 +337,9 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     if rate_limited(headers) {
         let reset = value("x-ratelimit-reset")?.trim().parse::<u64>().ok()?;
         let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
-        return Some(Duration::from_secs(reset.saturating_sub(now) + 1));
+        // GitHub's limits reset within the hour; a bogus value must not park sift.
+        let wait = reset.saturating_sub(now).saturating_add(1).min(3600);
+        return Some(Duration::from_secs(wait));
     }
     None
 }
@@ -383,6 +392,10 @@ mod tests {
             wait > Duration::from_secs(55) && wait <= Duration::from_secs(60),
             "{wait:?}"
         );
+        headers.insert("retry-after", HeaderValue::from_static("1e20"));
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(600)));
+        headers.insert("retry-after", HeaderValue::from_static("inf"));
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(600)));
         headers.insert("retry-after", HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&headers), None);
     }

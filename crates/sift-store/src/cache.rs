@@ -191,11 +191,19 @@ async fn fetch_one(store: &Store, meta: ObjectMeta) -> Result<Parsed, StoreError
         return Ok((key, Err(problem)));
     }
     let result = match store.inner.get(&meta.location).await {
-        Ok(result) => result.bytes().await,
+        Ok(result) => read_capped(result.into_stream()).await,
         Err(e) => Err(e),
     };
     let bytes = match result {
-        Ok(bytes) => bytes,
+        Ok(Some(bytes)) => bytes,
+        // Replaced by something larger after it was listed.
+        Ok(None) => {
+            let problem = ArchiveProblem::Hostile(format!(
+                "more than the {} MiB limit when downloaded",
+                MAX_ARCHIVE_BYTES >> 20
+            ));
+            return Ok((key, Err(problem)));
+        }
         // Deleted between listing and download (e.g. by a retention policy).
         Err(object_store::Error::NotFound { .. }) => {
             let problem = ArchiveProblem::Corrupt("vanished before it could be read".into());
@@ -207,6 +215,26 @@ async fn fetch_one(store: &Store, meta: ObjectMeta) -> Result<Parsed, StoreError
         .await
         .unwrap_or_else(|e| Err(ArchiveProblem::Corrupt(format!("parsing failed: {e}"))));
     Ok((key, parsed))
+}
+
+/// Reads a download up to [`MAX_ARCHIVE_BYTES`]; `None` if it holds more. The
+/// listed size was checked already, but an object can be replaced between
+/// listing and download, and memory must not follow what a store serves.
+async fn read_capped<S, B>(mut stream: S) -> object_store::Result<Option<Vec<u8>>>
+where
+    S: futures::Stream<Item = object_store::Result<B>> + Unpin,
+    B: AsRef<[u8]>,
+{
+    let mut bytes = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        let chunk = chunk.as_ref();
+        if (bytes.len() + chunk.len()) as u64 > MAX_ARCHIVE_BYTES {
+            return Ok(None);
+        }
+        bytes.extend_from_slice(chunk);
+    }
+    Ok(Some(bytes))
 }
 
 /// What a pull changed in the destination.
@@ -261,6 +289,21 @@ mod tests {
 
     fn scope() -> PrScope {
         PrScope::new(Repo::parse("o/n").unwrap(), "refs/pull/1/merge")
+    }
+
+    #[tokio::test]
+    async fn downloads_stop_at_the_size_cap() {
+        let chunk = vec![0u8; 1 << 20];
+        let small =
+            futures::stream::iter((0..3).map(|_| Ok::<_, object_store::Error>(chunk.clone())));
+        assert_eq!(
+            read_capped(small).await.unwrap().map(|b| b.len()),
+            Some(3 << 20)
+        );
+        let chunks = (MAX_ARCHIVE_BYTES >> 20) as usize + 1;
+        let huge =
+            futures::stream::iter((0..chunks).map(|_| Ok::<_, object_store::Error>(chunk.clone())));
+        assert_eq!(read_capped(huge).await.unwrap(), None);
     }
 
     fn key(job: &str, shard: u32) -> CacheKey {

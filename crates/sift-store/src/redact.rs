@@ -38,7 +38,7 @@ pub fn scrub(text: &str) -> String {
 /// than 4 characters are not replaced: they would mangle ordinary words and
 /// cannot be real credentials.
 pub fn scrub_with(text: &str, secrets: &[String]) -> String {
-    let mut out = scrub_urls(text);
+    let mut out = sift_core::redact::scrub_urls(text);
     let mut secrets: Vec<&str> = secrets
         .iter()
         .map(String::as_str)
@@ -51,40 +51,6 @@ pub fn scrub_with(text: &str, secrets: &[String]) -> String {
             out = out.replace(secret, REDACTED);
         }
     }
-    out
-}
-
-fn scrub_urls(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find("://") {
-        let (before, after) = rest.split_at(at + 3);
-        out.push_str(before);
-        // The URL runs to the next whitespace or quote.
-        let end = after
-            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | '`'))
-            .unwrap_or(after.len());
-        let (url, tail) = after.split_at(end);
-        let authority_end = url.find(['/', '?', '#']).unwrap_or(url.len());
-        let (authority, path) = url.split_at(authority_end);
-        match authority.rfind('@') {
-            Some(at) => {
-                out.push_str(REDACTED);
-                out.push_str(&authority[at..]);
-            }
-            None => out.push_str(authority),
-        }
-        match path.find('?') {
-            Some(q) => {
-                out.push_str(&path[..q]);
-                out.push('?');
-                out.push_str(REDACTED);
-            }
-            None => out.push_str(path),
-        }
-        rest = tail;
-    }
-    out.push_str(rest);
     out
 }
 

@@ -135,8 +135,18 @@ fn client_options(allow_http: bool) -> ClientOptions {
 /// The environment a store is configured from: the process's, or a snapshot
 /// with overrides (benchmarks and tests cannot change the process's
 /// environment safely while threads run).
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Env(std::collections::BTreeMap<String, String>);
+
+/// Names only: the values include credentials such as
+/// `AWS_SECRET_ACCESS_KEY`, and a `{:?}` anywhere must not print them.
+impl std::fmt::Debug for Env {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Env")
+            .field(&self.0.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
 
 impl Env {
     /// The process environment (variables that are not UTF-8 are ignored).
@@ -319,6 +329,16 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn env_debug_shows_names_only() {
+        let env = Env::default().with("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI");
+        let shown = format!("{env:?}");
+        assert!(
+            shown.contains("AWS_SECRET_ACCESS_KEY") && !shown.contains("wJalrXUtnFEMI"),
+            "{shown}"
+        );
+    }
 
     fn parse(text: &str) -> Result<StoreUrl, StoreError> {
         StoreUrl::parse(text, Path::new("/repo"))

@@ -117,8 +117,7 @@ fn update_times(
             ),
             hint: Some("drop --job/--config, or record into a new file".to_owned()),
         })?;
-    let files = test_times::update_table(table, &run.file_seconds());
-    let cases = test_times::update_table(table, &run.case_seconds());
+    let (files, cases) = test_times::record_run(table, &run.case_seconds());
     let where_ = if nested {
         format!(
             " [{}/{}]",

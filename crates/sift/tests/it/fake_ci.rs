@@ -391,7 +391,7 @@ pub fn azure(scripts: Vec<Vec<Snapshot>>) -> FakeServer {
                 "definition": {"id": 12, "name": "ci"},
                 "_links": {
                     "self": {"href": format!("{base}{AZURE_PREFIX}/{}", build.id)},
-                    "web": {"href": format!("{base}/org/proj/_build/results?buildId={}", build.id)},
+                    "web": {"href": format!("{base}/org/proj/_build/results?buildId={}&view=results", build.id)},
                 },
             })
         };

@@ -148,7 +148,7 @@ fn azure_failed_run_is_requeued_and_logs_stream_once_in_order() {
     let base = server.url();
     assert!(
         run.stderr.contains(&format!(
-            "note: queued build 101 on Azure DevOps (attempt 1 of 2): {base}/org/proj/_build/results?buildId=101"
+            "note: queued build 101 on Azure DevOps (attempt 1 of 2): {base}/org/proj/_build/results?buildId=101&view=results"
         )),
         "{}",
         run.stderr
@@ -215,7 +215,10 @@ fn azure_straight_to_completed_drains_every_log_and_prints_json() {
     assert_eq!(summary["run_id"], "101");
     assert_eq!(
         summary["web_url"],
-        format!("{}/org/proj/_build/results?buildId=101", server.url())
+        format!(
+            "{}/org/proj/_build/results?buildId=101&view=results",
+            server.url()
+        )
     );
     assert_eq!(summary["attempts"], 1);
     assert_eq!(summary["status"], "completed");
@@ -1003,4 +1006,22 @@ fn github_rate_limit_403_is_waited_out_not_an_auth_failure() {
         "{}",
         run.stderr
     );
+}
+
+/// A run that vanished (404 on every poll) ends the wait with exit 8 after a
+/// few polls instead of polling forever when no --timeout is given.
+#[test]
+fn azure_run_that_keeps_answering_404_ends_the_wait() {
+    let server = azure(vec![vec![snap("inProgress", None, vec![])]]);
+    server.fault(
+        "GET",
+        "/101",
+        1000,
+        Response::json(404, json!({"message": "build not found"})),
+    );
+    let run = run_azure(&server, &["--no-logs", "--attempts", "1"]);
+    assert_eq!(run.code, 8, "{}", run.stderr);
+    assert!(run.stderr.contains("build not found"), "{}", run.stderr);
+    let polls = server.matching("GET", "/101").len();
+    assert_eq!(polls, 5, "five fatal polls in a row end the wait");
 }
