@@ -34,6 +34,8 @@ pub const DEFAULT_SPLIT_ABOVE: f64 = 600.0;
 pub const TARGET: f64 = 1.02;
 /// How far step 4 may refine the pieces of split tests.
 pub const MAX_SPLIT_FACTOR: u32 = 16;
+/// At most this many ⌈d/S⌉ pieces per test, before refinement.
+const MAX_PIECES_PER_TEST: f64 = 1000.0;
 
 /// One test to place, with its recorded duration if any.
 #[derive(Clone, Debug, PartialEq)]
@@ -90,7 +92,7 @@ impl ShardPlan {
 pub enum ShardError {
     #[error("the number of shards must be at least 1")]
     NoShards,
-    #[error("--split-above must be a positive number of seconds, not {0}")]
+    #[error("--split-above must be at least 1 second, not {0}")]
     BadSplitAbove(f64),
     #[error("the duration of `{0}` must be a finite number ≥ 0")]
     BadDuration(String),
@@ -118,16 +120,31 @@ struct Attempt {
 }
 
 /// Shards `tests` (duplicates by name are dropped, the first kept) into
-/// `shards` shards.
+/// `shards` shards, refining split tests up to [`MAX_SPLIT_FACTOR`] times.
 pub fn shard(
     tests: &[ShardInput],
     shards: usize,
     split_above: f64,
 ) -> Result<ShardPlan, ShardError> {
+    shard_with(tests, shards, split_above, MAX_SPLIT_FACTOR)
+}
+
+/// As [`shard`], with step 4 limited to `max_split_factor` (1: exactly
+/// PyTorch's ⌈d/S⌉ pieces). Finer pieces balance better but each piece is a
+/// separate test run that collects and imports its file again, which the
+/// durations do not model; a CI engineer may prefer fewer pieces.
+pub fn shard_with(
+    tests: &[ShardInput],
+    shards: usize,
+    split_above: f64,
+    max_split_factor: u32,
+) -> Result<ShardPlan, ShardError> {
     if shards == 0 {
         return Err(ShardError::NoShards);
     }
-    if !(split_above.is_finite() && split_above > 0.0) {
+    // Below a second, pieces would be absurdly many and shorter than the
+    // cost of starting them.
+    if !(split_above.is_finite() && split_above >= 1.0) {
         return Err(ShardError::BadSplitAbove(split_above));
     }
     let mut seen = BTreeMap::new();
@@ -154,7 +171,7 @@ pub fn shard(
     let any_split = known.iter().any(|(_, _, s)| *s > split_above);
 
     let mut best: Option<Attempt> = None;
-    for factor in 1..=MAX_SPLIT_FACTOR {
+    for factor in 1..=max_split_factor.clamp(1, MAX_SPLIT_FACTOR) {
         let pieces = split(&known, split_above, factor);
         let members = place(&pieces, shards);
         let makespan = members.iter().map(|m| load(&pieces, m)).fold(0.0, f64::max);
@@ -246,8 +263,8 @@ fn split(known: &[(usize, usize, f64)], split_above: f64, factor: u32) -> Vec<Pi
     let mut pieces = Vec::new();
     for &(test, rank, seconds) in known {
         let count = if seconds > split_above {
-            // ⌈d/S⌉ fits in u32 for any sane input; clamp so absurd ones stay finite.
-            ((seconds / split_above).ceil().min(1e6) as u32).saturating_mul(factor)
+            // Clamped so an absurd duration cannot ask for millions of pieces.
+            ((seconds / split_above).ceil().min(MAX_PIECES_PER_TEST) as u32).saturating_mul(factor)
         } else {
             1
         };
@@ -572,10 +589,39 @@ mod tests {
     }
 
     #[test]
+    fn max_split_factor_one_keeps_pytorchs_pieces() {
+        // 4 shards, a 2400 s test and a 300 s one: ⌈2400/600⌉ = 4 pieces put
+        // 900 s on one shard against a bound of 675 s, so the default refines;
+        // factor 1 keeps PyTorch's 4 pieces.
+        let tests = inputs(&[("big", Some(2400.0)), ("small", Some(300.0))]);
+        let exact = shard_with(&tests, 4, 600.0, 1).unwrap();
+        let pieces: usize = exact
+            .shards
+            .iter()
+            .map(|s| s.tests.iter().filter(|t| t.name == "big").count())
+            .sum();
+        assert_eq!(pieces, 4);
+        let refined = shard(&tests, 4, 600.0).unwrap();
+        let pieces: usize = refined
+            .shards
+            .iter()
+            .map(|s| s.tests.iter().filter(|t| t.name == "big").count())
+            .sum();
+        assert!(pieces > 2, "{pieces}");
+        let slowest = |p: &ShardPlan| {
+            p.shards
+                .iter()
+                .map(|s| s.expected_seconds)
+                .fold(0.0, f64::max)
+        };
+        assert!(slowest(&refined) < slowest(&exact));
+    }
+
+    #[test]
     fn invalid_parameters() {
         assert_eq!(shard(&[], 0, 600.0), Err(ShardError::NoShards));
         assert!(matches!(
-            shard(&[], 2, 0.0),
+            shard(&[], 2, 0.5),
             Err(ShardError::BadSplitAbove(_))
         ));
         assert!(matches!(

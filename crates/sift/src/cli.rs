@@ -362,6 +362,11 @@ pub struct ShardArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 600.0)]
     pub split_above: f64,
 
+    /// Cut split tests into up to K times more pieces than ⌈d/S⌉ when that is needed to
+    /// balance the shards; 1 keeps exactly PyTorch's pieces (each piece re-collects its file).
+    #[arg(long, value_name = "K", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub max_split_factor: u32,
+
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: ShardFormat,

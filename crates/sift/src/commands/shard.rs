@@ -79,10 +79,12 @@ pub fn run(args: ShardArgs) -> Result<u8, CliError> {
             all
         }
     };
-    let plan = shard::shard(&tests, shards, args.split_above).map_err(|e| CliError::Usage {
-        message: e.to_string(),
-        hint: None,
-    })?;
+    let plan = shard::shard_with(&tests, shards, args.split_above, args.max_split_factor).map_err(
+        |e| CliError::Usage {
+            message: e.to_string(),
+            hint: None,
+        },
+    )?;
     report(&plan, shards);
     let selected: Vec<Shard> = plan
         .shards
