@@ -1,9 +1,11 @@
 //! sift-git: the change between two git revisions, as a [`sift_core::Change`].
 //!
-//! It shells out to the `git` command line instead of linking a git library:
-//! the answer then matches what the user's own `git diff` says, in every
-//! repository format and configuration git supports, with no native
-//! dependencies.
+//! The `git` command line is the reference: its answer matches what the
+//! user's own `git diff` says, in every repository format and configuration
+//! git supports, and it produces every error message. Committed changes that
+//! provably need no rename detection are read in-process with gix instead
+//! (see `in_process`), because two git processes cost more than planning a
+//! small change; anything else falls back to the command line.
 //!
 //! A change is measured the way code review sees it, like `git diff base...head`:
 //! from the fork point (merge-base) of base and head, so work that landed on
@@ -19,6 +21,9 @@
 
 mod command;
 mod error;
+mod in_process;
+#[cfg(test)]
+mod in_process_tests;
 mod name_status;
 
 use std::path::{Path, PathBuf};
@@ -119,22 +124,57 @@ pub fn tracked_files(repo: &Path) -> Result<Vec<String>, GitError> {
 /// the result has no files and a [`ChangeOrigin::schedule_all_reason`]
 /// instead, plus a warning.
 pub fn detect_change(repo: &Path, opts: &GitOptions) -> Result<GitChange, GitError> {
+    detect_change_with(repo, opts, true)
+}
+
+/// [`detect_change`], optionally without the in-process fast path (so that
+/// tests can compare the two).
+fn detect_change_with(
+    repo: &Path,
+    opts: &GitOptions,
+    in_process: bool,
+) -> Result<GitChange, GitError> {
     let git = Git::new(repo);
     let head = opts.head.as_deref().unwrap_or(DEFAULT_HEAD);
     check_revision(head)?;
+    if let Some(base) = &opts.base {
+        check_revision(base)?;
+    }
+    // Committed changes are read in-process when possible; see `in_process`.
+    let gix_repo = (in_process && !opts.uncommitted)
+        .then(|| in_process::open(repo))
+        .flatten();
     let base = match opts.base.as_deref() {
-        Some(base) => {
-            check_revision(base)?;
-            BaseRev {
-                name: base.to_owned(),
-                rev: base.to_owned(),
-            }
-        }
-        None => default_base(&git)?,
+        Some(base) => BaseRev {
+            name: base.to_owned(),
+            rev: base.to_owned(),
+        },
+        None => match read_loose_origin_head(repo) {
+            Some(target) => BaseRev::origin_head(target),
+            None => match gix_repo.as_ref().and_then(in_process::default_base) {
+                Some(base) => base,
+                None => default_base(&git)?,
+            },
+        },
     };
     let mut description = format!("merge-base of {} and {head}", base.name);
     if opts.uncommitted {
         description.push_str(", plus uncommitted and untracked files in the working tree");
+    }
+    if let Some(committed) = gix_repo
+        .as_ref()
+        .and_then(|gix_repo| in_process::committed_change(gix_repo, &base.rev, head))
+    {
+        let origin = ChangeOrigin {
+            base: Some(committed.merge_base),
+            head: Some(committed.head),
+            base_description: Some(description),
+            schedule_all_reason: None,
+        };
+        return Ok(GitChange {
+            change: Change::new(origin, committed.files),
+            warnings: Vec::new(),
+        });
     }
 
     // `..` inside a name would split the range at the wrong place; such names
@@ -227,6 +267,18 @@ struct BaseRev {
     rev: String,
 }
 
+impl BaseRev {
+    /// The base `origin/HEAD` points to (`target`, a full ref name), named
+    /// without its `refs/remotes/` prefix.
+    fn origin_head(target: String) -> Self {
+        let name = target
+            .strip_prefix("refs/remotes/")
+            .unwrap_or(&target)
+            .to_owned();
+        BaseRev { name, rev: target }
+    }
+}
+
 /// Rejects revisions that git would misread: a leading `-` would be taken as
 /// an option, and a line break could not be passed to `git cat-file --batch-check`.
 fn check_revision(rev: &str) -> Result<(), GitError> {
@@ -278,11 +330,7 @@ fn read_loose_origin_head(repo: &Path) -> Option<String> {
 /// would put one more git process on the critical path.
 fn default_base(git: &Git<'_>) -> Result<BaseRev, GitError> {
     if let Some(target) = read_loose_origin_head(git.repo()) {
-        let name = target
-            .strip_prefix("refs/remotes/")
-            .unwrap_or(&target)
-            .to_owned();
-        return Ok(BaseRev { name, rev: target });
+        return Ok(BaseRev::origin_head(target));
     }
     let origin_head = git.spawn(&["symbolic-ref", "-q", ORIGIN_HEAD], None)?;
     let fallbacks = spawn_resolve_commits(git, &FALLBACK_BASES.map(|(_, rev)| rev));
@@ -294,11 +342,7 @@ fn default_base(git: &Git<'_>) -> Result<BaseRev, GitError> {
         Some(0) => {
             let target = String::from_utf8_lossy(origin_head.stdout.trim_ascii()).into_owned();
             if !target.is_empty() {
-                let name = target
-                    .strip_prefix("refs/remotes/")
-                    .unwrap_or(&target)
-                    .to_owned();
-                return Ok(BaseRev { name, rev: target });
+                return Ok(BaseRev::origin_head(target));
             }
         }
         // Exit code 1: origin/HEAD is not set, which is common.
