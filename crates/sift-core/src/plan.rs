@@ -154,10 +154,6 @@ impl<'c> Planner<'c> {
     }
 
     /// The components of a change: the union over its paths.
-    pub fn analyze(&mut self, change: &Change) -> Result<ChangeAnalysis, PlanError> {
-        self.analyze_paths(&change.all_paths())
-    }
-
     fn analyze_paths(&mut self, paths: &[&str]) -> Result<ChangeAnalysis, PlanError> {
         let components = &self.config.components;
         let mut analysis = ChangeAnalysis {

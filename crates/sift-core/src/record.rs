@@ -9,8 +9,8 @@
 //!
 //! Durations: per test case, the run's time (the mean if a report lists a
 //! case twice), skipped cases left out (a skip's near-zero time says
-//! nothing about the test); per file (by [`test_key`]), the sum of its cases'
-//! times including skipped ones, since that is what the file costs.
+//! nothing about the test); per file (by [`crate::test_id::test_key`]), the total follows
+//! its recorded cases (see [`crate::test_times::record_run`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -18,7 +18,6 @@ use serde_json::Value;
 
 use crate::junit::{JunitReport, Outcome, node_id};
 use crate::pytest_cache::LastFailed;
-use crate::test_id::test_key;
 
 /// The files pytest puts in a new cache directory (pytest 9), written when
 /// `sift record` creates one, so the directory is ignored by git and
@@ -121,21 +120,6 @@ impl RunRecord {
             .collect()
     }
 
-    /// Per-file durations, keyed by [`test_key`]: the sum over the file's
-    /// cases (collection errors, which have no `::`, do not count).
-    pub fn file_seconds(&self) -> BTreeMap<String, f64> {
-        let mut files: BTreeMap<String, f64> = BTreeMap::new();
-        for (id, case) in &self.cases {
-            if !id.contains("::") {
-                continue;
-            }
-            if let Some(s) = case.seconds() {
-                *files.entry(test_key(id)).or_default() += s;
-            }
-        }
-        files
-    }
-
     /// `lastfailed` after this run, from the one before (see the module docs).
     pub fn update_lastfailed(&self, before: Option<&LastFailed>) -> LastFailed {
         let mut after = before.cloned().unwrap_or_default();
@@ -228,10 +212,12 @@ mod tests {
             ]
             .into()
         );
-        let files = record.file_seconds();
+        let mut table = crate::test_times::TimesTable::new();
+        crate::test_times::record_run(&mut table, &cases);
+        assert_eq!(table["sift-core"], 4.0);
         assert_eq!(
-            files,
-            [("sift-core".to_owned(), 4.0), ("test_nn".to_owned(), 2.5)].into()
+            table["test_nn"], 2.0,
+            "skipped cases add nothing to the file"
         );
         assert_eq!(
             record.counts(),

@@ -114,10 +114,6 @@ impl Config {
         self.task_index.get(name).map(|&i| &self.tasks[i])
     }
 
-    pub fn task_index(&self, name: &str) -> Option<usize> {
-        self.task_index.get(name).copied()
-    }
-
     /// The closest task name, for "did you mean" hints.
     pub fn suggest_task(&self, unknown: &str) -> Option<&str> {
         suggest(unknown, self.tasks.iter().map(|t| t.name.as_str()))
