@@ -3,13 +3,22 @@
 //! files), without a thread-pool dependency.
 
 use std::num::NonZeroUsize;
+use std::sync::OnceLock;
 
 /// Applies `f` to every item on up to `available_parallelism` threads and
 /// returns the results in item order.
-pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, NonZeroUsize::get)
-        .min(items.len());
+///
+/// Each thread gets at least `min_per_thread` items: starting a thread (and
+/// asking the OS how many cores there are, which reads cgroup files) costs
+/// about as much as a few dozen small items, and most plans are small. So a
+/// short list runs on the calling thread alone.
+pub fn map<T: Sync, R: Send>(
+    items: &[T],
+    min_per_thread: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let wanted = items.len() / min_per_thread.max(1);
+    let threads = if wanted <= 1 { 1 } else { cores().min(wanted) };
     if threads <= 1 {
         return items.iter().map(f).collect();
     }
@@ -27,15 +36,32 @@ pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> 
     })
 }
 
+fn cores() -> usize {
+    static CORES: OnceLock<usize> = OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, NonZeroUsize::get))
+}
+
 #[cfg(test)]
 mod tests {
+    use std::thread::ThreadId;
+
     #[test]
     fn keeps_order() {
         let items: Vec<u32> = (0..1000).collect();
-        assert_eq!(
-            super::map(&items, |x| x * 2),
-            items.iter().map(|x| x * 2).collect::<Vec<_>>()
-        );
-        assert_eq!(super::map(&Vec::<u32>::new(), |x| *x), Vec::<u32>::new());
+        for min in [0, 1, 7, 1000, 5000] {
+            assert_eq!(
+                super::map(&items, min, |x| x * 2),
+                items.iter().map(|x| x * 2).collect::<Vec<_>>()
+            );
+        }
+        assert_eq!(super::map(&Vec::<u32>::new(), 1, |x| *x), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn short_lists_stay_on_the_calling_thread() {
+        let me = std::thread::current().id();
+        let items: Vec<u32> = (0..63).collect();
+        let ids: Vec<ThreadId> = super::map(&items, 32, |_| std::thread::current().id());
+        assert!(ids.iter().all(|id| *id == me));
     }
 }

@@ -209,7 +209,9 @@ impl<'c> RuleTree<'c> {
         let mut dirs: Vec<&str> = dirs.into_iter().collect();
         dirs.sort_unstable();
         let (root, components) = (&self.root, self.components);
-        let loaded = crate::parallel::map(&dirs, |dir| read_rule_file(root, dir, components));
+        // Most probed directories hold no rule file (a failed open is a few
+        // microseconds), so a thread only pays off with dozens of them.
+        let loaded = crate::parallel::map(&dirs, 32, |dir| read_rule_file(root, dir, components));
         for (dir, (file, diagnostics)) in dirs.into_iter().zip(loaded) {
             self.diagnostics.extend(diagnostics);
             self.files.insert(dir.to_owned(), file);

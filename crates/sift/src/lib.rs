@@ -6,6 +6,7 @@ mod commands;
 mod error;
 pub mod exit;
 mod output;
+mod remote;
 
 use std::process::ExitCode;
 
@@ -13,21 +14,47 @@ use clap::Parser;
 
 pub use error::CliError;
 
-/// Runs sift with the process's arguments.
+/// The `sift` executable: every command that works on the repository alone.
+///
+/// `sift cache` and `sift pipeline` are handed to the `sift-remote`
+/// executable installed beside it. Those two carry an async runtime, TLS and
+/// three cloud SDKs; keeping them out of this binary is what lets `sift plan`
+/// start in about a millisecond (fewer pages to map and relocate, no TLS
+/// library initialisers), which matters because it runs on every CI job.
 pub fn main() -> ExitCode {
-    let cli = match cli::Cli::try_parse() {
+    let cli = match parse() {
         Ok(cli) => cli,
-        Err(error) => {
-            // clap prints help/version to stdout (exit 0) and usage errors to stderr (exit 2).
-            let _ = error.print();
-            return ExitCode::from(if error.use_stderr() {
-                exit::USAGE
-            } else {
-                exit::OK
-            });
-        }
+        Err(code) => return code,
     };
-    match commands::run(cli) {
+    let result = match cli.command {
+        cli::Command::Cache(_) | cli::Command::Pipeline(_) => remote::delegate(),
+        _ => commands::run_local(cli),
+    };
+    finish(result)
+}
+
+/// The `sift-remote` executable: every command, including the network ones.
+pub fn main_remote() -> ExitCode {
+    match parse() {
+        Ok(cli) => finish(commands::run(cli)),
+        Err(code) => code,
+    }
+}
+
+fn parse() -> Result<cli::Cli, ExitCode> {
+    cli::Cli::try_parse().map_err(|error| {
+        // clap prints help/version to stdout (exit 0) and usage errors to stderr (exit 2).
+        let _ = error.print();
+        ExitCode::from(if error.use_stderr() {
+            exit::USAGE
+        } else {
+            exit::OK
+        })
+    })
+}
+
+fn finish(result: Result<u8, CliError>) -> ExitCode {
+    match result {
         Ok(code) => ExitCode::from(code),
         Err(error) => ExitCode::from(error.report()),
     }

@@ -73,7 +73,7 @@ impl Config {
             take_tasks(std::mem::take(&mut raw.tasks), &source);
         let files = resolve_includes(root, &raw.include, &source, &mut diags);
         // Large repositories split thousands of tasks over many files: parse them on every core.
-        let parsed = crate::parallel::map(&files, |file| {
+        let parsed = crate::parallel::map(&files, 4, |file| {
             let mut file_diags = Diagnostics::default();
             let include = parse::<raw::RawInclude>(file, &mut file_diags);
             (include, file_diags)

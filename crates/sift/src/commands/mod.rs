@@ -22,18 +22,32 @@ use crate::cli::{ChangeArgs, Cli, Command, SelectArgs};
 use crate::error::CliError;
 use crate::output;
 
+/// Runs any command (the `sift-remote` executable).
 pub fn run(cli: Cli) -> Result<u8, CliError> {
+    match cli.command {
+        Command::Pipeline(args) => pipeline::run(args),
+        Command::Cache(args) => cache::run(&find_root(cli.root.as_deref())?, args),
+        _ => run_local(cli),
+    }
+}
+
+/// Runs a command that needs no network (the `sift` executable). It must not
+/// reach the network commands' code, or the linker keeps all of it.
+pub fn run_local(cli: Cli) -> Result<u8, CliError> {
     let root = find_root(cli.root.as_deref())?;
     match cli.command {
         Command::Plan(args) => plan::run(&root, args),
         Command::Why(args) => why::run(&root, args),
         Command::Files(args) => files::run(&root, args),
         Command::Check(args) => check::run(&root, args),
-        Command::Pipeline(args) => pipeline::run(args),
         Command::Order(args) => order::run(&root, args),
         Command::Shard(args) => shard::run(args),
         Command::Record(args) => record::run(&root, args),
-        Command::Cache(args) => cache::run(&root, args),
+        Command::Pipeline(_) | Command::Cache(_) => Err(CliError::Usage {
+            message: "`sift cache` and `sift pipeline` run in the sift-remote executable"
+                .to_owned(),
+            hint: None,
+        }),
     }
 }
 

@@ -46,6 +46,10 @@ pub fn run(root: &Path, args: PlanArgs) -> Result<u8, CliError> {
         }
     };
     print_stdout(&text)?;
+    // The process ends here: freeing a large configuration piece by piece
+    // (tens of thousands of patterns and strings) would only cost time.
+    std::mem::forget(plan);
+    std::mem::forget(config);
     Ok(exit::OK)
 }
 

@@ -12,6 +12,7 @@ mod order;
 mod pipeline;
 mod plan;
 mod record;
+mod remote;
 mod shard;
 mod why;
 
