@@ -40,6 +40,7 @@ USAGE:
         Build DIR/git-repo (N files, default 100,000; branches changing 100,
         10,000 and 50,000 files) and compare `sift plan --base main --head B`
         with `git diff --name-status main...B` (median of --runs, default 7).
+        sift runs from a fresh copy, DIR/bin/sift, as installed binaries are.
         Target: sift's CPU time at most 1.2x git's.
 ";
 

@@ -36,6 +36,41 @@ pub fn map<T: Sync, R: Send>(
     })
 }
 
+/// [`map`] for items the function consumes, e.g. parsed values it moves into
+/// the result.
+pub fn map_vec<T: Send, R: Send>(
+    items: Vec<T>,
+    min_per_thread: usize,
+    f: impl Fn(T) -> R + Sync,
+) -> Vec<R> {
+    let wanted = items.len() / min_per_thread.max(1);
+    let threads = if wanted <= 1 { 1 } else { cores().min(wanted) };
+    if threads <= 1 {
+        return items.into_iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    let mut parts: Vec<Vec<T>> = Vec::with_capacity(threads);
+    let mut items = items.into_iter();
+    loop {
+        let part: Vec<T> = items.by_ref().take(chunk).collect();
+        if part.is_empty() {
+            break;
+        }
+        parts.push(part);
+    }
+    std::thread::scope(|scope| {
+        let f = &f;
+        let handles: Vec<_> = parts
+            .into_iter()
+            .map(|part| scope.spawn(move || part.into_iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("worker threads do not panic"))
+            .collect()
+    })
+}
+
 fn cores() -> usize {
     static CORES: OnceLock<usize> = OnceLock::new();
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, NonZeroUsize::get))
@@ -55,6 +90,17 @@ mod tests {
             );
         }
         assert_eq!(super::map(&Vec::<u32>::new(), 1, |x| *x), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn map_vec_keeps_order() {
+        for len in [0, 1, 2, 999, 1000, 1001] {
+            let items: Vec<String> = (0..len).map(|i| i.to_string()).collect();
+            for min in [0, 1, 7, 1000] {
+                let lengths = super::map_vec(items.clone(), min, |s| s.len());
+                assert_eq!(lengths, items.iter().map(String::len).collect::<Vec<_>>());
+            }
+        }
     }
 
     #[test]

@@ -512,18 +512,105 @@ fn walk_files(root: &Path, rel_dir: &str, visit: &mut dyn FnMut(&str)) {
     }
 }
 
+/// A task compiled on its own: everything that does not depend on the
+/// other tasks (its strategy's patterns are most of the work).
+struct PreparedTask {
+    source: Arc<SourceFile>,
+    name: String,
+    name_span: std::ops::Range<usize>,
+    /// `None` for an invalid name: reported, not compiled.
+    task: Option<Task>,
+    /// This task's own diagnostics; dropped if the task is a duplicate, as
+    /// only the duplicate definition itself is reported then.
+    diags: Diagnostics,
+}
+
+fn prepare_task(
+    source: Arc<SourceFile>,
+    name: Spanned<String>,
+    task: Spanned<RawTask>,
+    components: &Components,
+) -> PreparedTask {
+    let name_span = name.span();
+    let name = name.into_inner();
+    let mut diags = Diagnostics::default();
+    if !valid_name(&name) {
+        return PreparedTask {
+            source,
+            name,
+            name_span,
+            task: None,
+            diags,
+        };
+    }
+    let line = source.line_col(name_span.start).0;
+    let table_span = task.span();
+    let mut task = task.into_inner();
+    let raw_strategy = task.strategy();
+    let strategy = compile_strategy(
+        raw_strategy,
+        table_span,
+        true,
+        &source,
+        components,
+        &mut diags,
+    );
+    let mut needs: Vec<(String, std::ops::Range<usize>)> = task
+        .needs
+        .map(|list| {
+            list.into_inner()
+                .into_iter()
+                .map(|n| {
+                    let span = n.span();
+                    (n.into_inner(), span)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    needs.sort_by(|a, b| a.0.cmp(&b.0));
+    needs.dedup_by(|a, b| a.0 == b.0);
+    let (needs, need_spans) = needs.into_iter().unzip();
+    PreparedTask {
+        task: Some(Task {
+            name: name.clone(),
+            strategy: strategy.unwrap_or(None),
+            needs,
+            need_spans,
+            need_ids: Vec::new(),
+            run: task.run.map(Spanned::into_inner),
+            description: task.description,
+            source: Arc::clone(&source),
+            line,
+        }),
+        source,
+        name,
+        name_span,
+        diags,
+    }
+}
+
 fn compile_tasks(
     raw: Vec<(Arc<SourceFile>, Spanned<String>, Spanned<RawTask>)>,
     components: &Components,
     diags: &mut Diagnostics,
 ) -> Vec<Task> {
-    let mut tasks: Vec<Task> = Vec::new();
+    // Tasks compile independently, on every core (a large repository has
+    // thousands); names and needs are then checked across all of them.
+    let prepared = crate::parallel::map_vec(raw, 256, |(source, name, task)| {
+        prepare_task(source, name, task, components)
+    });
+    let mut tasks: Vec<Task> = Vec::with_capacity(prepared.len());
     let mut spans: FxHashMap<String, (Arc<SourceFile>, std::ops::Range<usize>)> =
         FxHashMap::default();
-    for (source, name, task) in raw {
-        let name_span = name.span();
-        let name = name.into_inner();
-        if !valid_name(&name) {
+    for prepared in prepared {
+        let PreparedTask {
+            source,
+            name,
+            name_span,
+            task,
+            diags: task_diags,
+        } = prepared;
+        let Some(task) = task else {
             diags.push(
                 ConfigDiagnostic::error(
                     &source,
@@ -534,7 +621,7 @@ fn compile_tasks(
                 .with_help("task names are non-empty and hold no whitespace or `!`"),
             );
             continue;
-        }
+        };
         if let Some((first_file, first_span)) = spans.get(&name) {
             diags.push(
                 ConfigDiagnostic::error(
@@ -548,35 +635,9 @@ fn compile_tasks(
             );
             continue;
         }
-        spans.insert(name.clone(), (Arc::clone(&source), name_span.clone()));
-        let line = source.line_col(name_span.start).0;
-        let table_span = task.span();
-        let mut task = task.into_inner();
-        let raw_strategy = task.strategy();
-        let strategy = compile_strategy(raw_strategy, table_span, true, &source, components, diags);
-        let mut needs: Vec<(String, std::ops::Range<usize>)> = task
-            .needs
-            .map(|list| {
-                list.into_inner()
-                    .into_iter()
-                    .map(|n| (n.get_ref().clone(), n.span()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        needs.sort_by(|a, b| a.0.cmp(&b.0));
-        needs.dedup_by(|a, b| a.0 == b.0);
-        let (needs, need_spans) = needs.into_iter().unzip();
-        tasks.push(Task {
-            name,
-            strategy: strategy.unwrap_or(None),
-            needs,
-            need_spans,
-            need_ids: Vec::new(),
-            run: task.run.map(Spanned::into_inner),
-            description: task.description,
-            source,
-            line,
-        });
+        spans.insert(name, (source, name_span));
+        diags.extend(task_diags);
+        tasks.push(task);
     }
     tasks.sort_by(|a, b| a.name.cmp(&b.name));
 

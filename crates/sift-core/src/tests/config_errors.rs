@@ -207,6 +207,51 @@ fn duplicate_task_across_included_files() {
     );
 }
 
+/// Enough tasks that they compile on several threads: the errors must be
+/// exactly those of a one-by-one compilation.
+#[test]
+fn errors_in_many_tasks_are_the_same_when_compiled_in_parallel() {
+    let mut many = String::new();
+    for i in 0..1500 {
+        many.push_str(&format!("[tasks.t{i:04}]\nschedules = [\"linux\"]\n"));
+    }
+    // Line 2 * 700 + 2: t0700's schedules, an unknown component.
+    many = many.replace(
+        "[tasks.t0700]\nschedules = [\"linux\"]",
+        "[tasks.t0700]\nschedules = [\"linx\"]",
+    );
+    let repo = Repo::new(&[
+        (
+            "sift.toml",
+            &format!("include = [\"ci/*.toml\"]\n{COMPONENTS}"),
+        ),
+        ("ci/a.toml", &many),
+        // A duplicate whose own strategy is also wrong: only the duplicate is
+        // reported, as the second definition is never compiled.
+        (
+            "ci/b.toml",
+            "[tasks.t0005]\nschedules = [\"nope\"]\n[tasks.\"bad name\"]\nschedules = [\"nope\"]\n",
+        ),
+    ]);
+    let errors = repo.errors();
+    assert_eq!(errors.len(), 3, "{errors:#?}");
+    assert!(
+        errors[0].starts_with("error: ci/a.toml:1402:14: unknown component `linx`"),
+        "{}",
+        errors[0]
+    );
+    assert!(
+        errors[1].starts_with("error: ci/b.toml:1:8: task `t0005` is defined twice"),
+        "{}",
+        errors[1]
+    );
+    assert!(
+        errors[2].starts_with("error: ci/b.toml:3:8: invalid task name `bad name`"),
+        "{}",
+        errors[2]
+    );
+}
+
 #[test]
 fn include_matching_nothing_and_wrong_keys_in_included_files() {
     let errors = errors_of("include = [\"ci/*.toml\"]\n");
