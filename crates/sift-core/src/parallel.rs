@@ -17,8 +17,7 @@ pub fn map<T: Sync, R: Send>(
     min_per_thread: usize,
     f: impl Fn(&T) -> R + Sync,
 ) -> Vec<R> {
-    let wanted = items.len() / min_per_thread.max(1);
-    let threads = if wanted <= 1 { 1 } else { cores().min(wanted) };
+    let threads = threads_for(items.len(), min_per_thread);
     if threads <= 1 {
         return items.iter().map(f).collect();
     }
@@ -43,8 +42,7 @@ pub fn map_vec<T: Send, R: Send>(
     min_per_thread: usize,
     f: impl Fn(T) -> R + Sync,
 ) -> Vec<R> {
-    let wanted = items.len() / min_per_thread.max(1);
-    let threads = if wanted <= 1 { 1 } else { cores().min(wanted) };
+    let threads = threads_for(items.len(), min_per_thread);
     if threads <= 1 {
         return items.into_iter().map(f).collect();
     }
@@ -69,6 +67,12 @@ pub fn map_vec<T: Send, R: Send>(
             .flat_map(|h| h.join().expect("worker threads do not panic"))
             .collect()
     })
+}
+
+/// How many threads `len` items deserve, at least `min_per_thread` each.
+fn threads_for(len: usize, min_per_thread: usize) -> usize {
+    let wanted = len / min_per_thread.max(1);
+    if wanted <= 1 { 1 } else { cores().min(wanted) }
 }
 
 fn cores() -> usize {
