@@ -17,22 +17,7 @@ pub fn map<T: Sync, R: Send>(
     min_per_thread: usize,
     f: impl Fn(&T) -> R + Sync,
 ) -> Vec<R> {
-    let threads = threads_for(items.len(), min_per_thread);
-    if threads <= 1 {
-        return items.iter().map(f).collect();
-    }
-    let chunk = items.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let f = &f;
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<R>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("worker threads do not panic"))
-            .collect()
-    })
+    map_vec(items.iter().collect(), min_per_thread, f)
 }
 
 /// [`map`] for items the function consumes, e.g. parsed values it moves into
