@@ -6,7 +6,6 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::Instant;
 
-use crate::generate::{CHANGE_SIZES, change_file};
 use crate::rusage::wait_with_rusage;
 
 pub struct RunOptions {
@@ -17,8 +16,55 @@ pub struct RunOptions {
     pub enforce: bool,
 }
 
-/// Targets: (change size, median wall-time limit in ms).
+/// Targets of the Gecko-scale workload: (change size, median wall-time limit
+/// in ms). Other workloads write theirs to `targets.txt` in their directory.
 const TIME_TARGETS: &[(usize, f64)] = &[(1000, 100.0), (100_000, 2000.0)];
+
+/// The `change-N.txt` files in `dir`, smallest first.
+fn change_files(dir: &Path) -> Result<Vec<(usize, String)>, RunError> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| RunError::Usage(format!("cannot read {}: {e}", dir.display())))?;
+    let mut found: Vec<(usize, String)> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let size = name
+                .strip_prefix("change-")?
+                .strip_suffix(".txt")?
+                .parse()
+                .ok()?;
+            Some((size, name))
+        })
+        .collect();
+    found.sort();
+    if found.is_empty() {
+        return Err(RunError::Usage(format!(
+            "{} has no change-N.txt files; generate the workload first",
+            dir.display()
+        )));
+    }
+    Ok(found)
+}
+
+/// `targets.txt` (`FILES MILLISECONDS` per line) if the workload wrote one,
+/// else the Gecko-scale targets.
+fn time_targets(dir: &Path) -> Result<Vec<(usize, f64)>, RunError> {
+    let path = dir.join(crate::changed::TARGETS);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(TIME_TARGETS.to_vec());
+    };
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let mut fields = line.split_whitespace();
+            let files = fields.next().and_then(|f| f.parse().ok());
+            let ms = fields.next().and_then(|f| f.parse().ok());
+            files.zip(ms).ok_or_else(|| {
+                RunError::Usage(format!("{}: cannot read line `{line}`", path.display()))
+            })
+        })
+        .collect()
+}
 /// Peak RSS limit, in MiB (ru_maxrss KiB / 1024).
 const RSS_TARGET_MIB: f64 = 200.0;
 
@@ -102,9 +148,9 @@ pub fn run(options: &RunOptions) -> Result<bool, RunError> {
     );
     println!("repository: {}", dir.display());
 
+    let targets = time_targets(&dir)?;
     let mut rows = Vec::new();
-    for size in CHANGE_SIZES {
-        let name = change_file(size);
+    for (_, name) in change_files(&dir)? {
         let change = dir.join(&name);
         let text = std::fs::read_to_string(&change)
             .map_err(|e| RunError::Usage(format!("cannot read {}: {e}", change.display())))?;
@@ -134,7 +180,7 @@ pub fn run(options: &RunOptions) -> Result<bool, RunError> {
             samples,
         });
     }
-    Ok(report(&rows))
+    Ok(report(&rows, &targets))
 }
 
 fn resolve_binary(path: &Path) -> Result<PathBuf, RunError> {
@@ -241,7 +287,7 @@ fn median(sorted: &[f64]) -> f64 {
 }
 
 /// Prints the markdown table; returns whether every target was met.
-fn report(rows: &[Row]) -> bool {
+fn report(rows: &[Row], time_targets: &[(usize, f64)]) -> bool {
     println!();
     println!(
         "| change | files | runs | min ms | median ms | max ms | median CPU ms | peak RSS MiB | JSON KiB | target | result |"
@@ -256,7 +302,7 @@ fn report(rows: &[Row]) -> bool {
         cpu.sort_by(f64::total_cmp);
         let rss_mib = row.samples.iter().map(|s| s.max_rss_kib).max().unwrap_or(0) as f64 / 1024.0;
         let json_kib = row.samples.last().map_or(0, |s| s.stdout_len) as f64 / 1024.0;
-        let time_target = TIME_TARGETS
+        let time_target = time_targets
             .iter()
             .find(|(n, _)| *n == row.files)
             .map(|(_, ms)| *ms);

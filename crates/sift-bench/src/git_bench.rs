@@ -114,7 +114,7 @@ fn build_repo(repo: &Path, files: usize, changes: &[usize]) -> Result<(), String
 /// `git` it is compared with. A binary fresh from the linker sits in the page
 /// cache in small pieces and costs about 40 more page faults (~0.3 ms) per
 /// start than the same bytes installed.
-fn installed_copy(sift: &Path, dir: &Path) -> Result<PathBuf, String> {
+pub fn installed_copy(sift: &Path, dir: &Path) -> Result<PathBuf, String> {
     let bin = dir.join("bin");
     fs::create_dir_all(&bin).map_err(|e| e.to_string())?;
     let copy = bin.join("sift");

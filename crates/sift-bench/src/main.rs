@@ -5,9 +5,11 @@
 //! `sift-bench run` times `sift plan --files-from` on it. See README.md.
 
 mod bench;
+mod changed;
 mod check;
 mod generate;
 mod git_bench;
+mod history;
 mod json;
 mod names;
 mod rng;
@@ -36,12 +38,27 @@ USAGE:
         Prints a markdown table with PASS/FAIL against the targets.
         Exits 1 if sift fails; with --enforce, also 3 if a target is missed.
 
+    sift-bench changed --out DIR [--tasks T] [--seed N]
+        Write the many-`changed`-tasks workload: one DIR/sift.toml with T tasks
+        (default 20,000), each `changed = [...]` of 1-3 patterns, in needs
+        chains toolchain -> build -> test -> package; DIR/change-{100,1000}.txt
+        skewed towards hot directories; DIR/targets.txt for `run`.
+
     sift-bench git --dir DIR --sift PATH [--files N] [--runs N] [--enforce]
         Build DIR/git-repo (N files, default 100,000; branches changing 100,
         10,000 and 50,000 files) and compare `sift plan --base main --head B`
         with `git diff --name-status main...B` (median of --runs, default 7).
         sift runs from a fresh copy, DIR/bin/sift, as installed binaries are.
         Target: sift's CPU time at most 1.2x git's.
+
+    sift-bench history --dir DIR --sift PATH [--repo REPO] [--commits N] [--pushes N] [--seed N] [--enforce]
+        Build DIR/history-repo once with git fast-import (N commits, default
+        30,000: about half a million objects in one pack), or use REPO (a real
+        clone with a sift.toml in its work tree), and compare, for each of the
+        last --pushes first-parent commits C (default 300),
+        `sift plan --base C^ --head C --format json` with
+        `git diff --name-status C^ C` as whole processes.
+        Target: sift's median wall time at most 1.2x git's.
 ";
 
 fn main() -> ExitCode {
@@ -92,6 +109,48 @@ fn dispatch(args: &[String]) -> Result<ExitCode, String> {
                     Ok(ExitCode::from(1))
                 }
                 Err(bench::RunError::Usage(message)) => Err(message),
+            }
+        }
+        "changed" => {
+            let mut flags = Flags::parse(rest, &["--out", "--tasks", "--seed"], &[])?;
+            let options = changed::ChangedOptions {
+                out: PathBuf::from(flags.required("--out")?),
+                tasks: flags.parsed("--tasks", 20_000usize)?,
+                seed: flags.parsed("--seed", 1u64)?,
+            };
+            changed::run(&options)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        "history" => {
+            let mut flags = Flags::parse(
+                rest,
+                &[
+                    "--dir",
+                    "--sift",
+                    "--repo",
+                    "--commits",
+                    "--pushes",
+                    "--seed",
+                ],
+                &["--enforce"],
+            )?;
+            let options = history::HistoryOptions {
+                dir: PathBuf::from(flags.required("--dir")?),
+                sift: PathBuf::from(flags.required("--sift")?),
+                repo: flags.take("--repo").map(PathBuf::from),
+                commits: flags.parsed("--commits", 30_000usize)?,
+                pushes: flags.parsed("--pushes", 300usize)?,
+                seed: flags.parsed("--seed", 1u64)?,
+            };
+            let enforce = flags.switch("--enforce");
+            std::fs::create_dir_all(&options.dir).map_err(|e| format!("--dir: {e}"))?;
+            match history::run(&options) {
+                Ok(false) if enforce => Ok(ExitCode::from(3)),
+                Ok(_) => Ok(ExitCode::SUCCESS),
+                Err(message) => {
+                    eprintln!("error: {message}");
+                    Ok(ExitCode::from(1))
+                }
             }
         }
         "git" => {

@@ -6,6 +6,7 @@
 //! needs it; otherwise its strategy decides. Every decision carries a reason,
 //! and nothing depends on hash or iteration order.
 
+use std::cell::OnceCell;
 use std::collections::VecDeque;
 
 use rustc_hash::FxHashMap;
@@ -14,7 +15,7 @@ use crate::change::{Change, ChangeOrigin, ChangedFile};
 use crate::components::{ComponentId, ComponentSet};
 use crate::config::Config;
 use crate::diagnostic::Diagnostics;
-use crate::pattern::{NameGlob, PatternList};
+use crate::pattern::{IndexScratch, NameGlob, PatternIndex, PatternList};
 use crate::rules::{PathSchedules, RuleTree};
 use crate::task::Strategy;
 
@@ -128,6 +129,100 @@ pub enum PlanError {
 pub struct Planner<'c> {
     config: &'c Config,
     tree: RuleTree<'c>,
+    /// Every `changed` list of every task, indexed on first use.
+    changed: OnceCell<ChangedIndex>,
+}
+
+/// The `changed` pattern lists of a configuration in one [`PatternIndex`],
+/// so a plan looks each changed path up once instead of trying every list.
+struct ChangedIndex {
+    index: PatternIndex,
+    /// A list's address in the configuration → its id in `index`.
+    ids: FxHashMap<usize, u32>,
+}
+
+impl ChangedIndex {
+    fn new(config: &Config) -> ChangedIndex {
+        fn walk<'a>(strategy: &'a Strategy, out: &mut Vec<&'a PatternList>) {
+            match strategy {
+                Strategy::Changed(list) => out.push(list),
+                Strategy::Any(members) | Strategy::All(members) => {
+                    members.iter().for_each(|m| walk(m, out));
+                }
+                Strategy::Not(member) => walk(member, out),
+                _ => {}
+            }
+        }
+        let mut lists = Vec::new();
+        for task in &config.tasks {
+            if let Some(strategy) = &task.strategy {
+                walk(strategy, &mut lists);
+            }
+        }
+        let ids = lists
+            .iter()
+            .enumerate()
+            .map(|(id, list)| (address(list), id as u32))
+            .collect();
+        ChangedIndex {
+            index: PatternIndex::new(lists.iter().copied()),
+            ids,
+        }
+    }
+
+    /// For every list, the first of `paths` (in order) it selects and the
+    /// pattern that decided: what [`PatternList::decide`] over the paths one
+    /// by one gives, with each path looked up once.
+    fn first_selected(&self, paths: &[&str]) -> Vec<Option<(u32, u32)>> {
+        let index = &self.index;
+        let lists = index.lists();
+        let mut first: Vec<Option<(u32, u32)>> = vec![None; lists];
+        // Per alternative: how many undecided lists hold it; at zero it can
+        // no longer change an answer and is not run.
+        let mut live = vec![0u32; index.alternatives()];
+        for list in 0..lists as u32 {
+            for &alternative in index.alternatives_of(list) {
+                live[alternative as usize] += 1;
+            }
+        }
+        let mut undecided = lists;
+        let mut scratch = IndexScratch::default();
+        let (mut matched, mut decisions) = (Vec::new(), Vec::new());
+        for (position, path) in paths.iter().enumerate() {
+            if undecided == 0 {
+                break;
+            }
+            crate::pattern::with_segments(path, |segments| {
+                index.matching_alternatives(
+                    segments,
+                    &mut scratch,
+                    |a| live[a as usize] > 0,
+                    &mut matched,
+                );
+                index.decisions(
+                    &matched,
+                    &mut scratch,
+                    |l| first[l as usize].is_none(),
+                    &mut decisions,
+                );
+            });
+            for decision in &decisions {
+                if !decision.selects {
+                    continue;
+                }
+                first[decision.list as usize] = Some((position as u32, decision.pattern));
+                undecided -= 1;
+                for &alternative in index.alternatives_of(decision.list) {
+                    live[alternative as usize] -= 1;
+                }
+            }
+        }
+        first
+    }
+}
+
+fn address(list: &PatternList) -> usize {
+    std::ptr::from_ref(list) as usize
 }
 
 impl<'c> Planner<'c> {
@@ -137,7 +232,11 @@ impl<'c> Planner<'c> {
             &config.components,
             std::sync::Arc::clone(&config.root_rules),
         );
-        Planner { config, tree }
+        Planner {
+            config,
+            tree,
+            changed: OnceCell::new(),
+        }
     }
 
     pub fn config(&self) -> &'c Config {
@@ -219,7 +318,7 @@ impl<'c> Planner<'c> {
         let mut remaining: Vec<usize> = dependents.iter().map(Vec::len).collect();
         let mut queue: VecDeque<usize> = (0..tasks.len()).filter(|&i| remaining[i] == 0).collect();
         let mut decisions: Vec<Option<Decision>> = vec![None; tasks.len()];
-        let mut evaluator = Evaluator::new(config, &analysis, &paths);
+        let mut evaluator = Evaluator::new(config, &analysis, &paths, &self.changed);
         while let Some(index) = queue.pop_front() {
             let task = &tasks[index];
             let kept_by: Vec<String> = dependents[index]
@@ -289,24 +388,52 @@ fn reason_line(kind: &DecisionKind, has_dependents: bool) -> String {
     }
 }
 
-/// Evaluates strategies against one change, memoizing `changed` pattern lists
-/// (large configurations share a few lists among thousands of tasks).
+/// Evaluates strategies against one change. `changed` lists are answered
+/// from one pass of the change's paths through the configuration's
+/// [`ChangedIndex`], made the first time a task needs it.
 struct Evaluator<'a> {
     config: &'a Config,
     analysis: &'a ChangeAnalysis,
     /// Every path of the change (renames twice), sorted.
     paths: &'a [&'a str],
-    changed_memo: FxHashMap<String, Option<(String, String)>>,
+    index: &'a OnceCell<ChangedIndex>,
+    /// Per list id: the first selected path and the deciding pattern.
+    first_selected: Option<Vec<Option<(u32, u32)>>>,
 }
 
 impl<'a> Evaluator<'a> {
-    fn new(config: &'a Config, analysis: &'a ChangeAnalysis, paths: &'a [&'a str]) -> Self {
+    fn new(
+        config: &'a Config,
+        analysis: &'a ChangeAnalysis,
+        paths: &'a [&'a str],
+        index: &'a OnceCell<ChangedIndex>,
+    ) -> Self {
         Evaluator {
             config,
             analysis,
             paths,
-            changed_memo: FxHashMap::default(),
+            index,
+            first_selected: None,
         }
+    }
+
+    /// The first changed path (sorted) the list selects, with the deciding pattern.
+    fn first_selected(&mut self, patterns: &PatternList) -> Option<(String, String)> {
+        let index = self.index.get_or_init(|| ChangedIndex::new(self.config));
+        let paths = self.paths;
+        let first = self
+            .first_selected
+            .get_or_insert_with(|| index.first_selected(paths));
+        let id = *index
+            .ids
+            .get(&address(patterns))
+            .expect("every changed list of the configuration is indexed");
+        first[id as usize].map(|(path, pattern)| {
+            (
+                paths[path as usize].to_owned(),
+                patterns.describe(pattern as usize),
+            )
+        })
     }
 
     fn evaluate(&mut self, strategy: &Strategy) -> Evaluation {
@@ -350,15 +477,7 @@ impl<'a> Evaluator<'a> {
                 let described: Vec<String> = (0..patterns_len(patterns))
                     .map(|i| patterns.describe(i))
                     .collect();
-                let key = described.join("\0");
-                let matched = match self.changed_memo.get(&key) {
-                    Some(found) => found.clone(),
-                    None => {
-                        let found = self.first_selected(patterns);
-                        self.changed_memo.insert(key, found.clone());
-                        found
-                    }
-                };
+                let matched = self.first_selected(patterns);
                 let summary = match &matched {
                     Some((path, pattern)) => format!("changed: {path} matches `{pattern}`"),
                     None => format!(
@@ -440,16 +559,6 @@ impl<'a> Evaluator<'a> {
             affected: Vec::new(),
             matched: None,
         }
-    }
-
-    /// The first changed path (sorted) the list selects, with the deciding pattern.
-    fn first_selected(&mut self, patterns: &PatternList) -> Option<(String, String)> {
-        self.paths.iter().find_map(|path| {
-            match crate::pattern::with_segments(path, |segments| patterns.decide(segments)) {
-                Some((index, true)) => Some(((*path).to_owned(), patterns.describe(index))),
-                _ => None,
-            }
-        })
     }
 }
 

@@ -6,14 +6,18 @@
 //! wins); a path no rule gives an `exclusive` keeps all exclusive components.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::components::{ComponentSet, Components};
 use crate::config::compile_nested;
 use crate::diagnostic::{Diagnostics, SourceFile};
-use crate::pattern::PatternList;
+use crate::pattern::{IndexScratch, ListDecision, PatternIndex, PatternList};
+
+/// Rule files with at least this many patterns are matched through a
+/// [`PatternIndex`]; below it, trying each rule is as fast.
+const INDEX_AT_PATTERNS: usize = 24;
 
 /// The name of every rule file.
 pub const RULE_FILE: &str = "sift.toml";
@@ -40,6 +44,8 @@ pub struct RuleFile {
     depth: usize,
     pub source: Arc<SourceFile>,
     pub rules: Vec<Rule>,
+    /// The rules' patterns in one index (list id = rule index), for large files.
+    index: OnceLock<Option<PatternIndex>>,
 }
 
 impl RuleFile {
@@ -54,7 +60,19 @@ impl RuleFile {
             depth,
             source,
             rules,
+            index: OnceLock::new(),
         }
+    }
+
+    /// The index of a file with many patterns, made on first use.
+    fn index(&self) -> Option<&PatternIndex> {
+        self.index
+            .get_or_init(|| {
+                let patterns: usize = self.rules.iter().map(|r| r.files.patterns().count()).sum();
+                (patterns >= INDEX_AT_PATTERNS)
+                    .then(|| PatternIndex::new(self.rules.iter().map(|r| &r.files)))
+            })
+            .as_ref()
     }
 }
 
@@ -132,6 +150,8 @@ pub struct RuleTree<'c> {
     /// The last directory asked about and its chain.
     last_chain: Option<(String, Arc<[Arc<RuleFile>]>)>,
     diagnostics: Diagnostics,
+    scratch: IndexScratch,
+    decisions: Vec<ListDecision>,
 }
 
 impl<'c> RuleTree<'c> {
@@ -146,6 +166,8 @@ impl<'c> RuleTree<'c> {
             chains,
             last_chain: None,
             diagnostics: Diagnostics::default(),
+            scratch: IndexScratch::default(),
+            decisions: Vec::new(),
         }
     }
 
@@ -234,17 +256,30 @@ impl<'c> RuleTree<'c> {
             self.last_chain = Some((dir.to_owned(), chain));
         }
         let (_, chain) = self.last_chain.as_ref().expect("set above");
+        let (scratch, decisions) = (&mut self.scratch, &mut self.decisions);
         out.clear();
         let exclusive = crate::pattern::with_segments(path, |segments| {
             let mut exclusive: Option<&ComponentSet> = None;
             for file in chain.iter() {
                 let relative = &segments[file.depth.min(segments.len())..];
-                for rule in &file.rules {
-                    if rule.files.selects(relative) {
-                        out.union_with(&rule.inclusive);
-                        if let Some(e) = &rule.exclusive {
-                            exclusive = Some(e);
-                        }
+                // Decisions come sorted by rule, so the last exclusive still wins.
+                let selected: &mut dyn Iterator<Item = &Rule> = match file.index() {
+                    Some(index) => {
+                        index.decide(relative, scratch, decisions);
+                        &mut decisions
+                            .iter()
+                            .filter(|d| d.selects)
+                            .map(|d| &file.rules[d.list as usize])
+                    }
+                    None => &mut file
+                        .rules
+                        .iter()
+                        .filter(|rule| rule.files.selects(relative)),
+                };
+                for rule in selected {
+                    out.union_with(&rule.inclusive);
+                    if let Some(e) = &rule.exclusive {
+                        exclusive = Some(e);
                     }
                 }
             }

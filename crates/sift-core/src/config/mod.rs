@@ -4,6 +4,7 @@
 //! Loading collects every problem before failing, each with `file:line:col`
 //! and a hint, so that one run of `sift check` shows every mistake.
 
+mod fast;
 mod raw;
 
 use std::collections::{BTreeMap, HashMap};
@@ -137,6 +138,9 @@ fn parse<T: serde::de::DeserializeOwned>(
     source: &Arc<SourceFile>,
     diags: &mut Diagnostics,
 ) -> Option<T> {
+    if let Some(value) = fast::from_str::<T>(&source.text) {
+        return Some(value);
+    }
     match toml::from_str::<T>(&source.text) {
         Ok(value) => Some(value),
         Err(error) => {

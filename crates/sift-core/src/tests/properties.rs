@@ -102,3 +102,102 @@ proptest! {
         prop_assert_eq!(summary(&plan), summary(&plan2));
     }
 }
+
+/// Patterns over a tiny alphabet, so random paths often match: every shape
+/// the index files differently (literal prefixes, names, extensions,
+/// residue), negation, `{a,b}`, `[..]` and `**` in every position.
+fn index_pattern() -> impl Strategy<Value = String> {
+    let segment = prop_oneof![
+        4 => "[ab]{1,2}",
+        1 => Just("*".to_owned()),
+        1 => Just("**".to_owned()),
+        1 => Just("a*".to_owned()),
+        1 => Just("*.py".to_owned()),
+        1 => Just("[!a]b".to_owned()),
+        1 => Just("{a,b/b}".to_owned()),
+        1 => Just("x.{py,rs}".to_owned()),
+    ];
+    (
+        prop::bool::weighted(0.2),
+        proptest::collection::vec(segment, 1..4),
+    )
+        .prop_map(|(negated, segments)| {
+            format!("{}{}", if negated { "!" } else { "" }, segments.join("/"))
+        })
+}
+
+fn index_path() -> impl Strategy<Value = String> {
+    proptest::collection::vec(
+        prop_oneof![
+            "[ab]{1,2}",
+            Just("x.py".to_owned()),
+            Just("x.rs".to_owned()),
+            Just("bb".to_owned())
+        ],
+        1..5,
+    )
+    .prop_map(|segments| segments.join("/"))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// The planner answers `changed` lists and large rule files through a
+    /// pattern index; its decisions and reasons must be exactly those of
+    /// trying every pattern of every list against every path in order.
+    #[test]
+    fn indexed_plans_match_plain_matching(
+        lists in proptest::collection::vec(proptest::collection::vec(index_pattern(), 1..4), 1..12),
+        rules in proptest::collection::vec((proptest::collection::vec(index_pattern(), 2..4), 0usize..3), 12..16),
+        paths in proptest::collection::vec(index_path(), 1..10),
+    ) {
+        let quoted = |v: &[String]| v.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", ");
+        let valid = |v: &[String]| crate::pattern::PatternList::new(v).is_ok();
+        let lists: Vec<&Vec<String>> = lists.iter().filter(|l| valid(l)).collect();
+        let rules: Vec<&(Vec<String>, usize)> = rules.iter().filter(|(l, _)| valid(l)).collect();
+        let mut text = String::from("[components]\nexclusive = [\"c0\", \"c1\", \"c2\"]\n");
+        for (patterns, component) in &rules {
+            text.push_str(&format!("[[rules]]\nfiles = [{}]\nexclusive = [\"c{component}\"]\n", quoted(patterns)));
+        }
+        for (i, patterns) in lists.iter().enumerate() {
+            text.push_str(&format!("[tasks.t{i:02}]\nchanged = [{}]\n", quoted(patterns)));
+        }
+        for c in 0..3 {
+            text.push_str(&format!("[tasks.s{c}]\nschedules = [\"c{c}\"]\n"));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::from_source(dir.path(), SourceFile::new("sift.toml", text)).unwrap();
+        let mut planner = Planner::new(&config);
+        let change = Change::from_path_list(&paths.join("\n"));
+        let sorted = change.all_paths().iter().map(|p| (*p).to_owned()).collect::<Vec<String>>();
+        let plan = planner.plan(change, &PlanOptions::default()).unwrap();
+
+        // `changed`: the first path (sorted) each list selects, and the pattern.
+        for (i, patterns) in lists.iter().enumerate() {
+            let list = crate::pattern::PatternList::new(patterns).unwrap();
+            let expected = sorted.iter().find_map(|path| {
+                let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+                match list.decide(&segments) {
+                    Some((index, true)) => Some(format!("changed: {path} matches `{}`", list.describe(index))),
+                    _ => None,
+                }
+            });
+            let decision = plan.decision(&format!("t{i:02}")).unwrap();
+            prop_assert_eq!(decision.run, expected.is_some());
+            if let Some(reason) = expected {
+                prop_assert_eq!(&decision.reason, &reason);
+            }
+        }
+        // Rules: the indexed combination equals the explained (plain) one.
+        for path in &sorted {
+            let mut indexed = crate::components::ComponentSet::new();
+            planner.rules().components_into(path, &mut indexed);
+            let plain = planner.path_schedules(path, false).components(&config.components);
+            prop_assert_eq!(
+                config.components.names_of(&indexed),
+                config.components.names_of(&plain),
+                "path {}", path
+            );
+        }
+    }
+}

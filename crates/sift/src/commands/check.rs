@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use sift_core::components::ComponentSet;
 use sift_core::diagnostic::{ConfigDiagnostic, Diagnostics, SourceFile};
-use sift_core::pattern::PatternList;
+use sift_core::pattern::{PatternIndex, PatternList};
 use sift_core::rules::{RULE_FILE, RuleTree};
 use sift_core::task::Strategy;
 use sift_core::{Config, ConfigLoadError};
@@ -109,34 +109,35 @@ fn tracked_files(root: &Path) -> Vec<String> {
     files
 }
 
-/// The tracked files below `dir` ("" for all), relative to it, split into segments.
-fn files_below<'a>(tracked: &'a [String], dir: &str) -> Vec<Vec<&'a str>> {
+/// The tracked files below `dir` ("" for all), relative to it.
+fn files_below<'a>(tracked: &'a [String], dir: &str) -> impl Iterator<Item = &'a str> {
     let prefix = if dir.is_empty() {
         String::new()
     } else {
         format!("{dir}/")
     };
     let start = tracked.partition_point(|f| f.as_str() < prefix.as_str());
+    let len = prefix.len();
     tracked[start..]
         .iter()
-        .take_while(|f| f.starts_with(&prefix))
-        .map(|f| f[prefix.len()..].split('/').collect())
-        .collect()
+        .take_while(move |f| f.starts_with(&prefix))
+        .map(move |f| &f[len..])
 }
 
+/// Warns about the positive patterns of a rule file that match no tracked file
+/// below its directory. Every pattern of the file goes into one index, so the
+/// tracked files are read once, not once per pattern.
 fn dead_patterns(
     file: &sift_core::rules::RuleFile,
     tracked: &[String],
     diagnostics: &mut Diagnostics,
 ) {
-    let below = files_below(tracked, &file.dir);
-    for rule in &file.rules {
-        for (index, (negated, pattern)) in rule.files.patterns().enumerate() {
-            if negated
-                || below
-                    .iter()
-                    .any(|segments| pattern.matches_segments(segments))
-            {
+    let index = PatternIndex::new(file.rules.iter().map(|rule| &rule.files));
+    let matched = index.matched_patterns(files_below(tracked, &file.dir));
+    for (rule, matched) in file.rules.iter().zip(matched) {
+        for (index, ((negated, pattern), matched)) in rule.files.patterns().zip(matched).enumerate()
+        {
+            if negated || matched {
                 continue;
             }
             diagnostics.push(
@@ -155,30 +156,33 @@ fn dead_patterns(
 }
 
 fn dead_task_patterns(config: &Config, tracked: &[String], diagnostics: &mut Diagnostics) {
-    let all: Vec<Vec<&str>> = files_below(tracked, "");
+    let mut lists = Vec::new();
     for task in &config.tasks {
-        let mut lists = Vec::new();
         if let Some(strategy) = &task.strategy {
-            collect_changed(strategy, &mut lists);
+            let mut own = Vec::new();
+            collect_changed(strategy, &mut own);
+            lists.extend(own.into_iter().map(|list| (task, list)));
         }
-        for list in lists {
-            for (negated, pattern) in list.patterns() {
-                if negated || all.iter().any(|s| pattern.matches_segments(s)) {
-                    continue;
-                }
-                diagnostics.push(
-                    ConfigDiagnostic::warning(
-                        &task.source,
-                        line_span(&task.source, task.line),
-                        format!(
-                            "task `{}`: `changed` pattern `{pattern}` matches no tracked file",
-                            task.name
-                        ),
-                        "dead pattern",
-                    )
-                    .with_help("`changed` patterns are relative to the repository root"),
-                );
+    }
+    let index = PatternIndex::new(lists.iter().map(|(_, list)| *list));
+    let matched = index.matched_patterns(tracked.iter().map(String::as_str));
+    for ((task, list), matched) in lists.iter().zip(matched) {
+        for ((negated, pattern), matched) in list.patterns().zip(matched) {
+            if negated || matched {
+                continue;
             }
+            diagnostics.push(
+                ConfigDiagnostic::warning(
+                    &task.source,
+                    line_span(&task.source, task.line),
+                    format!(
+                        "task `{}`: `changed` pattern `{pattern}` matches no tracked file",
+                        task.name
+                    ),
+                    "dead pattern",
+                )
+                .with_help("`changed` patterns are relative to the repository root"),
+            );
         }
     }
 }

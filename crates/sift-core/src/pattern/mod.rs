@@ -23,6 +23,10 @@
 
 use std::fmt;
 
+mod index;
+
+pub use index::{IndexScratch, ListDecision, PatternIndex};
+
 /// Why a pattern is invalid.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -70,7 +74,7 @@ impl fmt::Display for Pattern {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum Segment {
     /// `**`: zero or more whole segments.
     AnyDepth,
@@ -80,7 +84,7 @@ enum Segment {
     Wild(Box<[Token]>),
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum Token {
     Char(char),
     AnyChar,
@@ -99,6 +103,12 @@ impl Pattern {
         }
         if source.starts_with('/') {
             return Err(PatternError::Absolute);
+        }
+        if let Some(simple) = compile_simple(source) {
+            return Ok(Pattern {
+                source: source.to_owned(),
+                alternatives: vec![simple],
+            });
         }
         let mut alternatives = Vec::new();
         for expanded in expand_braces(source)? {
@@ -328,6 +338,45 @@ fn class_end(chars: &[char], start: usize) -> Option<usize> {
         }
     }
     None
+}
+
+/// Compiles the common case, a pattern without `{`, `[` or `\`, straight from
+/// its text; `None` for anything else, including every invalid pattern, which
+/// the general compiler then reports. Configurations hold tens of thousands
+/// of patterns, and the general path allocates per character.
+fn compile_simple(source: &str) -> Option<Vec<Segment>> {
+    if source
+        .bytes()
+        .any(|b| matches!(b, b'{' | b'}' | b'[' | b'\\'))
+    {
+        return None;
+    }
+    let mut segments = Vec::with_capacity(source.bytes().filter(|&b| b == b'/').count() + 1);
+    for raw in source.split('/') {
+        match raw {
+            "" => {}
+            "**" => {
+                if !matches!(segments.last(), Some(Segment::AnyDepth)) {
+                    segments.push(Segment::AnyDepth);
+                }
+            }
+            "." | ".." => return None,
+            _ if raw.contains("**") => return None,
+            _ if raw.contains(['*', '?']) => {
+                let tokens = raw
+                    .chars()
+                    .map(|c| match c {
+                        '*' => Token::Star,
+                        '?' => Token::AnyChar,
+                        c => Token::Char(c),
+                    })
+                    .collect();
+                segments.push(Segment::Wild(tokens));
+            }
+            _ => segments.push(Segment::Literal(raw.into())),
+        }
+    }
+    (!segments.is_empty()).then_some(segments)
 }
 
 fn compile_alternative(source: &str) -> Result<Vec<Segment>, PatternError> {
@@ -780,6 +829,18 @@ mod tests {
             prop_assume!(!pattern.split('/').any(|s| s != "**" && s.contains("**")));
             prop_assert_eq!(Pattern::new(&pattern).unwrap().matches(&path), reference(&pattern, &path),
                 "pattern {} path {}", pattern, path);
+        }
+
+        /// The fast compiler for simple patterns builds exactly what the
+        /// general one does, and leaves every error to it.
+        #[test]
+        fn simple_compiler_agrees(pattern in "[ab*?/.]{1,12}") {
+            let general = expand_braces(&pattern)
+                .and_then(|alts| alts.iter().map(|a| compile_alternative(a)).collect::<Result<Vec<_>, _>>());
+            match compile_simple(&pattern) {
+                Some(simple) => prop_assert_eq!(general, Ok(vec![simple])),
+                None => prop_assert!(general.is_err(), "{} declined but compiles", pattern),
+            }
         }
 
         #[test]
