@@ -30,14 +30,33 @@ impl SourceFile {
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = floor_char_boundary(&self.text, offset.min(self.text.len()));
-        let starts = self.line_starts.get_or_init(|| {
-            let newlines = self.text.match_indices('\n').map(|(i, _)| i + 1);
-            std::iter::once(0).chain(newlines).collect()
-        });
-        let line = starts.partition_point(|&start| start <= offset);
+        let line = self.line(offset);
+        let starts = self.line_starts();
         let col = self.text[starts[line - 1]..offset].chars().count() + 1;
         (line, col)
     }
+
+    /// 1-based line of a byte offset: what every task and rule records.
+    pub fn line(&self, offset: usize) -> usize {
+        self.line_starts().partition_point(|&start| start <= offset)
+    }
+
+    fn line_starts(&self) -> &[usize] {
+        self.line_starts.get_or_init(|| {
+            let mut starts = Vec::with_capacity(self.text.len() / 16 + 1);
+            starts.push(0);
+            starts.extend(memchr_newlines(self.text.as_bytes()));
+            starts
+        })
+    }
+}
+
+/// Offsets just past each `\n`.
+fn memchr_newlines(text: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    text.iter()
+        .enumerate()
+        .filter(|&(_, &b)| b == b'\n')
+        .map(|(i, _)| i + 1)
 }
 
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {

@@ -474,20 +474,17 @@ impl<'a> Evaluator<'a> {
                 }
             }
             Strategy::Changed(patterns) => {
-                let described: Vec<String> = (0..patterns_len(patterns))
-                    .map(|i| patterns.describe(i))
-                    .collect();
                 let matched = self.first_selected(patterns);
                 let summary = match &matched {
                     Some((path, pattern)) => format!("changed: {path} matches `{pattern}`"),
                     None => format!(
                         "changed: no changed file matches {}",
-                        list_short(&described)
+                        short_patterns(patterns)
                     ),
                 };
                 Evaluation {
                     keep: matched.is_some(),
-                    strategy: format!("changed = [{}]", quoted(&described)),
+                    strategy: changed_strategy(patterns),
                     summary,
                     children: Vec::new(),
                     affected: Vec::new(),
@@ -562,8 +559,29 @@ impl<'a> Evaluator<'a> {
     }
 }
 
-fn patterns_len(patterns: &PatternList) -> usize {
-    patterns.patterns().count()
+/// `changed = ["a/**", "!b"]`, written once per task without a list of strings.
+fn changed_strategy(patterns: &PatternList) -> String {
+    let mut out = String::with_capacity(16 + 16 * patterns.len());
+    out.push_str("changed = [");
+    for (i, (negated, pattern)) in patterns.patterns().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push('"');
+        if negated {
+            out.push('!');
+        }
+        out.push_str(pattern.as_str());
+        out.push('"');
+    }
+    out.push(']');
+    out
+}
+
+/// [`list_short`] over a pattern list, as written (with `!`).
+fn short_patterns(patterns: &PatternList) -> String {
+    let described: Vec<String> = (0..patterns.len()).map(|i| patterns.describe(i)).collect();
+    list_short(&described)
 }
 
 fn leaf(keep: bool, strategy: &str, summary: &str) -> Evaluation {

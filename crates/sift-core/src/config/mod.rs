@@ -355,7 +355,7 @@ fn compile_rules(
 ) -> Vec<Rule> {
     let mut rules = Vec::new();
     for rule in raw {
-        let line = source.line_col(rule.span().start).0;
+        let line = source.line(rule.span().start);
         let rule = rule.into_inner();
         if rule.files.get_ref().is_empty() {
             diags.push(
@@ -547,7 +547,7 @@ fn prepare_task(
             diags,
         };
     }
-    let line = source.line_col(name_span.start).0;
+    let line = source.line(name_span.start);
     let table_span = task.span();
     let mut task = task.into_inner();
     let raw_strategy = task.strategy();

@@ -545,6 +545,11 @@ impl PatternList {
         self.entries.is_empty()
     }
 
+    /// How many patterns the list holds.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
     /// The index of the pattern that decides `path`, and whether it selects it:
     /// `None` if no pattern matches.
     pub fn decide(&self, path: &[&str]) -> Option<(usize, bool)> {

@@ -102,6 +102,41 @@ pub(crate) fn load_config(root: &Path) -> Result<Config, CliError> {
 
 /// The change to plan: a file list, or git's view of base...head.
 pub(crate) fn load_change(root: &Path, args: &ChangeArgs) -> Result<Change, CliError> {
+    report_change(detect_change(root, args)?)
+}
+
+/// The configuration and the change, found side by side: reading git
+/// objects (opening a large pack's index, diffing trees) and parsing the
+/// configuration are independent, and on a real repository each takes a
+/// good part of a plan's time. Errors and notes come out in the same order
+/// as when they are done one after the other: configuration first.
+pub(crate) fn load_config_and_change(
+    root: &Path,
+    args: &ChangeArgs,
+) -> Result<(Config, Change), CliError> {
+    if args.files_from.is_some() {
+        let config = load_config(root)?;
+        return Ok((config, load_change(root, args)?));
+    }
+    std::thread::scope(|scope| {
+        let detection = scope.spawn(|| detect_change(root, args));
+        let config = load_config(root);
+        let detected = match detection.join() {
+            Ok(detected) => detected,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        let config = config?;
+        Ok((config, report_change(detected?)?))
+    })
+}
+
+/// A change as detected, with what the user should be told about it.
+pub(crate) enum Detected {
+    Listed(Change),
+    Git(sift_git::GitChange),
+}
+
+fn detect_change(root: &Path, args: &ChangeArgs) -> Result<Detected, CliError> {
     if let Some(source) = &args.files_from {
         let text = if source == "-" {
             let mut text = String::new();
@@ -113,7 +148,9 @@ pub(crate) fn load_change(root: &Path, args: &ChangeArgs) -> Result<Change, CliE
             std::fs::read_to_string(source)
                 .map_err(|e| CliError::io(format!("cannot read `{source}`"), e))?
         };
-        return Ok(Change::from_path_list(&relative_to_root(root, &text)));
+        return Ok(Detected::Listed(Change::from_path_list(&relative_to_root(
+            root, &text,
+        ))));
     }
     let options = sift_git::GitOptions {
         base: args.base.clone(),
@@ -121,7 +158,15 @@ pub(crate) fn load_change(root: &Path, args: &ChangeArgs) -> Result<Change, CliE
         uncommitted: args.uncommitted,
         strict_base: args.strict_base,
     };
-    let detected = sift_git::detect_change(root, &options)?;
+    Ok(Detected::Git(sift_git::detect_change(root, &options)?))
+}
+
+/// Prints the warnings and the base note of a detected change.
+fn report_change(detected: Detected) -> Result<Change, CliError> {
+    let detected = match detected {
+        Detected::Listed(change) => return Ok(change),
+        Detected::Git(detected) => detected,
+    };
     for warning in &detected.warnings {
         output::warning(warning);
     }

@@ -10,9 +10,8 @@ use crate::error::CliError;
 use crate::{exit, output};
 
 pub fn run(root: &Path, args: PlanArgs) -> Result<u8, CliError> {
-    let config = super::load_config(root)?;
+    let (config, change) = super::load_config_and_change(root, &args.change)?;
     let options = super::plan_options(&args.select)?;
-    let change = super::load_change(root, &args.change)?;
     let plan = Planner::new(&config)
         .plan(change, &options)
         .map_err(super::plan_error)?;
