@@ -166,6 +166,7 @@ pub(crate) fn plan_options(select: &SelectArgs) -> Result<PlanOptions, CliError>
     Ok(PlanOptions {
         targets: globs,
         all: select.all,
+        push: None,
     })
 }
 

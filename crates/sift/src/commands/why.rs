@@ -59,7 +59,7 @@ pub fn run(root: &Path, args: WhyArgs) -> Result<u8, CliError> {
         DecisionKind::NotRequested => {
             let _ = writeln!(out, "  requested: no (--target does not match it)");
         }
-        DecisionKind::All | DecisionKind::ScheduleAll(_) => {}
+        DecisionKind::All | DecisionKind::ScheduleAll(_) | DecisionKind::Backstop(_) => {}
     }
     let _ = writeln!(
         out,
