@@ -361,3 +361,69 @@ fn fifty_concurrent_recorders_s3() {
     let store = format!("s3://{bucket}/ci");
     concurrent_recorders(&repo, &store, &s3_env(&endpoint), "S3 (moto)");
 }
+
+/// Writes a branch with `count` pushes straight into a local store: the
+/// newest is a real record (push `count`, last backstop `count - 3`); the
+/// others are empty files, since deciding a push must never read them (only
+/// their existence is probed, by `HEAD`): reading one would be reported as
+/// a corrupt record, which the timing test rules out.
+fn long_history(store: &Path, count: u64, hint: bool) {
+    let dir = store.join("history/v1/main/pushes");
+    std::fs::create_dir_all(&dir).unwrap();
+    let record = |n: u64, last_backstop: u64| {
+        format!(
+            r#"{{"format":"sift-push-1","branch":"main","number":{n},"head":"{}","base":null,"time":"2026-12-01T00:00:00Z","backstop":false,"expanded":false,"reason":"r","kept":[],"skipped":[],"last_backstop":{{"number":{last_backstop},"time":"2026-12-01T00:00:00Z"}},"last_expanded":null}}"#,
+            sha(n as usize)
+        )
+    };
+    let file = |n: u64| dir.join(format!("{n:012}.json"));
+    for n in 1..count {
+        std::fs::File::create(file(n)).unwrap();
+    }
+    std::fs::write(file(count), record(count, count - 3)).unwrap();
+    if hint {
+        std::fs::write(
+            store.join("history/v1/main/head.json"),
+            format!(r#"{{"format":"sift-head-1","number":{count}}}"#),
+        )
+        .unwrap();
+    }
+}
+
+/// The median wall time of recording one more push, over `runs` fresh copies.
+fn time_next_push(count: u64, hint: bool, runs: usize) -> std::time::Duration {
+    let repo = history_repo();
+    let store = repo.path().join("store");
+    long_history(&store, count, hint);
+    let store = store.to_str().unwrap();
+    let mut times = Vec::new();
+    for run in 0..runs {
+        let head = sha(10_000_000 + run);
+        let started = Instant::now();
+        let run_output = repo.sift(&record_args(&head, store, &[]));
+        times.push(started.elapsed());
+        assert!(
+            !run_output.stderr.contains("skipped"),
+            "{}",
+            run_output.stderr
+        );
+        let plan = run_output.json();
+        let number = count + 1 + run as u64;
+        assert_eq!(plan["push"]["number"], number);
+        // Push count+1 is 4 pushes after the backstop at count-3; count+2 is 5.
+        assert_eq!(plan["push"]["backstop"], run == 1, "{}", plan["push"]);
+    }
+    times.sort();
+    times[runs / 2]
+}
+
+#[test]
+fn deciding_a_push_costs_the_same_after_100000_pushes() {
+    let runs = 3;
+    let short = time_next_push(10, true, runs);
+    let long = time_next_push(100_000, true, runs);
+    let long_no_hint = time_next_push(100_000, false, runs);
+    eprintln!(
+        "record one push: 10 pushes {short:.2?}, 100,000 pushes {long:.2?}, 100,000 without head hint {long_no_hint:.2?} (median of {runs})"
+    );
+}
