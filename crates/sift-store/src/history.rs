@@ -309,23 +309,24 @@ impl History {
     /// record is read and the next number decided and planned afresh. A head
     /// SHA this branch recorded before returns that record (`plan` still
     /// runs once, under its decision, so the caller has a plan to print).
-    pub async fn record<P>(
+    ///
+    /// A plan that fails (`Ok(Err(..))`) records nothing.
+    pub async fn record<P, E>(
         &self,
         request: &PushRequest<'_>,
         mut plan: P,
-    ) -> Result<Recorded, StoreError>
+    ) -> Result<Result<Recorded, E>, StoreError>
     where
-        P: FnMut(&PushContext) -> (Vec<String>, Vec<String>),
+        P: FnMut(&PushContext) -> Result<(Vec<String>, Vec<String>), E>,
     {
         let mut problems = Vec::new();
         let existing = |record: PushRecord, problems: Vec<Problem>, plan: &mut P| {
-            plan(&self.context(&record));
-            Recorded {
+            plan(&self.context(&record)).map(|_| Recorded {
                 record,
                 existing: true,
                 attempts: 0,
                 problems,
-            }
+            })
         };
         if let Some(record) = self.find_head(request.head, &mut problems).await? {
             return Ok(existing(record, problems, &mut plan));
@@ -357,7 +358,10 @@ impl History {
                 number,
                 decision: decision.clone(),
             };
-            let (kept, skipped) = plan(&context);
+            let (kept, skipped) = match plan(&context) {
+                Ok(names) => names,
+                Err(error) => return Ok(Err(error)),
+            };
             let record = PushRecord::new(
                 &self.branch,
                 number,
@@ -374,12 +378,12 @@ impl History {
                 .await?
             {
                 self.index(&record, &mut problems).await;
-                return Ok(Recorded {
+                return Ok(Ok(Recorded {
                     record,
                     existing: false,
                     attempts: attempt,
                     problems,
-                });
+                }));
             }
             // Lost the race for `number`: back off a little (more after
             // repeated losses), then continue from the newest push.
@@ -502,12 +506,12 @@ mod tests {
         }
     }
 
-    fn names(context: &PushContext) -> (Vec<String>, Vec<String>) {
-        if context.decision.backstop {
+    fn names(context: &PushContext) -> Result<(Vec<String>, Vec<String>), ()> {
+        Ok(if context.decision.backstop {
             (vec!["a".into(), "b".into()], vec![])
         } else {
             (vec!["a".into()], vec!["b".into()])
-        }
+        })
     }
 
     #[test]
@@ -525,7 +529,11 @@ mod tests {
         let mut backstops = Vec::new();
         for i in 1..=12 {
             let head = format!("sha{i}");
-            let recorded = history.record(&request(&head, &c), names).await.unwrap();
+            let recorded = history
+                .record(&request(&head, &c), names)
+                .await
+                .unwrap()
+                .unwrap();
             assert_eq!(recorded.record.number, i);
             assert!(
                 !recorded.existing && recorded.problems.is_empty(),
@@ -536,7 +544,11 @@ mod tests {
             }
         }
         assert_eq!(backstops, [1, 6, 11]);
-        let again = history.record(&request("sha6", &c), names).await.unwrap();
+        let again = history
+            .record(&request("sha6", &c), names)
+            .await
+            .unwrap()
+            .unwrap();
         assert!(again.existing);
         assert_eq!(again.record.number, 6);
         assert!(again.record.backstop);
@@ -549,11 +561,29 @@ mod tests {
         );
         // Another branch has its own numbers.
         let other = History::new(history.store.clone(), "feature/x").unwrap();
-        let first = other.record(&request("sha1", &c), names).await.unwrap();
+        let first = other
+            .record(&request("sha1", &c), names)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(
             (first.record.number, first.record.backstop, first.existing),
             (1, false, false)
         );
+    }
+
+    #[tokio::test]
+    async fn a_failed_plan_records_nothing() {
+        let history = History::new(memory(), "main").unwrap();
+        let c = cadence();
+        let failed = history
+            .record(&request("s1", &c), |_| {
+                Err::<(Vec<String>, Vec<String>), _>("bad")
+            })
+            .await
+            .unwrap();
+        assert_eq!(failed.unwrap_err(), "bad");
+        assert_eq!(history.latest_number(&mut Vec::new()).await.unwrap(), 0);
     }
 
     #[tokio::test]
@@ -565,6 +595,7 @@ mod tests {
             history
                 .record(&request(&format!("s{i}"), &c), names)
                 .await
+                .unwrap()
                 .unwrap();
         }
         let head = store.path(&history.head_key()).unwrap();
@@ -605,6 +636,7 @@ mod tests {
             history
                 .record(&request(&format!("s{i}"), &c), names)
                 .await
+                .unwrap()
                 .unwrap();
         }
         // Push 5's slot holds garbage, push 6 someone else's format.
@@ -621,7 +653,11 @@ mod tests {
         };
         put(5, b"{broken").await;
         put(6, br#"{"format":"other-tool-3"}"#).await;
-        let recorded = history.record(&request("s7", &c), names).await.unwrap();
+        let recorded = history
+            .record(&request("s7", &c), names)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(recorded.record.number, 7);
         let keys: Vec<&str> = recorded.problems.iter().map(|p| p.key.as_str()).collect();
         assert_eq!(
@@ -656,7 +692,7 @@ mod tests {
             futures::future::join_all(requests.iter().map(|r| history.record(r, names))).await;
         let mut numbers: Vec<u64> = results
             .into_iter()
-            .map(|r| r.unwrap().record.number)
+            .map(|r| r.unwrap().unwrap().record.number)
             .collect();
         numbers.sort_unstable();
         assert_eq!(numbers, (1..=30).collect::<Vec<_>>());

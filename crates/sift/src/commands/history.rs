@@ -91,7 +91,7 @@ pub fn plan_and_record(root: &Path, args: PlanArgs) -> Result<u8, CliError> {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
     let mut planner = Planner::new(&config);
-    let mut planned: Option<Result<Plan, sift_core::PlanError>> = None;
+    let mut planned: Option<Plan> = None;
     let mut plan_for = |push: Option<PushContext>| {
         let options = PlanOptions {
             push,
@@ -113,27 +113,23 @@ pub fn plan_and_record(root: &Path, args: PlanArgs) -> Result<u8, CliError> {
             force,
         };
         runtime_block_on(history.record(&request, |context| {
-            let result = plan_for(Some(context.clone()));
-            let names = match &result {
-                Ok(plan) => split_names(plan),
-                Err(_) => (Vec::new(), Vec::new()),
-            };
-            planned = Some(result);
-            names
+            let plan = plan_for(Some(context.clone()))?;
+            let names = split_names(&plan);
+            planned = Some(plan);
+            Ok(names)
         }))
     })();
     let plan = match recorded {
-        Ok(recorded) => {
+        Ok(Err(plan_error)) => return Err(super::plan_error(plan_error)),
+        Ok(Ok(recorded)) => {
             report(&recorded.problems);
-            let plan = planned
-                .take()
-                .expect("a recorded push was planned")
-                .map_err(super::plan_error)?;
+            let plan = planned.take().expect("a recorded push was planned");
             let r = &recorded.record;
             let again = if recorded.existing {
-                " (recorded before: this head SHA is already push ".to_owned()
-                    + &r.number.to_string()
-                    + ")"
+                format!(
+                    " (recorded before: this head SHA is already push {})",
+                    r.number
+                )
             } else {
                 String::new()
             };
@@ -153,13 +149,7 @@ pub fn plan_and_record(root: &Path, args: PlanArgs) -> Result<u8, CliError> {
             drop(planned.take());
             plan_for(None).map_err(super::plan_error)?
         }
-        Err(error) => {
-            // A plan that cannot be made is the real problem; say it first.
-            if let Some(Err(plan_error)) = planned.take() {
-                return Err(super::plan_error(plan_error));
-            }
-            return Err(error.into());
-        }
+        Err(error) => return Err(error.into()),
     };
     super::plan::emit(&plan, args.format)?;
     Ok(exit::OK)

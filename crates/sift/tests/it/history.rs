@@ -161,6 +161,17 @@ fn pushes_are_numbered_and_backstops_keep_everything() {
     );
     assert!(text.contains("backstop  4 kept, 1 skipped"), "{text}");
 
+    // A plan that fails records nothing.
+    let head = sha(10);
+    let run = repo.sift(&record_args(&head, store, &["--target", "nope"]));
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let history = repo
+        .sift(&[
+            "history", "--branch", "main", "--limit", "1", "--json", "--store", store,
+        ])
+        .json();
+    assert_eq!(history["pushes"][0]["number"], 9);
+
     // Without --record the plan has `"push": null`, and on_backstop skips.
     let plain = repo
         .sift(&["plan", "--files-from", "files.txt", "--format", "json"])
