@@ -14,6 +14,7 @@ pub mod change;
 pub mod components;
 pub mod config;
 pub mod diagnostic;
+pub mod history;
 pub mod junit;
 pub mod order;
 pub mod parallel;

@@ -29,6 +29,8 @@ pub struct PlanOptions {
     pub targets: Vec<NameGlob>,
     /// `--all`: keep every task.
     pub all: bool,
+    /// `--record`: the push this plan is for (a backstop keeps every task).
+    pub push: Option<crate::history::PushContext>,
 }
 
 /// The components a change affects, with evidence.
@@ -74,6 +76,9 @@ pub enum DecisionKind {
     NotRequested,
     /// The task has no strategy.
     NoStrategy,
+    /// A backstop push keeps every task (but `backstop = false` ones); the
+    /// push's reason.
+    Backstop(String),
     /// Its strategy decided.
     Strategy(Evaluation),
 }
@@ -95,6 +100,8 @@ pub struct Plan {
     pub components: Vec<String>,
     pub analysis: ChangeAnalysis,
     pub tasks: Vec<Decision>,
+    /// The recorded push (`--record`), if any.
+    pub push: Option<crate::history::PushContext>,
 }
 
 impl Plan {
@@ -319,6 +326,12 @@ impl<'c> Planner<'c> {
         let mut queue: VecDeque<usize> = (0..tasks.len()).filter(|&i| remaining[i] == 0).collect();
         let mut decisions: Vec<Option<Decision>> = vec![None; tasks.len()];
         let mut evaluator = Evaluator::new(config, &analysis, &paths, &self.changed);
+        evaluator.push = options.push.as_ref();
+        let backstop = options
+            .push
+            .as_ref()
+            .filter(|p| p.decision.backstop)
+            .map(|p| format!("{} #{}: {}", p.branch, p.number, p.decision.reason));
         while let Some(index) = queue.pop_front() {
             let task = &tasks[index];
             let kept_by: Vec<String> = dependents[index]
@@ -330,6 +343,11 @@ impl<'c> Planner<'c> {
                 (true, DecisionKind::All)
             } else if let Some(reason) = &change.origin.schedule_all_reason {
                 (true, DecisionKind::ScheduleAll(reason.clone()))
+            } else if let Some(reason) = backstop
+                .as_ref()
+                .filter(|_| task.backstop && requested[index])
+            {
+                (true, DecisionKind::Backstop(reason.clone()))
             } else if !kept_by.is_empty() {
                 (true, DecisionKind::NeededBy(kept_by))
             } else if !requested[index] {
@@ -367,6 +385,7 @@ impl<'c> Planner<'c> {
             components: config.components.names_of(&analysis.components),
             analysis,
             tasks,
+            push: options.push.clone(),
         })
     }
 }
@@ -384,6 +403,7 @@ fn reason_line(kind: &DecisionKind, has_dependents: bool) -> String {
         }
         DecisionKind::NotRequested => "not requested (--target)".to_owned(),
         DecisionKind::NoStrategy => "no strategy: always runs".to_owned(),
+        DecisionKind::Backstop(reason) => reason.clone(),
         DecisionKind::Strategy(evaluation) => evaluation.summary.clone(),
     }
 }
@@ -399,6 +419,8 @@ struct Evaluator<'a> {
     index: &'a OnceCell<ChangedIndex>,
     /// Per list id: the first selected path and the deciding pattern.
     first_selected: Option<Vec<Option<(u32, u32)>>>,
+    /// The recorded push, for `on_backstop`/`on_expanded`.
+    push: Option<&'a crate::history::PushContext>,
 }
 
 impl<'a> Evaluator<'a> {
@@ -414,6 +436,7 @@ impl<'a> Evaluator<'a> {
             paths,
             index,
             first_selected: None,
+            push: None,
         }
     }
 
@@ -503,6 +526,8 @@ impl<'a> Evaluator<'a> {
                     matched: None,
                 }
             }
+            Strategy::OnBackstop => crate::history::evaluate_on_push(self.push, false),
+            Strategy::OnExpanded => crate::history::evaluate_on_push(self.push, true),
             Strategy::Any(members) => self.composite("any", members, true),
             Strategy::All(members) => self.composite("all", members, false),
         }
@@ -584,7 +609,7 @@ fn short_patterns(patterns: &PatternList) -> String {
     list_short(&described)
 }
 
-fn leaf(keep: bool, strategy: &str, summary: &str) -> Evaluation {
+pub(crate) fn leaf(keep: bool, strategy: &str, summary: &str) -> Evaluation {
     Evaluation {
         keep,
         strategy: strategy.to_owned(),

@@ -16,6 +16,28 @@ pub struct TaskJson<'a> {
     pub reason: &'a str,
 }
 
+/// `"push"`: the recorded push (`sift plan --record`), else null.
+#[derive(Debug, Serialize)]
+pub struct PushJson<'a> {
+    pub branch: &'a str,
+    pub number: u64,
+    pub backstop: bool,
+    pub expanded: bool,
+    pub reason: &'a str,
+}
+
+impl<'a> PushJson<'a> {
+    fn of(push: &'a crate::history::PushContext) -> PushJson<'a> {
+        PushJson {
+            branch: &push.branch,
+            number: push.number,
+            backstop: push.decision.backstop,
+            expanded: push.decision.expanded,
+            reason: &push.decision.reason,
+        }
+    }
+}
+
 /// The plan as JSON: one changed file and one task per line. Plans of large
 /// changes list 100,000 files, and serde's pretty printer costs several times
 /// more than this while the result is no easier to read.
@@ -40,6 +62,8 @@ pub fn plan_json(plan: &Plan) -> String {
     write_lines(&mut out, &plan.changed_files);
     out.extend_from_slice(b",\n  \"components\": ");
     write_value(&mut out, &plan.components);
+    out.extend_from_slice(b",\n  \"push\": ");
+    write_value(&mut out, &plan.push.as_ref().map(PushJson::of));
     out.extend_from_slice(b",\n  \"tasks\": ");
     write_lines(&mut out, &tasks);
     out.extend_from_slice(b"\n}\n");

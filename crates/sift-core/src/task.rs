@@ -28,6 +28,10 @@ pub enum Strategy {
     All(Vec<Strategy>),
     /// Kept iff the member would skip it.
     Not(Box<Strategy>),
+    /// Kept iff the push is a backstop (skip-unless-backstop).
+    OnBackstop,
+    /// Kept iff the push is expanded or a backstop (skip-unless-expanded).
+    OnExpanded,
 }
 
 /// A task from `[tasks.NAME]`.
@@ -44,6 +48,9 @@ pub struct Task {
     pub need_ids: Vec<usize>,
     pub run: Option<String>,
     pub description: Option<String>,
+    /// `false` (`backstop = false`): a backstop push does not force this
+    /// task; it keeps its own decision.
+    pub backstop: bool,
     /// Where the task is defined.
     pub source: Arc<SourceFile>,
     pub line: usize,

@@ -91,6 +91,22 @@ pub fn repo_root(dir: &Path) -> Result<PathBuf, GitError> {
     Ok(PathBuf::from(os_string(root)))
 }
 
+/// The checked-out branch's short name (`feature/x`); `None` on a detached
+/// HEAD (as CI checkouts often are).
+pub fn current_branch(repo: &Path) -> Result<Option<String>, GitError> {
+    let git = Git::new(repo);
+    let output = git.output(&["symbolic-ref", "--quiet", "--short", "HEAD"])?;
+    if !output.status.success() {
+        // Exit 1 with no message: HEAD is detached. Anything else is a failure.
+        if output.status.code() == Some(1) && output.stderr.is_empty() {
+            return Ok(None);
+        }
+        return Err(git.failure(output));
+    }
+    let name = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    Ok((!name.is_empty()).then_some(name))
+}
+
 /// Every file git tracks, repository-relative with `/` separators, sorted and
 /// deduplicated (a file with a merge conflict is listed by git once per stage).
 /// Works from any directory of the work tree and always lists the whole tree.

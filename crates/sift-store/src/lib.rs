@@ -6,12 +6,14 @@
 //! ([`key`]), so a PyTorch-style CI can switch to sift and keep its history.
 //!
 //! This crate is the network adapter: store URLs ([`store`]), archives
-//! ([`archive`]) and the concurrent push and pull ([`cache`]). What a cache
+//! ([`archive`]), the concurrent push and pull ([`cache`]) and the push
+//! history with its concurrent claims ([`history`]). What a cache
 //! is and how caches merge lives in the pure [`sift_core::pytest_cache`].
 //! Everything here is async (tokio); the caller owns the runtime.
 
 pub mod archive;
 pub mod cache;
+pub mod history;
 pub mod key;
 pub mod redact;
 pub mod store;
@@ -60,6 +62,8 @@ pub enum StoreError {
     Cache(#[from] CacheError),
     #[error("cannot zip the cache: {0}")]
     Zip(#[from] ZipDirError),
+    #[error("gave up claiming a push number after {attempts} lost races (next: `{key}`)")]
+    Contention { key: String, attempts: u32 },
     #[error("{count} object(s) could not be merged, and --strict is set")]
     Strict { count: usize },
 }
@@ -89,9 +93,10 @@ impl StoreError {
             StoreError::InvalidUrl { .. } | StoreError::Key(_) | StoreError::InvalidKey { .. } => {
                 Fault::Usage
             }
-            StoreError::Build { .. } | StoreError::Request { .. } | StoreError::Strict { .. } => {
-                Fault::Store
-            }
+            StoreError::Build { .. }
+            | StoreError::Request { .. }
+            | StoreError::Contention { .. }
+            | StoreError::Strict { .. } => Fault::Store,
             StoreError::LocalIo { .. } | StoreError::Cache(_) | StoreError::Zip(_) => Fault::Local,
         }
     }
@@ -119,6 +124,9 @@ impl StoreError {
                     "the request was retried with backoff and still failed; check the endpoint (AWS_ENDPOINT_URL) and the network".into()
                 }
             }),
+            StoreError::Contention { .. } => Some(
+                "very many jobs recorded at once; run the decision job again".into(),
+            ),
             StoreError::Strict { .. } => Some(
                 "the warnings above name each object; without --strict they are skipped and the rest is merged"
                     .into(),

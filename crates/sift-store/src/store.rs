@@ -310,6 +310,16 @@ impl Store {
         &self.description
     }
 
+    /// A layout key with the store's prefix, for messages.
+    pub fn full_key(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+
+    /// The object store itself (tests and benchmarks write objects directly).
+    pub fn object_store(&self) -> &dyn ObjectStore {
+        self.inner.as_ref()
+    }
+
     /// The full object path of a layout key.
     pub(crate) fn path(&self, key: &str) -> Result<ObjectPath, StoreError> {
         let full = format!("{}{}", self.prefix, key.trim_end_matches('/'));

@@ -41,6 +41,8 @@ pub enum Command {
     Record(RecordArgs),
     /// Share pytest failure caches across shards and runs through an object store (PyTorch's layout).
     Cache(CacheArgs),
+    /// List a branch's recorded pushes (`sift plan --record`), newest first.
+    History(HistoryArgs),
 }
 
 /// How to find the change.
@@ -102,6 +104,63 @@ pub struct PlanArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,
+
+    #[command(flatten)]
+    pub record: PushRecordArgs,
+}
+
+/// `sift plan --record`: remember the push in the store, decide backstops.
+#[derive(Debug, Args, Clone, Default)]
+pub struct PushRecordArgs {
+    /// Record this push in the store's history: it gets the branch's next push number and a
+    /// backstop decision ([backstop] in sift.toml); the plan JSON's `push` shows both.
+    #[arg(long)]
+    pub record: bool,
+
+    /// Like --record, but an unreachable store only warns and the plan goes on unrecorded.
+    #[arg(long)]
+    pub record_optional: bool,
+
+    /// The branch pushed to. Default: $GITHUB_REF_NAME, $BUILD_SOURCEBRANCHNAME,
+    /// $CI_COMMIT_BRANCH, $BUILDKITE_BRANCH, else the checked-out branch.
+    #[arg(long, value_name = "BRANCH")]
+    pub branch: Option<String>,
+
+    /// Make this push a backstop (every task runs, except `backstop = false` ones).
+    #[arg(long, conflicts_with = "no_backstop")]
+    pub backstop: bool,
+
+    /// Never make this push a backstop or expanded push (e.g. preview branches).
+    #[arg(long)]
+    pub no_backstop: bool,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+impl PushRecordArgs {
+    /// Whether the push is to be recorded (then `sift` hands over to sift-remote).
+    pub fn wanted(&self) -> bool {
+        self.record || self.record_optional
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The branch [default: as for `sift plan --record`].
+    #[arg(long, value_name = "BRANCH")]
+    pub branch: Option<String>,
+
+    /// How many pushes to show.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub limit: usize,
+
+    /// Print JSON (format_version 1).
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 #[derive(Debug, Args)]
@@ -414,11 +473,11 @@ pub enum CacheCommand {
     Show(CacheShowArgs),
 }
 
-/// Where caches are stored.
+/// Where caches and push history are stored.
 #[derive(Debug, Args, Clone, Default)]
 pub struct StoreArgs {
     /// The store: a path, `file:///abs/path`, `s3://bucket/prefix`, `gs://bucket/prefix` or
-    /// `az://container/prefix`. Default: $SIFT_STORE, else `[cache] store` in sift.toml, else
+    /// `az://container/prefix`. Default: $SIFT_STORE, else `[store] url` in sift.toml, else
     /// `.sift/store` at the repository root. S3 credentials and endpoint come from the standard
     /// AWS environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL).
     #[arg(long, value_name = "URL")]

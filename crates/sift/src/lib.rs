@@ -16,7 +16,8 @@ pub use error::CliError;
 
 /// The `sift` executable: every command that works on the repository alone.
 ///
-/// `sift cache` and `sift pipeline` are handed to the `sift-remote`
+/// `sift cache`, `sift pipeline`, `sift history` and `sift plan --record`
+/// are handed to the `sift-remote`
 /// executable installed beside it. Those two carry an async runtime, TLS and
 /// three cloud SDKs; keeping them out of this binary is what lets `sift plan`
 /// start in about a millisecond (fewer pages to map and relocate, no TLS
@@ -26,8 +27,13 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(code) => return code,
     };
-    let result = match cli.command {
-        cli::Command::Cache(_) | cli::Command::Pipeline(_) => remote::delegate(),
+    let result = match &cli.command {
+        cli::Command::Cache(_) | cli::Command::Pipeline(_) | cli::Command::History(_) => {
+            remote::delegate()
+        }
+        // Recording talks to the store: sift-remote does it, so plain
+        // `sift plan` keeps its start-up cost.
+        cli::Command::Plan(args) if args.record.wanted() => remote::delegate(),
         _ => commands::run_local(cli),
     };
     finish(result)

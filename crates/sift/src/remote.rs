@@ -1,4 +1,6 @@
-//! Hands `sift cache` and `sift pipeline` to the `sift-remote` executable.
+//! Hands `sift cache`, `sift pipeline`, `sift history` and
+//! `sift plan --record` (everything that talks to a store or a CI service)
+//! to the `sift-remote` executable.
 //!
 //! The same arguments go over unchanged and `sift-remote` parses them with
 //! the same command-line definition, so help, errors and exit codes are the
@@ -35,7 +37,7 @@ pub fn delegate() -> Result<u8, CliError> {
     let program = locate();
     let error = run(Command::new(&program).args(std::env::args_os().skip(1)));
     let what = format!(
-        "cannot run `{}`, which runs sift cache and sift pipeline",
+        "cannot run `{}`, which runs sift cache, history, pipeline and plan --record",
         program.display()
     );
     if error.kind() == std::io::ErrorKind::NotFound {

@@ -5,6 +5,7 @@
 //! and a hint, so that one run of `sift check` shows every mistake.
 
 mod fast;
+mod history;
 mod raw;
 
 use std::collections::{BTreeMap, HashMap};
@@ -32,8 +33,11 @@ pub struct Config {
     /// Sorted by name.
     pub tasks: Vec<Task>,
     task_index: FxHashMap<String, usize>,
-    /// `[cache] store = ...`, if set.
+    /// The store for history and caches: `[store] url`, else its alias
+    /// `[cache] store`, if set.
     pub cache_store: Option<String>,
+    /// `[backstop]`: which pushes run everything.
+    pub cadence: crate::history::Cadence,
     /// The root file and included task files.
     pub sources: Vec<Arc<SourceFile>>,
     /// Non-fatal findings while loading.
@@ -93,7 +97,9 @@ impl Config {
             .map(|(i, t)| (t.name.clone(), i))
             .collect();
 
-        let cache_store = raw.cache.and_then(|c| c.store).map(Spanned::into_inner);
+        let cache_store =
+            history::compile_store(raw.store.take(), raw.cache.take(), &source, &mut diags);
+        let cadence = history::compile_cadence(raw.backstop.take(), &source, &mut diags);
         if diags.has_errors() {
             diags.sort();
             return Err(ConfigError(diags));
@@ -106,6 +112,7 @@ impl Config {
             tasks,
             task_index,
             cache_store,
+            cadence,
             sources,
             warnings: diags,
         })
@@ -151,9 +158,16 @@ fn parse<T: serde::de::DeserializeOwned>(
                 diagnostic = diagnostic.with_help(hint);
             }
             if source.name.contains('/') && message.contains("unknown field") {
-                let is_root_key = ["components", "tasks", "include", "cache"]
-                    .iter()
-                    .any(|key| message.contains(&format!("`{key}`")));
+                let is_root_key = [
+                    "components",
+                    "tasks",
+                    "include",
+                    "cache",
+                    "store",
+                    "backstop",
+                ]
+                .iter()
+                .any(|key| message.contains(&format!("`{key}`")));
                 if is_root_key {
                     diagnostic = diagnostic.with_help(
                         "a nested sift.toml holds only [[rules]]; components, tasks, include and cache belong in the root sift.toml (included task files hold only [tasks.NAME])",
@@ -583,6 +597,7 @@ fn prepare_task(
             need_ids: Vec::new(),
             run: task.run.map(Spanned::into_inner),
             description: task.description,
+            backstop: task.backstop.is_none_or(Spanned::into_inner),
             source: Arc::clone(&source),
             line,
         }),
@@ -800,6 +815,12 @@ fn compile_strategy(
     if let Some(s) = &raw.not {
         given.push(("not", s.span()));
     }
+    if let Some(s) = &raw.on_backstop {
+        given.push(("on_backstop", s.span()));
+    }
+    if let Some(s) = &raw.on_expanded {
+        given.push(("on_expanded", s.span()));
+    }
     if given.len() > 1 {
         let keys: Vec<String> = given.iter().map(|(k, _)| format!("`{k}`")).collect();
         diags.push(
@@ -820,7 +841,7 @@ fn compile_strategy(
                 source,
                 Some(span),
                 "empty strategy",
-                "needs one of `schedules`, `changed`, `always`, `any`, `all`, `not`",
+                "needs one of `schedules`, `changed`, `always`, `on_backstop`, `on_expanded`, `any`, `all`, `not`",
             )
             .with_help("write e.g. `{ schedules = [\"linux\"] }`"),
         );
@@ -858,6 +879,27 @@ fn compile_strategy(
             return Err(());
         }
         return Ok(Some(Strategy::Always));
+    }
+    for (key, flag, strategy) in [
+        ("on_backstop", raw.on_backstop, Strategy::OnBackstop),
+        ("on_expanded", raw.on_expanded, Strategy::OnExpanded),
+    ] {
+        let Some(flag) = flag else { continue };
+        if !*flag.get_ref() {
+            diags.push(
+                ConfigDiagnostic::error(
+                    source,
+                    Some(flag.span()),
+                    format!("`{key} = false` has no meaning"),
+                    "remove this",
+                )
+                .with_help(format!(
+                    "to skip a task on such pushes write `not = {{ {key} = true }}`"
+                )),
+            );
+            return Err(());
+        }
+        return Ok(Some(strategy));
     }
     if let Some(not) = raw.not {
         let member_span = not.span();

@@ -20,6 +20,8 @@ pub(crate) struct RawRoot {
     #[serde(default)]
     pub include: Vec<Spanned<String>>,
     pub cache: Option<RawCache>,
+    pub store: Option<RawStore>,
+    pub backstop: Option<Spanned<RawBackstop>>,
 }
 
 /// A nested rule file: rules only.
@@ -42,6 +44,23 @@ pub(crate) struct RawInclude {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawCache {
     pub store: Option<Spanned<String>>,
+}
+
+/// `[store]`: where history and caches live.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawStore {
+    pub url: Option<Spanned<String>>,
+}
+
+/// `[backstop]`: the cadence of full runs.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBackstop {
+    pub branches: Option<Names>,
+    pub every_pushes: Option<Spanned<i64>>,
+    pub every_hours: Option<Spanned<f64>>,
+    pub every_pushes_expanded: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -104,6 +123,8 @@ pub(crate) struct RawStrategy {
     pub any: Option<Spanned<Vec<Spanned<RawStrategy>>>>,
     pub all: Option<Spanned<Vec<Spanned<RawStrategy>>>>,
     pub not: Option<Spanned<Box<RawStrategy>>>,
+    pub on_backstop: Option<Spanned<bool>>,
+    pub on_expanded: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -115,6 +136,10 @@ pub(crate) struct RawTask {
     pub any: Option<Spanned<Vec<Spanned<RawStrategy>>>>,
     pub all: Option<Spanned<Vec<Spanned<RawStrategy>>>>,
     pub not: Option<Spanned<Box<RawStrategy>>>,
+    pub on_backstop: Option<Spanned<bool>>,
+    pub on_expanded: Option<Spanned<bool>>,
+    /// `backstop = false`: backstop pushes do not force this task.
+    pub backstop: Option<Spanned<bool>>,
     pub needs: Option<Names>,
     pub run: Option<Spanned<String>>,
     pub description: Option<String>,
@@ -131,6 +156,8 @@ impl RawTask {
             any: self.any.take(),
             all: self.all.take(),
             not: self.not.take(),
+            on_backstop: self.on_backstop.take(),
+            on_expanded: self.on_expanded.take(),
         }
     }
 }

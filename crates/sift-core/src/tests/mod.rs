@@ -3,6 +3,7 @@
 //! optimizer and every configuration error.
 
 mod config_errors;
+mod history;
 mod planning;
 mod properties;
 

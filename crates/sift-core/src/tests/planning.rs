@@ -274,6 +274,7 @@ fn target_narrows_requests_but_keeps_needed_dependencies() {
     let options = PlanOptions {
         targets: vec![NameGlob::new("test-*").unwrap()],
         all: false,
+        push: None,
     };
     let p = plan(&config, &["dom/a.cpp"], &options);
     assert_eq!(
@@ -305,6 +306,7 @@ fn unknown_target_is_an_error_with_suggestion() {
     let options = PlanOptions {
         targets: vec![NameGlob::new("build-linx").unwrap()],
         all: false,
+        push: None,
     };
     let change = Change::from_path_list("a");
     match Planner::new(&config).plan(change, &options) {
@@ -329,6 +331,7 @@ fn all_and_schedule_all_keep_everything_with_reason() {
         &PlanOptions {
             targets: vec![],
             all: true,
+            push: None,
         },
     );
     assert!(

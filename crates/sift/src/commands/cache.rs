@@ -34,9 +34,10 @@ pub fn run(root: &Path, args: CacheArgs) -> Result<u8, CliError> {
     }
 }
 
-/// `--store`, else `$SIFT_STORE`, else `[cache] store` in sift.toml (relative
-/// paths there are relative to the root), else `.sift/store` at the root.
-fn resolve_store(root: &Path, args: &StoreArgs) -> Result<StoreUrl, CliError> {
+/// `--store`, else `$SIFT_STORE`, else `[store] url` (or its alias `[cache]
+/// store`) in sift.toml (relative paths there are relative to the root), else
+/// `.sift/store` at the root. Caches and push history share it.
+pub(crate) fn resolve_store(root: &Path, args: &StoreArgs) -> Result<StoreUrl, CliError> {
     let cwd = std::env::current_dir()
         .map_err(|e| CliError::io("cannot read the current directory", e))?;
     if let Some(url) = &args.store {

@@ -194,7 +194,10 @@ fn collect_changed<'a>(strategy: &'a Strategy, out: &mut Vec<&'a PatternList>) {
             members.iter().for_each(|m| collect_changed(m, out))
         }
         Strategy::Not(member) => collect_changed(member, out),
-        Strategy::Schedules { .. } | Strategy::Always => {}
+        Strategy::Schedules { .. }
+        | Strategy::Always
+        | Strategy::OnBackstop
+        | Strategy::OnExpanded => {}
     }
 }
 
@@ -205,7 +208,7 @@ fn collect_schedules(strategy: &Strategy, out: &mut ComponentSet) {
             members.iter().for_each(|m| collect_schedules(m, out))
         }
         Strategy::Not(member) => collect_schedules(member, out),
-        Strategy::Changed(_) | Strategy::Always => {}
+        Strategy::Changed(_) | Strategy::Always | Strategy::OnBackstop | Strategy::OnExpanded => {}
     }
 }
 

@@ -4,6 +4,7 @@
 mod cache;
 mod check;
 mod files;
+mod history;
 mod inputs;
 mod order;
 mod pipeline;
@@ -27,6 +28,10 @@ pub fn run(cli: Cli) -> Result<u8, CliError> {
     match cli.command {
         Command::Pipeline(args) => pipeline::run(args),
         Command::Cache(args) => cache::run(&find_root(cli.root.as_deref())?, args),
+        Command::History(args) => history::list(&find_root(cli.root.as_deref())?, args),
+        Command::Plan(args) if args.record.wanted() => {
+            history::plan_and_record(&find_root(cli.root.as_deref())?, args)
+        }
         _ => run_local(cli),
     }
 }
@@ -43,9 +48,10 @@ pub fn run_local(cli: Cli) -> Result<u8, CliError> {
         Command::Order(args) => order::run(&root, args),
         Command::Shard(args) => shard::run(args),
         Command::Record(args) => record::run(&root, args),
-        Command::Pipeline(_) | Command::Cache(_) => Err(CliError::Usage {
-            message: "`sift cache` and `sift pipeline` run in the sift-remote executable"
-                .to_owned(),
+        Command::Pipeline(_) | Command::Cache(_) | Command::History(_) => Err(CliError::Usage {
+            message:
+                "`sift cache`, `sift history` and `sift pipeline` run in the sift-remote executable"
+                    .to_owned(),
             hint: None,
         }),
     }
@@ -211,6 +217,7 @@ pub(crate) fn plan_options(select: &SelectArgs) -> Result<PlanOptions, CliError>
     Ok(PlanOptions {
         targets: globs,
         all: select.all,
+        push: None,
     })
 }
 

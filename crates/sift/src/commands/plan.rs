@@ -3,25 +3,41 @@
 use std::io::Write;
 use std::path::Path;
 
-use sift_core::{Planner, render};
+use sift_core::{Plan, Planner, render};
 
 use crate::cli::{PlanArgs, PlanFormat};
 use crate::error::CliError;
 use crate::{exit, output};
 
 pub fn run(root: &Path, args: PlanArgs) -> Result<u8, CliError> {
+    if args.record.wanted() {
+        return Err(CliError::Usage {
+            message: "`sift plan --record` runs in the sift-remote executable".to_owned(),
+            hint: None,
+        });
+    }
     let (config, change) = super::load_config_and_change(root, &args.change)?;
     let options = super::plan_options(&args.select)?;
     let plan = Planner::new(&config)
         .plan(change, &options)
         .map_err(super::plan_error)?;
-    let text = match args.format {
-        PlanFormat::Text => render::plan_text(&plan),
-        PlanFormat::Json => render::plan_json(&plan),
+    emit(&plan, args.format)?;
+    // The process ends here: freeing a large configuration piece by piece
+    // (tens of thousands of patterns and strings) would only cost time.
+    std::mem::forget(plan);
+    std::mem::forget(config);
+    Ok(exit::OK)
+}
+
+/// Prints a plan in `format`.
+pub(crate) fn emit(plan: &Plan, format: PlanFormat) -> Result<(), CliError> {
+    let text = match format {
+        PlanFormat::Text => render::plan_text(plan),
+        PlanFormat::Json => render::plan_json(plan),
         PlanFormat::Github => {
             let lines = format!(
                 "matrix={}\nany={}\n",
-                render::matrix_json(&plan),
+                render::matrix_json(plan),
                 plan.kept().next().is_some()
             );
             match std::env::var_os("GITHUB_OUTPUT").filter(|v| !v.is_empty()) {
@@ -44,12 +60,7 @@ pub fn run(root: &Path, args: PlanArgs) -> Result<u8, CliError> {
             lines
         }
     };
-    print_stdout(&text)?;
-    // The process ends here: freeing a large configuration piece by piece
-    // (tens of thousands of patterns and strings) would only cost time.
-    std::mem::forget(plan);
-    std::mem::forget(config);
-    Ok(exit::OK)
+    print_stdout(&text)
 }
 
 /// Writes data to stdout; a closed pipe (`sift plan | head`) is not an error.

@@ -49,6 +49,9 @@ pub fn run(root: &Path, args: WhyArgs) -> Result<u8, CliError> {
                 "  pulled in by kept dependents (its own strategy is not consulted):"
             );
             write_dependents(&mut out, &plan, names, 2, &mut Vec::new());
+            if let Some(chain) = nearest_self_kept(&plan, names) {
+                write_nearest(&mut out, &mut planner, &plan, &chain);
+            }
         }
         DecisionKind::NoStrategy => {
             let _ = writeln!(
@@ -59,7 +62,7 @@ pub fn run(root: &Path, args: WhyArgs) -> Result<u8, CliError> {
         DecisionKind::NotRequested => {
             let _ = writeln!(out, "  requested: no (--target does not match it)");
         }
-        DecisionKind::All | DecisionKind::ScheduleAll(_) => {}
+        DecisionKind::All | DecisionKind::ScheduleAll(_) | DecisionKind::Backstop(_) => {}
     }
     let _ = writeln!(
         out,
@@ -158,6 +161,60 @@ fn write_component(
     }
     if evidence.len() == 3 {
         let _ = writeln!(out, "{}(first 3 files shown)", indent(depth + 1));
+    }
+}
+
+/// The nearest dependent (fewest `needs` hops, then by name) that was kept
+/// for a reason of its own, with the tasks between: `[that, …, direct]`.
+fn nearest_self_kept(plan: &Plan, direct: &[String]) -> Option<Vec<String>> {
+    let mut queue: std::collections::VecDeque<Vec<String>> =
+        direct.iter().map(|n| vec![n.clone()]).collect();
+    let mut seen: Vec<String> = direct.to_vec();
+    while let Some(path) = queue.pop_front() {
+        let decision = plan.decision(path.last()?)?;
+        match &decision.kind {
+            DecisionKind::NeededBy(next) => {
+                for name in next {
+                    if !seen.contains(name) {
+                        seen.push(name.clone());
+                        let mut longer = path.clone();
+                        longer.push(name.clone());
+                        queue.push_back(longer);
+                    }
+                }
+            }
+            _ => {
+                let mut chain = path;
+                chain.reverse();
+                return Some(chain);
+            }
+        }
+    }
+    None
+}
+
+/// The self-kept dependent's own explanation, down to files and rule lines.
+fn write_nearest(out: &mut String, planner: &mut Planner, plan: &Plan, chain: &[String]) {
+    let name = &chain[0];
+    let Some(decision) = plan.decision(name) else {
+        return;
+    };
+    let path = if chain.len() > 1 {
+        format!(" (through {})", chain[1..].join(" → "))
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        out,
+        "  nearest dependent kept by its own decision: {name}{path}"
+    );
+    match &decision.kind {
+        DecisionKind::Strategy(evaluation) => {
+            write_evaluation(out, planner, plan, evaluation, 2);
+        }
+        _ => {
+            let _ = writeln!(out, "    {}", decision.reason);
+        }
     }
 }
 

@@ -25,7 +25,7 @@ fn in_ci() -> bool {
 }
 
 /// The local S3 server, or `None` (with a note) outside CI.
-fn s3_endpoint(test: &str) -> Option<String> {
+pub(crate) fn s3_endpoint(test: &str) -> Option<String> {
     match std::env::var("SIFT_TEST_S3_ENDPOINT") {
         Ok(endpoint) if !endpoint.is_empty() => Some(endpoint),
         _ if in_ci() => panic!(
@@ -59,7 +59,7 @@ fn python_with_pytest(test: &str) -> Option<String> {
 
 /// A fresh bucket on the S3 server. Bucket creation is not part of
 /// object_store's API; moto accepts an unsigned `PUT /bucket`.
-fn new_bucket(endpoint: &str, test: &str) -> String {
+pub(crate) fn new_bucket(endpoint: &str, test: &str) -> String {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
     let bucket = format!(
         "sift-{}-{}-{}",
@@ -80,7 +80,7 @@ fn new_bucket(endpoint: &str, test: &str) -> String {
     bucket
 }
 
-fn s3_env(endpoint: &str) -> Vec<(&'static str, String)> {
+pub(crate) fn s3_env(endpoint: &str) -> Vec<(&'static str, String)> {
     vec![
         ("AWS_ENDPOINT_URL", endpoint.to_owned()),
         ("AWS_ACCESS_KEY_ID", "test".to_owned()),

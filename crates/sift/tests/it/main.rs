@@ -8,6 +8,7 @@ mod exit_codes;
 mod fake_ci;
 mod files;
 mod git_changes;
+mod history;
 mod order;
 mod pipeline;
 mod plan;
@@ -103,6 +104,10 @@ impl TestRepo {
         command
             .env_remove("GITHUB_OUTPUT")
             .env_remove("SIFT_STORE")
+            .env_remove("GITHUB_REF_NAME")
+            .env_remove("BUILD_SOURCEBRANCHNAME")
+            .env_remove("CI_COMMIT_BRANCH")
+            .env_remove("BUILDKITE_BRANCH")
             .env_remove("GIT_DIR")
             .env_remove("GIT_WORK_TREE")
             .env("HOME", self.home.path())

@@ -41,6 +41,41 @@ fn why_follows_dependents() {
 }
 
 #[test]
+fn why_shows_the_nearest_self_kept_dependents_own_chain() {
+    let repo = TestRepo::plain();
+    repo.write(
+        "sift.toml",
+        r#"[components]
+exclusive = ["linux", "macosx"]
+
+[[rules]]
+files = ["kernel/**"]
+exclusive = ["linux"]
+
+[tasks.toolchain]
+schedules = ["macosx"]
+
+[tasks.build-linux]
+schedules = ["macosx"]
+needs = ["toolchain"]
+
+[tasks.test-linux]
+schedules = ["linux"]
+needs = ["build-linux"]
+"#,
+    );
+    let run = repo.sift_stdin(&["why", "toolchain", "--files-from", "-"], "kernel/a.c\n");
+    let out = run.ok();
+    assert!(out.contains("reason: needed by build-linux"), "{out}");
+    assert!(
+        out.contains(
+            "  nearest dependent kept by its own decision: test-linux (through build-linux)\n    schedules = [\"linux\"] → keep: schedules: linux affected (by kernel/a.c)\n      component `linux` affected by:\n        kernel/a.c\n          sift.toml:4 `kernel/**` → exclusive includes linux\n"
+        ),
+        "{out}"
+    );
+}
+
+#[test]
 fn why_unknown_task() {
     let repo = feature_repo();
     let run = repo.sift_stdin(&["why", "lint-pyy", "--files-from", "-"], "");

@@ -1,0 +1,440 @@
+//! `sift plan --record` and `sift history`: numbering, the backstop cadence,
+//! idempotent re-runs, unreachable stores, and 50 concurrent recorders (one
+//! process each) against the local store and the S3-compatible server.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+use super::cache::{new_bucket, s3_endpoint, s3_env};
+use super::*;
+
+const HISTORY_CONFIG: &str = r#"
+[components]
+exclusive = ["linux", "macosx"]
+
+[[rules]]
+files = ["mac/**"]
+exclusive = ["macosx"]
+
+[backstop]
+branches = ["main"]
+every_pushes = 5
+every_pushes_expanded = 2
+
+[tasks.build-linux]
+schedules = ["linux"]
+
+[tasks.build-macosx]
+schedules = ["macosx"]
+
+[tasks.talos]
+schedules = ["linux"]
+backstop = false
+
+[tasks.full-fuzz]
+on_backstop = true
+
+[tasks.extra]
+on_expanded = true
+"#;
+
+fn history_repo() -> TestRepo {
+    let repo = TestRepo::plain();
+    repo.write("sift.toml", HISTORY_CONFIG)
+        .write("files.txt", "mac/a.mm\n");
+    repo
+}
+
+fn sha(i: usize) -> String {
+    format!("{i:040x}")
+}
+
+fn record_args<'a>(head: &'a str, store: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "plan",
+        "--record",
+        "--branch",
+        "main",
+        "--files-from",
+        "files.txt",
+        "--head",
+        head,
+        "--store",
+        store,
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+#[test]
+fn pushes_are_numbered_and_backstops_keep_everything() {
+    let repo = history_repo();
+    let store = repo.path().join("store");
+    let store = store.to_str().unwrap();
+    let mut backstops = Vec::new();
+    for i in 1..=7 {
+        let head = sha(i);
+        let plan = repo.sift(&record_args(&head, store, &[])).json();
+        assert_eq!(plan["push"]["number"], i as u64, "{plan}");
+        assert_eq!(plan["push"]["branch"], "main");
+        if plan["push"]["backstop"] == true {
+            backstops.push(i);
+            // Everything runs but talos (backstop = false), whose own
+            // strategy skips a macOS-only change.
+            assert_eq!(
+                kept(&plan),
+                ["build-linux", "build-macosx", "extra", "full-fuzz"]
+            );
+        } else {
+            assert!(!kept(&plan).contains(&"full-fuzz".to_owned()), "{plan}");
+        }
+        assert_eq!(
+            plan["push"]["expanded"] == true,
+            kept(&plan).contains(&"extra".to_owned()),
+            "{plan}"
+        );
+    }
+    assert_eq!(backstops, [1, 6]);
+
+    // The decision job of push 6 runs again: the same record comes back.
+    let again = repo.sift(&record_args(&sha(6), store, &[]));
+    let plan = again.json();
+    assert_eq!(plan["push"]["number"], 6);
+    assert_eq!(plan["push"]["backstop"], true);
+    assert!(
+        again.stderr.contains("this head SHA is already push 6"),
+        "{}",
+        again.stderr
+    );
+    let reason = plan["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "full-fuzz")
+        .unwrap()["reason"]
+        .clone();
+    assert_eq!(
+        reason,
+        "main #6: backstop push (5 pushes / 0.0 hours since push 1)"
+    );
+
+    // --backstop forces one; --no-backstop forbids it.
+    let forced = repo
+        .sift(&record_args(&sha(8), store, &["--backstop"]))
+        .json();
+    assert_eq!(forced["push"]["backstop"], true);
+    assert_eq!(forced["push"]["reason"], "backstop push (--backstop)");
+    let forbidden = repo
+        .sift(&record_args(&sha(9), store, &["--no-backstop"]))
+        .json();
+    assert_eq!(forbidden["push"]["backstop"], false);
+
+    let history = repo
+        .sift(&[
+            "history", "--branch", "main", "--limit", "3", "--json", "--store", store,
+        ])
+        .json();
+    assert_eq!(history["format_version"], 1);
+    assert_eq!(history["branch"], "main");
+    let pushes = history["pushes"].as_array().unwrap();
+    let numbers: Vec<u64> = pushes
+        .iter()
+        .map(|p| p["number"].as_u64().unwrap())
+        .collect();
+    assert_eq!(numbers, [9, 8, 7]);
+    assert_eq!(pushes[1]["backstop"], true);
+    assert_eq!(pushes[1]["head"], sha(8));
+    assert_eq!(pushes[1]["kept"].as_array().unwrap().len(), 4);
+    assert_eq!(pushes[1]["skipped"], serde_json::json!(["talos"]));
+    for key in ["base", "time", "reason", "expanded"] {
+        assert!(pushes[0].get(key).is_some(), "{key}: {}", pushes[0]);
+    }
+    let text = repo
+        .sift(&["history", "--branch", "main", "--store", store])
+        .ok()
+        .to_owned();
+    assert!(
+        text.starts_with("pushes on main, newest first:\n#9 "),
+        "{text}"
+    );
+    assert!(text.contains("backstop  4 kept, 1 skipped"), "{text}");
+
+    // A plan that fails records nothing.
+    let head = sha(10);
+    let run = repo.sift(&record_args(&head, store, &["--target", "nope"]));
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let history = repo
+        .sift(&[
+            "history", "--branch", "main", "--limit", "1", "--json", "--store", store,
+        ])
+        .json();
+    assert_eq!(history["pushes"][0]["number"], 9);
+
+    // Without --record the plan has `"push": null`, and on_backstop skips.
+    let plain = repo
+        .sift(&["plan", "--files-from", "files.txt", "--format", "json"])
+        .json();
+    assert_eq!(plain["push"], serde_json::Value::Null);
+}
+
+#[test]
+fn the_branch_comes_from_ci_variables_then_git() {
+    let repo = TestRepo::git();
+    repo.write("sift.toml", HISTORY_CONFIG).write("a.txt", "a");
+    repo.commit("one");
+    repo.git_ok(&["checkout", "-q", "-b", "release/2"]);
+    let store = repo.path().join(".store");
+    let store = store.to_str().unwrap();
+    let base = ["plan", "--record", "--format", "json", "--store", store];
+    let plan = repo.sift(&base).json();
+    assert_eq!(plan["push"]["branch"], "release/2");
+    // An unlisted branch is never a backstop.
+    assert_eq!(plan["push"]["backstop"], false);
+    assert_eq!(
+        plan["push"]["reason"],
+        "not a backstop: `release/2` is not in [backstop] branches"
+    );
+    for var in [
+        "GITHUB_REF_NAME",
+        "BUILD_SOURCEBRANCHNAME",
+        "CI_COMMIT_BRANCH",
+        "BUILDKITE_BRANCH",
+    ] {
+        let run = repo.sift_env(repo.path(), &base, None, &[(var, "main")]);
+        assert_eq!(run.json()["push"]["branch"], "main", "{var}");
+    }
+    // The head SHA of the change is recorded: the same commit is one push.
+    let history = repo
+        .sift(&["history", "--json", "--branch", "main", "--store", store])
+        .json();
+    assert_eq!(history["pushes"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        history["pushes"][0]["head"],
+        repo.git_ok(&["rev-parse", "HEAD"])
+    );
+    // Detached HEAD without --branch: a clear usage error.
+    repo.git_ok(&["checkout", "-q", "--detach"]);
+    let run = repo.sift(&base);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("pass --branch BRANCH"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn an_unreachable_store_is_exit_6_unless_optional() {
+    let repo = history_repo();
+    // Nothing listens on port 9 of 127.0.0.1 (discard, never run in tests).
+    let env = [
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "sift-test-secret-value"),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+    ];
+    let head = sha(1);
+    let args = record_args(&head, "s3://nowhere/sift", &[]);
+    let run = repo.sift_env(repo.path(), &args, None, &env);
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert!(run.stderr.contains("hint:"), "{}", run.stderr);
+    assert!(!run.stderr.contains("sift-test-secret-value"));
+    let mut optional = args.clone();
+    optional[1] = "--record-optional";
+    let run = repo.sift_env(repo.path(), &optional, None, &env);
+    let plan = run.json();
+    assert_eq!(plan["push"], serde_json::Value::Null);
+    assert!(
+        run.stderr
+            .contains("warning: the push was not recorded (--record-optional)"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn corrupt_records_are_reported_with_their_key() {
+    let repo = history_repo();
+    let store = repo.path().join("store");
+    let store_arg = store.to_str().unwrap();
+    for i in 1..=2 {
+        repo.sift(&record_args(&sha(i), store_arg, &[])).ok();
+    }
+    let key = "history/v1/main/pushes/000000000002.json";
+    std::fs::write(store.join(key), "{not json").unwrap();
+    let run = repo.sift(&record_args(&sha(3), store_arg, &[]));
+    assert_eq!(run.json()["push"]["number"], 3);
+    assert!(
+        run.stderr.contains(&format!(
+            "skipped `{key}` in the history: not a push record"
+        )),
+        "{}",
+        run.stderr
+    );
+    let run = repo.sift(&[
+        "history", "--branch", "main", "--json", "--store", store_arg,
+    ]);
+    let numbers: Vec<u64> = run.json()["pushes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["number"].as_u64().unwrap())
+        .collect();
+    assert_eq!(numbers, [3, 1]);
+    assert!(run.stderr.contains(key), "{}", run.stderr);
+}
+
+/// Starts `count` recorders at once, each its own process, and checks the
+/// outcome through `sift history`.
+fn concurrent_recorders(repo: &TestRepo, store: &str, env: &[(&str, String)], label: &str) {
+    const COUNT: usize = 50;
+    let heads: Vec<String> = (1..=COUNT).map(|i| sha(1000 + i)).collect();
+    let started = Instant::now();
+    let children: Vec<Child> = heads
+        .iter()
+        .map(|head| {
+            let mut command = Command::new(sift_bin());
+            command
+                .args(record_args(head, store, &[]))
+                .current_dir(repo.path())
+                .env_remove("SIFT_STORE")
+                .env("NO_COLOR", "1")
+                .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            command.spawn().expect("sift runs")
+        })
+        .collect();
+    let mut numbers: Vec<(u64, String)> = Vec::new();
+    for (child, head) in children.into_iter().zip(&heads) {
+        let output = child.wait_with_output().expect("sift finishes");
+        let run = Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        };
+        numbers.push((run.json()["push"]["number"].as_u64().unwrap(), head.clone()));
+    }
+    let elapsed = started.elapsed();
+    eprintln!("{COUNT} concurrent recorders ({label}): {elapsed:.2?} wall time");
+    let mut sorted: Vec<u64> = numbers.iter().map(|(n, _)| *n).collect();
+    sorted.sort_unstable();
+    assert_eq!(
+        sorted,
+        (1..=COUNT as u64).collect::<Vec<_>>(),
+        "distinct numbers 1..{COUNT}"
+    );
+
+    let args = [
+        "history", "--branch", "main", "--limit", "100", "--json", "--store", store,
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let history = repo.sift_env(repo.path(), &args, None, &env).json();
+    let pushes = history["pushes"].as_array().unwrap();
+    assert_eq!(pushes.len(), COUNT, "no record lost");
+    for push in pushes {
+        let number = push["number"].as_u64().unwrap();
+        let head = push["head"].as_str().unwrap();
+        assert!(
+            numbers.contains(&(number, head.to_owned())),
+            "push {number} ({head}) is the one its recorder reported"
+        );
+        assert_eq!(
+            push["backstop"] == true,
+            (number - 1) % 5 == 0,
+            "push {number}: {push}"
+        );
+        assert_eq!(
+            push["expanded"] == true,
+            (number - 1) % 5 == 0 || (number - 1) % 5 % 2 == 0,
+            "push {number}: {push}"
+        );
+    }
+}
+
+#[test]
+fn fifty_concurrent_recorders_local() {
+    let repo = history_repo();
+    let store = repo.path().join("store");
+    concurrent_recorders(&repo, store.to_str().unwrap(), &[], "local store");
+}
+
+#[test]
+fn fifty_concurrent_recorders_s3() {
+    let Some(endpoint) = s3_endpoint("fifty_concurrent_recorders_s3") else {
+        return;
+    };
+    let repo = history_repo();
+    let bucket = new_bucket(&endpoint, "history");
+    let store = format!("s3://{bucket}/ci");
+    concurrent_recorders(&repo, &store, &s3_env(&endpoint), "S3 (moto)");
+}
+
+/// Writes a branch with `count` pushes straight into a local store: the
+/// newest is a real record (push `count`, last backstop `count - 3`); the
+/// others are empty files, since deciding a push must never read them (only
+/// their existence is probed, by `HEAD`): reading one would be reported as
+/// a corrupt record, which the timing test rules out.
+fn long_history(store: &Path, count: u64, hint: bool) {
+    let dir = store.join("history/v1/main/pushes");
+    std::fs::create_dir_all(&dir).unwrap();
+    let record = |n: u64, last_backstop: u64| {
+        format!(
+            r#"{{"format":"sift-push-1","branch":"main","number":{n},"head":"{}","base":null,"time":"2026-12-01T00:00:00Z","backstop":false,"expanded":false,"reason":"r","kept":[],"skipped":[],"last_backstop":{{"number":{last_backstop},"time":"2026-12-01T00:00:00Z"}},"last_expanded":null}}"#,
+            sha(n as usize)
+        )
+    };
+    let file = |n: u64| dir.join(format!("{n:012}.json"));
+    for n in 1..count {
+        std::fs::File::create(file(n)).unwrap();
+    }
+    std::fs::write(file(count), record(count, count - 3)).unwrap();
+    if hint {
+        std::fs::write(
+            store.join("history/v1/main/head.json"),
+            format!(r#"{{"format":"sift-head-1","number":{count}}}"#),
+        )
+        .unwrap();
+    }
+}
+
+/// The median wall time of recording one more push, over `runs` fresh copies.
+fn time_next_push(count: u64, hint: bool, runs: usize) -> std::time::Duration {
+    let repo = history_repo();
+    let store = repo.path().join("store");
+    long_history(&store, count, hint);
+    let store = store.to_str().unwrap();
+    let mut times = Vec::new();
+    for run in 0..runs {
+        let head = sha(10_000_000 + run);
+        let started = Instant::now();
+        let run_output = repo.sift(&record_args(&head, store, &[]));
+        times.push(started.elapsed());
+        assert!(
+            !run_output.stderr.contains("skipped"),
+            "{}",
+            run_output.stderr
+        );
+        let plan = run_output.json();
+        let number = count + 1 + run as u64;
+        assert_eq!(plan["push"]["number"], number);
+        // Push count+1 is 4 pushes after the backstop at count-3; count+2 is 5.
+        assert_eq!(plan["push"]["backstop"], run == 1, "{}", plan["push"]);
+    }
+    times.sort();
+    times[runs / 2]
+}
+
+#[test]
+fn deciding_a_push_costs_the_same_after_100000_pushes() {
+    let runs = 3;
+    let short = time_next_push(10, true, runs);
+    let long = time_next_push(100_000, true, runs);
+    let long_no_hint = time_next_push(100_000, false, runs);
+    eprintln!(
+        "record one push: 10 pushes {short:.2?}, 100,000 pushes {long:.2?}, 100,000 without head hint {long_no_hint:.2?} (median of {runs})"
+    );
+}
