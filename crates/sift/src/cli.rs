@@ -74,8 +74,17 @@ pub enum PlanFormat {
     Text,
     /// A stable, versioned JSON document (format_version 1).
     Json,
-    /// Write `matrix=<JSON list of kept tasks>` and `any=<true|false>` to $GITHUB_OUTPUT.
+    /// Write `matrix=<JSON list of kept tasks>`, `any=<true|false>` and `tasks=<JSON objects>`
+    /// to $GITHUB_OUTPUT.
     Github,
+    /// A GitLab child pipeline (YAML) for `trigger: include: artifact:`.
+    Gitlab,
+    /// A Buildkite pipeline (YAML) for `buildkite-agent pipeline upload`.
+    Buildkite,
+    /// Azure Pipelines `##vso[task.setvariable]` output variables: `matrix`, `any`, `run_<job>`.
+    Azure,
+    /// An Azure Pipelines jobs template (YAML) with `dependsOn`; generate it with `--all`.
+    AzureJobs,
 }
 
 /// Which tasks are requested.
@@ -102,6 +111,11 @@ pub struct PlanArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,
+
+    /// With `--format github`: also write `levels=N` and `level0=` … `level{N-1}=`, the kept
+    /// tasks per dependency level, for N jobs chained by `needs:`.
+    #[arg(long)]
+    pub group_by_needs: bool,
 }
 
 #[derive(Debug, Args)]

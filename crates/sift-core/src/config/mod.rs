@@ -33,6 +33,8 @@ pub struct Config {
     task_index: FxHashMap<String, usize>,
     /// `[cache] store = ...`, if set.
     pub cache_store: Option<String>,
+    /// `[ci.gitlab]`, `[ci.buildkite]`: what generated pipelines inherit.
+    pub ci: crate::ci::CiConfig,
     /// The root file and included task files.
     pub sources: Vec<Arc<SourceFile>>,
     /// Non-fatal findings while loading.
@@ -93,6 +95,7 @@ impl Config {
             .collect();
 
         let cache_store = raw.cache.and_then(|c| c.store).map(Spanned::into_inner);
+        let ci = crate::ci::CiConfig::compile(raw.ci, &source, &mut diags);
         if diags.has_errors() {
             diags.sort();
             return Err(ConfigError(diags));
@@ -105,6 +108,7 @@ impl Config {
             tasks,
             task_index,
             cache_store,
+            ci,
             sources,
             warnings: diags,
         })
@@ -147,7 +151,7 @@ fn parse<T: serde::de::DeserializeOwned>(
                 diagnostic = diagnostic.with_help(hint);
             }
             if source.name.contains('/') && message.contains("unknown field") {
-                let is_root_key = ["components", "tasks", "include", "cache"]
+                let is_root_key = ["components", "tasks", "include", "cache", "ci"]
                     .iter()
                     .any(|key| message.contains(&format!("`{key}`")));
                 if is_root_key {

@@ -20,6 +20,7 @@ pub(crate) struct RawRoot {
     #[serde(default)]
     pub include: Vec<Spanned<String>>,
     pub cache: Option<RawCache>,
+    pub ci: Option<crate::ci::RawCi>,
 }
 
 /// A nested rule file: rules only.

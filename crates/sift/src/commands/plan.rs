@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::path::Path;
 
+use sift_core::ci::{self, azure, buildkite, github, gitlab};
 use sift_core::{Planner, render};
 
 use crate::cli::{PlanArgs, PlanFormat};
@@ -16,15 +17,24 @@ pub fn run(root: &Path, args: PlanArgs) -> Result<u8, CliError> {
     let plan = Planner::new(&config)
         .plan(change, &options)
         .map_err(super::plan_error)?;
+    if args.group_by_needs && args.format != PlanFormat::Github {
+        return Err(CliError::Usage {
+            message: "--group-by-needs needs --format github".to_owned(),
+            hint: Some(
+                "GitLab, Buildkite and Azure order jobs by their needs themselves".to_owned(),
+            ),
+        });
+    }
+    let tasks = ci::kept_tasks(&plan, &config);
     let text = match args.format {
         PlanFormat::Text => render::plan_text(&plan),
         PlanFormat::Json => render::plan_json(&plan),
+        PlanFormat::Gitlab => gitlab::pipeline(&tasks, &config.ci)?,
+        PlanFormat::Buildkite => buildkite::pipeline(&tasks, &config.ci)?,
+        PlanFormat::Azure => azure::logging_commands(&tasks)?,
+        PlanFormat::AzureJobs => azure::jobs_template(&tasks)?,
         PlanFormat::Github => {
-            let lines = format!(
-                "matrix={}\nany={}\n",
-                render::matrix_json(&plan),
-                plan.kept().next().is_some()
-            );
+            let lines = github::outputs(&tasks, args.group_by_needs);
             match std::env::var_os("GITHUB_OUTPUT").filter(|v| !v.is_empty()) {
                 Some(path) => {
                     let mut file = std::fs::OpenOptions::new()
@@ -45,6 +55,7 @@ pub fn run(root: &Path, args: PlanArgs) -> Result<u8, CliError> {
             lines
         }
     };
+    drop(tasks);
     print_stdout(&text)?;
     // The process ends here: freeing a large configuration piece by piece
     // (tens of thousands of patterns and strings) would only cost time.

@@ -4,6 +4,7 @@
 
 mod cache;
 mod check;
+mod ci;
 mod exit_codes;
 mod fake_ci;
 mod files;
