@@ -116,6 +116,11 @@ pub struct PlanArgs {
     /// tasks per dependency level, for N jobs chained by `needs:`.
     #[arg(long)]
     pub group_by_needs: bool,
+
+    /// Write a Markdown summary: to $GITHUB_STEP_SUMMARY (GitHub), as `##vso[task.uploadsummary]`
+    /// (Azure, TF_BUILD), with `buildkite-agent annotate` (Buildkite), and to FILE if given.
+    #[arg(long, value_name = "FILE", num_args = 0..=1)]
+    pub summary: Option<Option<PathBuf>>,
 }
 
 #[derive(Debug, Args)]
@@ -384,6 +389,11 @@ pub struct ShardArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: ShardFormat,
+
+    /// Write a Markdown summary: to $GITHUB_STEP_SUMMARY (GitHub), as `##vso[task.uploadsummary]`
+    /// (Azure, TF_BUILD), with `buildkite-agent annotate` (Buildkite), and to FILE if given.
+    #[arg(long, value_name = "FILE", num_args = 0..=1)]
+    pub summary: Option<Option<PathBuf>>,
 }
 
 #[derive(Debug, Args)]

@@ -22,6 +22,7 @@ mod config;
 pub mod github;
 pub mod gitlab;
 pub mod names;
+pub mod summary;
 pub mod yaml;
 
 #[cfg(test)]

@@ -56,6 +56,20 @@ pub fn run(root: &Path, args: PlanArgs) -> Result<u8, CliError> {
         }
     };
     drop(tasks);
+    let mut text = text;
+    if let Some(file) = &args.summary {
+        let markdown = ci::summary::plan_markdown(&plan);
+        let data = !matches!(
+            args.format,
+            PlanFormat::Text | PlanFormat::Github | PlanFormat::Azure
+        );
+        text.push_str(&crate::summary::publish(
+            &markdown,
+            "plan",
+            file.as_deref(),
+            data,
+        )?);
+    }
     print_stdout(&text)?;
     // The process ends here: freeing a large configuration piece by piece
     // (tens of thousands of patterns and strings) would only cost time.

@@ -5,6 +5,7 @@
 mod cache;
 mod check;
 mod ci;
+mod ci_summary;
 mod exit_codes;
 mod fake_ci;
 mod files;
@@ -103,6 +104,10 @@ impl TestRepo {
     fn hermetic(&self, command: &mut Command) {
         command
             .env_remove("GITHUB_OUTPUT")
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .env_remove("TF_BUILD")
+            .env_remove("AGENT_TEMPDIRECTORY")
+            .env_remove("BUILDKITE")
             .env_remove("SIFT_STORE")
             .env_remove("GIT_DIR")
             .env_remove("GIT_WORK_TREE")
