@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "sift",
     version,
     about = "Decide what CI work a change needs, and why.",
-    after_help = "Exit codes: 0 success, 2 usage, 3 invalid configuration, 4 git error, 5 file error, 6 object store or network error, 11 invalid input data, 101 internal error; sift pipeline: 7 pipeline failed, 8 CI service unreachable, 9 authentication, 10 timeout, 130 interrupted.\nDocs: README.md in the sift repository."
+    after_help = "Exit codes: 0 success, 2 usage, 3 invalid configuration, 4 git error, 5 file error, 6 object store or network error, 11 invalid input data, 101 internal error; sift verdict: 13 a kept task did not succeed; sift pipeline: 7 pipeline failed, 8 CI service unreachable, 9 authentication, 10 timeout, 130 interrupted.\nDocs: README.md in the sift repository."
 )]
 pub struct Cli {
     /// The repository root holding the root `sift.toml` [default: the git top-level, else the current directory].
@@ -41,6 +41,32 @@ pub enum Command {
     Record(RecordArgs),
     /// Share pytest failure caches across shards and runs through an object store (PyTorch's layout).
     Cache(CacheArgs),
+    /// One required check: exit 0 iff every task the plan kept succeeded (exit 13 otherwise).
+    Verdict(VerdictArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VerdictArgs {
+    /// The plan: `sift plan --format json` output (`-` for stdin).
+    #[arg(long, value_name = "FILE|-")]
+    pub plan: String,
+
+    /// The results as GitHub's `needs` context: `${{ toJSON(needs) }}` saved to FILE.
+    #[arg(
+        long,
+        value_name = "FILE|-",
+        required_unless_present = "report",
+        conflicts_with = "report"
+    )]
+    pub needs: Option<String>,
+
+    /// The results as a run report: `{"tasks": [{"name": "...", "result": "success|failure|..."}]}`.
+    #[arg(long, value_name = "FILE|-")]
+    pub report: Option<String>,
+
+    /// With --needs: the id of the job that ran `sift plan` (it must succeed but runs no task).
+    #[arg(long, value_name = "JOB", default_value = "plan")]
+    pub plan_job: String,
 }
 
 /// How to find the change.

@@ -23,6 +23,7 @@ pub mod github;
 pub mod gitlab;
 pub mod names;
 pub mod summary;
+pub mod verdict;
 pub mod yaml;
 
 #[cfg(test)]

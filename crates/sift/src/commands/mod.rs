@@ -10,6 +10,7 @@ mod pipeline;
 mod plan;
 mod record;
 mod shard;
+mod verdict;
 mod why;
 
 use std::io::Read;
@@ -43,6 +44,7 @@ pub fn run_local(cli: Cli) -> Result<u8, CliError> {
         Command::Order(args) => order::run(&root, args),
         Command::Shard(args) => shard::run(args),
         Command::Record(args) => record::run(&root, args),
+        Command::Verdict(args) => verdict::run(args),
         Command::Pipeline(_) | Command::Cache(_) => Err(CliError::Usage {
             message: "`sift cache` and `sift pipeline` run in the sift-remote executable"
                 .to_owned(),

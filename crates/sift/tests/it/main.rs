@@ -16,6 +16,7 @@ mod plan;
 mod record;
 mod remote;
 mod shard;
+mod verdict;
 mod why;
 
 use std::path::{Path, PathBuf};
