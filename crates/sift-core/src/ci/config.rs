@@ -4,6 +4,7 @@
 //! ```toml
 //! [ci.gitlab]
 //! extends = ".sift-task"          # every job: `extends: .sift-task`
+//! include = ["ci/gitlab/sift-task.yml"]  # where `.sift-task` is defined
 //!
 //! [ci.buildkite]                  # merged into every command step
 //! agents = { queue = "linux" }
@@ -33,6 +34,7 @@ pub(crate) struct RawCi {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawGitlab {
     pub extends: Option<Spanned<String>>,
+    pub include: Option<Vec<Spanned<String>>>,
 }
 
 /// The validated `[ci]` settings.
@@ -40,6 +42,9 @@ pub(crate) struct RawGitlab {
 pub struct CiConfig {
     /// `[ci.gitlab] extends`: the job template every generated job extends.
     pub gitlab_extends: Option<String>,
+    /// `[ci.gitlab] include`: repository files the child pipeline includes
+    /// (`include: - local:`), e.g. the file defining the `extends` template.
+    pub gitlab_include: Vec<String>,
     /// `[ci.buildkite]`: step keys merged into every command step, sorted.
     pub buildkite_defaults: Vec<(String, Yaml)>,
 }
@@ -85,7 +90,34 @@ impl CiConfig {
             return CiConfig::default();
         };
         let mut config = CiConfig::default();
-        if let Some(extends) = raw.gitlab.and_then(|g| g.extends) {
+        let (extends, include) = match raw.gitlab {
+            Some(gitlab) => (gitlab.extends, gitlab.include.unwrap_or_default()),
+            None => (None, Vec::new()),
+        };
+        for path in include {
+            let span = path.span();
+            let path = path.into_inner();
+            let clean = !path.is_empty()
+                && !path.starts_with('/')
+                && !path.contains('\\')
+                && path
+                    .split('/')
+                    .all(|s| !s.is_empty() && s != "." && s != "..");
+            if clean {
+                config.gitlab_include.push(path);
+            } else {
+                diags.push(
+                    ConfigDiagnostic::error(
+                        source,
+                        Some(span),
+                        format!("invalid include path `{path}`"),
+                        "not a path in the repository",
+                    )
+                    .with_help("give a `/`-separated path relative to the repository root, e.g. `ci/gitlab/sift-task.yml`"),
+                );
+            }
+        }
+        if let Some(extends) = extends {
             let span = extends.span();
             let name = extends.into_inner();
             if name.trim().is_empty() || name.chars().any(char::is_control) {
@@ -96,7 +128,7 @@ impl CiConfig {
                         "invalid `extends` template name",
                         "names no job template",
                     )
-                    .with_help("name a job template of the parent pipeline, e.g. `extends = \".sift-task\"`"),
+                    .with_help("name a job template the child pipeline includes, e.g. `extends = \".sift-task\"`"),
                 );
             } else {
                 config.gitlab_extends = Some(name);

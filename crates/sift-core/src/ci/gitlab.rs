@@ -3,7 +3,8 @@
 //! One job per kept task: `script` from its `run`, `needs:` from its kept
 //! needs (`needs: []` for none, so it starts at once), no `stage:` (a DAG
 //! ordered by `needs` alone), `variables: SIFT_TASK` with the task's name,
-//! and `extends:` the template named by `[ci.gitlab] extends`. The job
+//! and `extends:` the template named by `[ci.gitlab] extends`, which a file
+//! listed in `[ci.gitlab] include` defines (`include: - local:`). The job
 //! [`super::names::GITLAB_NOOP`] is always present, so a plan that keeps
 //! nothing is still a valid pipeline. Job names follow [`super::names::GITLAB`].
 
@@ -21,6 +22,18 @@ pub fn pipeline(tasks: &[CiTask], settings: &CiConfig) -> Result<String, CiError
             .map(|i| names[i].clone())
     };
     let mut doc = Yaml::map();
+    if !settings.gitlab_include.is_empty() {
+        let includes = settings
+            .gitlab_include
+            .iter()
+            .map(|path| {
+                let mut entry = Yaml::map();
+                entry.insert("local", path.as_str());
+                entry
+            })
+            .collect();
+        doc.insert("include", Yaml::List(includes));
+    }
     let mut noop = Yaml::map();
     noop.insert("variables", {
         let mut v = Yaml::map();

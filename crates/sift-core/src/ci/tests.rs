@@ -27,6 +27,7 @@ run = "make docs"
 
 [ci.gitlab]
 extends = ".sift-task"
+include = ["ci/gitlab/sift-task.yml"]
 
 [ci.buildkite]
 agents = { queue = "linux" }
@@ -212,7 +213,7 @@ fn unmakeable_name_is_an_error_naming_the_task() {
 fn ci_settings_errors_point_at_the_key() {
     let repo = Repo::new(&[(
         "sift.toml",
-        "[ci.buildkite]\nagent = { queue = \"x\" }\nkey = \"k\"\ncommand = 3\n\n[ci.gitlab]\nextends = \"\"\n",
+        "[ci.buildkite]\nagent = { queue = \"x\" }\nkey = \"k\"\ncommand = 3\n\n[ci.gitlab]\nextends = \"\"\ninclude = [\"../x.yml\"]\n",
     )]);
     let errors = repo.errors();
     assert_eq!(
@@ -221,7 +222,8 @@ fn ci_settings_errors_point_at_the_key() {
             "error: sift.toml:2:1: unknown Buildkite step key `agent` (not a command-step key)\n  hint: did you mean `agents`?",
             "error: sift.toml:3:1: `key` cannot be a Buildkite step default (sift sets it for each task)\n  hint: sift writes `key`, `label` and `depends_on` from the task's name and needs; remove this key",
             "error: sift.toml:4:11: `command` must be a string (not a string)\n  hint: write e.g. `command = \"ci/run-task\"`",
-            "error: sift.toml:7:11: invalid `extends` template name (names no job template)\n  hint: name a job template of the parent pipeline, e.g. `extends = \".sift-task\"`",
+            "error: sift.toml:7:11: invalid `extends` template name (names no job template)\n  hint: name a job template the child pipeline includes, e.g. `extends = \".sift-task\"`",
+            "error: sift.toml:8:12: invalid include path `../x.yml` (not a path in the repository)\n  hint: give a `/`-separated path relative to the repository root, e.g. `ci/gitlab/sift-task.yml`",
         ]
     );
     let repo = Repo::new(&[("sift.toml", "[ci.jenkins]\nx = 1\n")]);
