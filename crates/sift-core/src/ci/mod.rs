@@ -74,7 +74,9 @@ pub fn levels(tasks: &[CiTask]) -> Vec<usize> {
         tasks.iter().enumerate().map(|(i, t)| (t.name, i)).collect();
     let mut level: Vec<Option<usize>> = vec![None; tasks.len()];
     // Needs form a DAG (the configuration rejects cycles); an explicit stack
-    // keeps long chains from overflowing the call stack.
+    // keeps long chains from overflowing the call stack. Each task pushes its
+    // unresolved needs at most once (they are resolved before it is looked
+    // at again), so this is linear in the number of needs.
     for start in 0..tasks.len() {
         let mut stack = vec![start];
         while let Some(&current) = stack.last() {
@@ -86,7 +88,7 @@ pub fn levels(tasks: &[CiTask]) -> Vec<usize> {
                 .needs
                 .iter()
                 .filter_map(|n| index.get(n).copied())
-                .filter(|&n| level[n].is_none() && !stack.contains(&n))
+                .filter(|&n| level[n].is_none())
                 .collect();
             if pending.is_empty() {
                 let own = tasks[current]

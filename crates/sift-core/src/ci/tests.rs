@@ -142,6 +142,13 @@ fn levels_follow_the_longest_chain() {
         task("e", vec!["d", "c"]),
     ];
     assert_eq!(levels(&tasks), [0, 1, 2, 0, 3]);
+    // A need that is also a need of a sibling pushed before it.
+    let tasks = [
+        task("a", vec!["x", "y"]),
+        task("x", vec![]),
+        task("y", vec!["x"]),
+    ];
+    assert_eq!(levels(&tasks), [2, 0, 1]);
 }
 
 #[test]

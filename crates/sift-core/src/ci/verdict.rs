@@ -12,7 +12,8 @@
 //!   cover many tasks: any `failure` or `cancelled` job fails the verdict,
 //!   and when the plan kept tasks that no job is named after, at least one
 //!   job other than the plan job must have succeeded (all of them skipped
-//!   means nothing ran them).
+//!   means nothing ran them). If the plan job has a `levels` output
+//!   (`--group-by-needs`), jobs `level0` … `level{N-1}` must all succeed.
 //! - a run report: `{"tasks": [{"name": "…", "result": "success|failure|…"}]}`
 //!   (what `sift run` writes). Every kept task must be listed with `success`;
 //!   a kept task missing from it failed to run.
@@ -68,6 +69,8 @@ struct PlanTask {
 #[derive(Deserialize)]
 struct NeedsJob {
     result: String,
+    #[serde(default)]
+    outputs: BTreeMap<String, serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -156,6 +159,33 @@ pub fn decide(plan_json: &str, results: Results) -> Result<Verdict, VerdictError
                 match job.result.as_str() {
                     "success" | "skipped" => {}
                     result => failures.push(format!("job `{id}`: {result}")),
+                }
+            }
+            // `--group-by-needs`: the plan job's `levels=N` output says which
+            // level jobs (`level0` … `level{N-1}`) must have run.
+            let levels = needs
+                .get(plan_job)
+                .and_then(|job| job.outputs.get("levels"))
+                .and_then(|v| {
+                    v.as_str()
+                        .map(str::to_owned)
+                        .or_else(|| v.as_u64().map(|n| n.to_string()))
+                })
+                .and_then(|v| v.parse::<usize>().ok());
+            for level in 0..levels.unwrap_or(0) {
+                let id = format!("level{level}");
+                match needs.get(&id) {
+                    Some(job) if job.result == "success" => {}
+                    Some(job) if job.result == "skipped" => failures.push(format!(
+                        "job `{id}`: skipped, but the plan has {} dependency level(s)",
+                        levels.unwrap_or(0)
+                    )),
+                    Some(_) => {}
+                    None => failures.push(format!(
+                        "no job `{id}` in the results, but the plan has {} dependency level(s): add level jobs up to `level{}`",
+                        levels.unwrap_or(0),
+                        levels.unwrap_or(1) - 1
+                    )),
                 }
             }
             let task_job_ran = others
@@ -308,6 +338,35 @@ mod tests {
         )
         .unwrap();
         assert_eq!(verdict.lines[0], "task `test`: job cancelled");
+        // Dependency levels: the plan has 3, the workflow only 2 level jobs.
+        let needs = r#"{"plan": {"result": "success", "outputs": {"levels": "3"}},
+            "level0": {"result": "success"}, "level1": {"result": "success"}}"#;
+        let verdict = decide(
+            PLAN,
+            Results::GithubNeeds {
+                needs,
+                plan_job: "plan",
+            },
+        )
+        .unwrap();
+        assert!(!verdict.passed);
+        assert_eq!(
+            verdict.lines[0],
+            "no job `level2` in the results, but the plan has 3 dependency level(s): add level jobs up to `level2`"
+        );
+        let needs = r#"{"plan": {"result": "success", "outputs": {"levels": "1"}},
+            "level0": {"result": "success"}, "level1": {"result": "skipped"}}"#;
+        assert!(
+            decide(
+                PLAN,
+                Results::GithubNeeds {
+                    needs,
+                    plan_job: "plan"
+                }
+            )
+            .unwrap()
+            .passed
+        );
         // Nothing kept: skipped jobs are fine.
         let empty = r#"{"tasks": [{"name": "docs", "run": false, "reason": "r"}]}"#;
         let needs = r#"{"plan": {"result": "success"}, "run": {"result": "skipped"}}"#;

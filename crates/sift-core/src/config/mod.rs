@@ -156,7 +156,7 @@ fn parse<T: serde::de::DeserializeOwned>(
                     .any(|key| message.contains(&format!("`{key}`")));
                 if is_root_key {
                     diagnostic = diagnostic.with_help(
-                        "a nested sift.toml holds only [[rules]]; components, tasks, include and cache belong in the root sift.toml (included task files hold only [tasks.NAME])",
+                        "a nested sift.toml holds only [[rules]]; components, tasks, include, cache and ci belong in the root sift.toml (included task files hold only [tasks.NAME])",
                     );
                 }
             }

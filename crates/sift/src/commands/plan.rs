@@ -11,12 +11,6 @@ use crate::error::CliError;
 use crate::{exit, output};
 
 pub fn run(root: &Path, args: PlanArgs) -> Result<u8, CliError> {
-    let config = super::load_config(root)?;
-    let options = super::plan_options(&args.select)?;
-    let change = super::load_change(root, &args.change)?;
-    let plan = Planner::new(&config)
-        .plan(change, &options)
-        .map_err(super::plan_error)?;
     if args.group_by_needs && args.format != PlanFormat::Github {
         return Err(CliError::Usage {
             message: "--group-by-needs needs --format github".to_owned(),
@@ -25,16 +19,23 @@ pub fn run(root: &Path, args: PlanArgs) -> Result<u8, CliError> {
             ),
         });
     }
-    let tasks = ci::kept_tasks(&plan, &config);
-    let text = match args.format {
+    let config = super::load_config(root)?;
+    let options = super::plan_options(&args.select)?;
+    let change = super::load_change(root, &args.change)?;
+    let plan = Planner::new(&config)
+        .plan(change, &options)
+        .map_err(super::plan_error)?;
+    // Only the CI formats need the kept tasks with their commands and needs.
+    let tasks = || ci::kept_tasks(&plan, &config);
+    let mut text = match args.format {
         PlanFormat::Text => render::plan_text(&plan),
         PlanFormat::Json => render::plan_json(&plan),
-        PlanFormat::Gitlab => gitlab::pipeline(&tasks, &config.ci)?,
-        PlanFormat::Buildkite => buildkite::pipeline(&tasks, &config.ci)?,
-        PlanFormat::Azure => azure::logging_commands(&tasks)?,
-        PlanFormat::AzureJobs => azure::jobs_template(&tasks)?,
+        PlanFormat::Gitlab => gitlab::pipeline(&tasks(), &config.ci)?,
+        PlanFormat::Buildkite => buildkite::pipeline(&tasks(), &config.ci)?,
+        PlanFormat::Azure => azure::logging_commands(&tasks())?,
+        PlanFormat::AzureJobs => azure::jobs_template(&tasks())?,
         PlanFormat::Github => {
-            let lines = github::outputs(&tasks, args.group_by_needs);
+            let lines = github::outputs(&tasks(), args.group_by_needs);
             match std::env::var_os("GITHUB_OUTPUT").filter(|v| !v.is_empty()) {
                 Some(path) => {
                     let mut file = std::fs::OpenOptions::new()
@@ -55,8 +56,6 @@ pub fn run(root: &Path, args: PlanArgs) -> Result<u8, CliError> {
             lines
         }
     };
-    drop(tasks);
-    let mut text = text;
     if let Some(file) = &args.summary {
         let markdown = ci::summary::plan_markdown(&plan);
         let data = !matches!(
