@@ -11,6 +11,7 @@
 //! naming rule they share.
 
 pub mod change;
+pub mod ci;
 pub mod components;
 pub mod config;
 pub mod diagnostic;

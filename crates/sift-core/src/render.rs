@@ -88,12 +88,6 @@ fn write_value<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
     serde_json::to_writer(out, value).expect("plain data serializes");
 }
 
-/// The kept task names as a JSON array, for GitHub's `fromJSON` fan-out.
-pub fn matrix_json(plan: &Plan) -> String {
-    let names: Vec<&str> = plan.kept().map(|d| d.name.as_str()).collect();
-    serde_json::to_string(&names).expect("strings serialize")
-}
-
 /// The human table: change summary, then kept tasks, then skipped ones.
 pub fn plan_text(plan: &Plan) -> String {
     let mut out = String::new();

@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "sift",
     version,
     about = "Decide what CI work a change needs, and why.",
-    after_help = "Exit codes: 0 success, 2 usage, 3 invalid configuration, 4 git error, 5 file error, 6 object store or network error, 11 invalid input data, 101 internal error; sift pipeline: 7 pipeline failed, 8 CI service unreachable, 9 authentication, 10 timeout, 130 interrupted.\nDocs: README.md in the sift repository."
+    after_help = "Exit codes: 0 success, 2 usage, 3 invalid configuration, 4 git error, 5 file error, 6 object store or network error, 11 invalid input data, 101 internal error; sift verdict: 13 a kept task did not succeed; sift pipeline: 7 pipeline failed, 8 CI service unreachable, 9 authentication, 10 timeout, 130 interrupted.\nDocs: README.md in the sift repository."
 )]
 pub struct Cli {
     /// The repository root holding the root `sift.toml` [default: the git top-level, else the current directory].
@@ -43,6 +43,32 @@ pub enum Command {
     Cache(CacheArgs),
     /// List a branch's recorded pushes (`sift plan --record`), newest first.
     History(HistoryArgs),
+    /// One required check: exit 0 iff every task the plan kept succeeded (exit 13 otherwise).
+    Verdict(VerdictArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VerdictArgs {
+    /// The plan: `sift plan --format json` output (`-` for stdin).
+    #[arg(long, value_name = "FILE|-")]
+    pub plan: String,
+
+    /// The results as GitHub's `needs` context: `${{ toJSON(needs) }}` saved to FILE.
+    #[arg(
+        long,
+        value_name = "FILE|-",
+        required_unless_present = "report",
+        conflicts_with = "report"
+    )]
+    pub needs: Option<String>,
+
+    /// The results as a run report: `{"tasks": [{"name": "...", "result": "success|failure|..."}]}`.
+    #[arg(long, value_name = "FILE|-")]
+    pub report: Option<String>,
+
+    /// With --needs: the id of the job that ran `sift plan` (it must succeed but runs no task).
+    #[arg(long, value_name = "JOB", default_value = "plan")]
+    pub plan_job: String,
 }
 
 /// How to find the change.
@@ -76,8 +102,17 @@ pub enum PlanFormat {
     Text,
     /// A stable, versioned JSON document (format_version 1).
     Json,
-    /// Write `matrix=<JSON list of kept tasks>` and `any=<true|false>` to $GITHUB_OUTPUT.
+    /// Write `matrix=<JSON list of kept tasks>`, `any=<true|false>` and `tasks=<JSON objects>`
+    /// to $GITHUB_OUTPUT.
     Github,
+    /// A GitLab child pipeline (YAML) for `trigger: include: artifact:`.
+    Gitlab,
+    /// A Buildkite pipeline (YAML) for `buildkite-agent pipeline upload`.
+    Buildkite,
+    /// Azure Pipelines `##vso[task.setvariable]` output variables: `matrix`, `any`, `run_<job>`.
+    Azure,
+    /// An Azure Pipelines jobs template (YAML) with `dependsOn`; generate it with `--all`.
+    AzureJobs,
 }
 
 /// Which tasks are requested.
@@ -104,6 +139,16 @@ pub struct PlanArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,
+
+    /// With `--format github`: also write `levels=N` and `level0=` … `level{N-1}=`, the kept
+    /// tasks per dependency level, for N jobs chained by `needs:`.
+    #[arg(long)]
+    pub group_by_needs: bool,
+
+    /// Write a Markdown summary: to $GITHUB_STEP_SUMMARY (GitHub), as `##vso[task.uploadsummary]`
+    /// (Azure, TF_BUILD), with `buildkite-agent annotate` (Buildkite), and to FILE if given.
+    #[arg(long, value_name = "FILE", num_args = 0..=1)]
+    pub summary: Option<Option<PathBuf>>,
 
     #[command(flatten)]
     pub record: PushRecordArgs,
@@ -429,6 +474,11 @@ pub struct ShardArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: ShardFormat,
+
+    /// Write a Markdown summary: to $GITHUB_STEP_SUMMARY (GitHub), as `##vso[task.uploadsummary]`
+    /// (Azure, TF_BUILD), with `buildkite-agent annotate` (Buildkite), and to FILE if given.
+    #[arg(long, value_name = "FILE", num_args = 0..=1)]
+    pub summary: Option<Option<PathBuf>>,
 }
 
 #[derive(Debug, Args)]

@@ -32,6 +32,9 @@ pub enum CliError {
         message: String,
         hint: Option<String>,
     },
+    /// A pipeline cannot be generated for a CI (`sift plan --format gitlab` etc.).
+    #[error(transparent)]
+    Ci(#[from] sift_core::ci::CiError),
     /// An object-store operation (`sift cache`).
     #[error(transparent)]
     Store(#[from] sift_store::StoreError),
@@ -50,7 +53,7 @@ impl CliError {
 
     pub fn code(&self) -> u8 {
         match self {
-            CliError::Config(_) | CliError::ConfigMissing { .. } => exit::CONFIG,
+            CliError::Config(_) | CliError::ConfigMissing { .. } | CliError::Ci(_) => exit::CONFIG,
             CliError::Git(_) => exit::GIT,
             CliError::Io { .. } => exit::IO,
             CliError::Input { .. } => exit::INPUT,
@@ -79,6 +82,7 @@ impl CliError {
                 output::error(message, hint.as_deref())
             }
             CliError::Store(error) => output::error(&error.to_string(), error.hint().as_deref()),
+            CliError::Ci(error) => output::error(&error.to_string(), Some(&error.hint())),
             CliError::Reported(_) => {}
         }
         self.code()

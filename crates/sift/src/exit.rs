@@ -24,6 +24,10 @@ pub const TIMEOUT: u8 = 10;
 /// A JUnit report, test-times file, ratings file or pytest cache sift was
 /// asked to read is malformed; the message names the file (and line).
 pub const INPUT: u8 = 11;
+/// `sift verdict`: a task the plan kept failed, was cancelled or has no result.
+/// (12 is taken by `sift run` for its own task failures; the verdict, which
+/// judges results other tools report, gets its own code.)
+pub const VERDICT_FAILED: u8 = 13;
 /// A bug in sift: please report it.
 pub const INTERNAL: u8 = 101;
 /// `sift pipeline`: Ctrl-C or SIGTERM (the run was asked to cancel); 128 + SIGINT, as shells report it.
@@ -57,6 +61,10 @@ pub const TABLE: &[(u8, &str)] = &[
     ),
     (TIMEOUT, "timed out (--timeout)"),
     (INPUT, "invalid input data (JUnit XML, test times, ratings)"),
+    (
+        VERDICT_FAILED,
+        "`sift verdict`: a kept task failed, was cancelled or has no result",
+    ),
     (INTERNAL, "internal error (a bug in sift)"),
     (
         INTERRUPTED,

@@ -38,6 +38,8 @@ pub struct Config {
     pub cache_store: Option<String>,
     /// `[backstop]`: which pushes run everything.
     pub cadence: crate::history::Cadence,
+    /// `[ci.gitlab]`, `[ci.buildkite]`: what generated pipelines inherit.
+    pub ci: crate::ci::CiConfig,
     /// The root file and included task files.
     pub sources: Vec<Arc<SourceFile>>,
     /// Non-fatal findings while loading.
@@ -100,6 +102,7 @@ impl Config {
         let cache_store =
             history::compile_store(raw.store.take(), raw.cache.take(), &source, &mut diags);
         let cadence = history::compile_cadence(raw.backstop.take(), &source, &mut diags);
+        let ci = crate::ci::CiConfig::compile(raw.ci, &source, &mut diags);
         if diags.has_errors() {
             diags.sort();
             return Err(ConfigError(diags));
@@ -113,6 +116,7 @@ impl Config {
             task_index,
             cache_store,
             cadence,
+            ci,
             sources,
             warnings: diags,
         })
@@ -165,12 +169,13 @@ fn parse<T: serde::de::DeserializeOwned>(
                     "cache",
                     "store",
                     "backstop",
+                    "ci",
                 ]
                 .iter()
                 .any(|key| message.contains(&format!("`{key}`")));
                 if is_root_key {
                     diagnostic = diagnostic.with_help(
-                        "a nested sift.toml holds only [[rules]]; components, tasks, include and cache belong in the root sift.toml (included task files hold only [tasks.NAME])",
+                        "a nested sift.toml holds only [[rules]]; components, tasks, include, cache, store, backstop and ci belong in the root sift.toml (included task files hold only [tasks.NAME])",
                     );
                 }
             }

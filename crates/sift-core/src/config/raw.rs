@@ -22,6 +22,7 @@ pub(crate) struct RawRoot {
     pub cache: Option<RawCache>,
     pub store: Option<RawStore>,
     pub backstop: Option<Spanned<RawBackstop>>,
+    pub ci: Option<crate::ci::RawCi>,
 }
 
 /// A nested rule file: rules only.

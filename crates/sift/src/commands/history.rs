@@ -75,6 +75,7 @@ fn head_of(plan_head: Option<&str>, args: &PlanArgs) -> Result<String, CliError>
 
 /// `sift plan --record`: decide the push, plan under that decision, record.
 pub fn plan_and_record(root: &Path, args: PlanArgs) -> Result<u8, CliError> {
+    super::plan::check_format_args(&args)?;
     let config = super::load_config(root)?;
     let options = super::plan_options(&args.select)?;
     let change = super::load_change(root, &args.change)?;
@@ -151,7 +152,7 @@ pub fn plan_and_record(root: &Path, args: PlanArgs) -> Result<u8, CliError> {
         }
         Err(error) => return Err(error.into()),
     };
-    super::plan::emit(&plan, args.format)?;
+    super::plan::emit(&plan, &config, &args)?;
     Ok(exit::OK)
 }
 

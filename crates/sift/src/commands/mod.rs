@@ -11,6 +11,7 @@ mod pipeline;
 mod plan;
 mod record;
 mod shard;
+mod verdict;
 mod why;
 
 use std::io::Read;
@@ -48,6 +49,7 @@ pub fn run_local(cli: Cli) -> Result<u8, CliError> {
         Command::Order(args) => order::run(&root, args),
         Command::Shard(args) => shard::run(args),
         Command::Record(args) => record::run(&root, args),
+        Command::Verdict(args) => verdict::run(args),
         Command::Pipeline(_) | Command::Cache(_) | Command::History(_) => Err(CliError::Usage {
             message:
                 "`sift cache`, `sift history` and `sift pipeline` run in the sift-remote executable"

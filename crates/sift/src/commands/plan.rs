@@ -3,7 +3,8 @@
 use std::io::Write;
 use std::path::Path;
 
-use sift_core::{Plan, Planner, render};
+use sift_core::ci::{self, azure, buildkite, github, gitlab};
+use sift_core::{Config, Plan, Planner, render};
 
 use crate::cli::{PlanArgs, PlanFormat};
 use crate::error::CliError;
@@ -16,12 +17,13 @@ pub fn run(root: &Path, args: PlanArgs) -> Result<u8, CliError> {
             hint: None,
         });
     }
+    check_format_args(&args)?;
     let (config, change) = super::load_config_and_change(root, &args.change)?;
     let options = super::plan_options(&args.select)?;
     let plan = Planner::new(&config)
         .plan(change, &options)
         .map_err(super::plan_error)?;
-    emit(&plan, args.format)?;
+    emit(&plan, &config, &args)?;
     // The process ends here: freeing a large configuration piece by piece
     // (tens of thousands of patterns and strings) would only cost time.
     std::mem::forget(plan);
@@ -29,17 +31,33 @@ pub fn run(root: &Path, args: PlanArgs) -> Result<u8, CliError> {
     Ok(exit::OK)
 }
 
-/// Prints a plan in `format`.
-pub(crate) fn emit(plan: &Plan, format: PlanFormat) -> Result<(), CliError> {
-    let text = match format {
+/// Usage errors of the output options, before any work is done.
+pub(crate) fn check_format_args(args: &PlanArgs) -> Result<(), CliError> {
+    if args.group_by_needs && args.format != PlanFormat::Github {
+        return Err(CliError::Usage {
+            message: "--group-by-needs needs --format github".to_owned(),
+            hint: Some(
+                "GitLab, Buildkite and Azure order jobs by their needs themselves".to_owned(),
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Prints a plan as `args` ask (format and `--summary`); `sift plan` and
+/// `sift plan --record` share it.
+pub(crate) fn emit(plan: &Plan, config: &Config, args: &PlanArgs) -> Result<(), CliError> {
+    // Only the CI formats need the kept tasks with their commands and needs.
+    let tasks = || ci::kept_tasks(plan, config);
+    let mut text = match args.format {
         PlanFormat::Text => render::plan_text(plan),
         PlanFormat::Json => render::plan_json(plan),
+        PlanFormat::Gitlab => gitlab::pipeline(&tasks(), &config.ci)?,
+        PlanFormat::Buildkite => buildkite::pipeline(&tasks(), &config.ci)?,
+        PlanFormat::Azure => azure::logging_commands(&tasks())?,
+        PlanFormat::AzureJobs => azure::jobs_template(&tasks())?,
         PlanFormat::Github => {
-            let lines = format!(
-                "matrix={}\nany={}\n",
-                render::matrix_json(plan),
-                plan.kept().next().is_some()
-            );
+            let lines = github::outputs(&tasks(), args.group_by_needs);
             match std::env::var_os("GITHUB_OUTPUT").filter(|v| !v.is_empty()) {
                 Some(path) => {
                     let mut file = std::fs::OpenOptions::new()
@@ -60,6 +78,19 @@ pub(crate) fn emit(plan: &Plan, format: PlanFormat) -> Result<(), CliError> {
             lines
         }
     };
+    if let Some(file) = &args.summary {
+        let markdown = ci::summary::plan_markdown(plan);
+        let data = !matches!(
+            args.format,
+            PlanFormat::Text | PlanFormat::Github | PlanFormat::Azure
+        );
+        text.push_str(&crate::summary::publish(
+            &markdown,
+            "plan",
+            file.as_deref(),
+            data,
+        )?);
+    }
     print_stdout(&text)
 }
 

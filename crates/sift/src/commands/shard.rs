@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use serde::Serialize;
+use sift_core::ci::summary::{self, ShardRow};
 use sift_core::shard::{self, Shard, ShardInput, ShardPlan, ShardedTest};
 use sift_core::test_times::{TimesIndex, TimesSource};
 
@@ -99,7 +100,7 @@ pub fn run(args: ShardArgs) -> Result<u8, CliError> {
             "shard {i} of {shards} is empty: there are fewer tests than shards"
         ));
     }
-    let out = match args.format {
+    let mut out = match args.format {
         ShardFormat::Json => {
             let mut json = serde_json::to_string_pretty(&ShardJson {
                 format_version: 1,
@@ -138,6 +139,25 @@ pub fn run(args: ShardArgs) -> Result<u8, CliError> {
             out
         }
     };
+    if let Some(file) = &args.summary {
+        let rows: Vec<ShardRow> = plan
+            .shards
+            .iter()
+            .map(|s| ShardRow {
+                index: s.index,
+                expected_seconds: s.expected_seconds,
+                tests: s.tests.len(),
+            })
+            .collect();
+        let markdown = summary::shard_markdown(&rows, plan.lower_bound, plan.unknown.len());
+        let data = args.format == ShardFormat::Json;
+        out.push_str(&crate::summary::publish(
+            &markdown,
+            "shard",
+            file.as_deref(),
+            data,
+        )?);
+    }
     print_stdout(&out)?;
     Ok(exit::OK)
 }

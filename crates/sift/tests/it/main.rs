@@ -4,6 +4,8 @@
 
 mod cache;
 mod check;
+mod ci;
+mod ci_summary;
 mod exit_codes;
 mod fake_ci;
 mod files;
@@ -15,6 +17,7 @@ mod plan;
 mod record;
 mod remote;
 mod shard;
+mod verdict;
 mod why;
 
 use std::path::{Path, PathBuf};
@@ -103,6 +106,10 @@ impl TestRepo {
     fn hermetic(&self, command: &mut Command) {
         command
             .env_remove("GITHUB_OUTPUT")
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .env_remove("TF_BUILD")
+            .env_remove("AGENT_TEMPDIRECTORY")
+            .env_remove("BUILDKITE")
             .env_remove("SIFT_STORE")
             .env_remove("GITHUB_REF_NAME")
             .env_remove("BUILD_SOURCEBRANCHNAME")

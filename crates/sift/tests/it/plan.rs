@@ -59,10 +59,11 @@ fn github_format_appends_outputs() {
         Some("docs/a.md\n"),
         &[("GITHUB_OUTPUT", out.to_str().unwrap())],
     );
-    assert_eq!(run.ok(), "matrix=[\"docs\",\"nightly-audit\"]\nany=true\n");
+    let lines = "matrix=[\"docs\",\"nightly-audit\"]\nany=true\ntasks=[{\"name\":\"docs\",\"command\":null,\"needs\":[]},{\"name\":\"nightly-audit\",\"command\":null,\"needs\":[]}]\n";
+    assert_eq!(run.ok(), lines);
     assert_eq!(
         std::fs::read_to_string(&out).unwrap(),
-        "existing=1\nmatrix=[\"docs\",\"nightly-audit\"]\nany=true\n"
+        format!("existing=1\n{lines}")
     );
 
     let run = repo.sift_env(
@@ -79,7 +80,7 @@ fn github_format_appends_outputs() {
         Some("docs/a.md\n"),
         &[],
     );
-    assert_eq!(run.ok(), "matrix=[]\nany=false\n");
+    assert_eq!(run.ok(), "matrix=[]\nany=false\ntasks=[]\n");
     assert!(
         run.stderr.contains("$GITHUB_OUTPUT is not set"),
         "{}",
