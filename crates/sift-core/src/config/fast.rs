@@ -686,6 +686,50 @@ store = 's3://bucket/path'
         assert!(agrees::<RawRoot>(""));
     }
 
+    /// Every section sift reads takes the fast path (a new section that
+    /// declined would silently make large configurations slow again).
+    #[test]
+    fn answers_every_section() {
+        let text = r#"
+[store]
+url = "s3://ci-bucket/sift"
+
+[backstop]
+branches = ["main", "release/*"]
+every_pushes = 20
+every_hours = 4.5
+every_pushes_expanded = 10
+
+[ci.gitlab]
+extends = ".sift-task"
+include = ["examples/gitlab/sift-task.yml"]
+
+[ci.buildkite]
+agents = { queue = "linux" }
+plugins = [{ "docker#v5.12.0" = { image = "rust:1.95" } }]
+retry = { automatic = [{ exit_status = -1, limit = 2 }] }
+command = "ci/run-task \"$SIFT_TASK\""
+
+[tasks.talos]
+schedules = ["linux"]
+backstop = false
+
+[tasks.fuzz]
+on_backstop = true
+
+[tasks.extra]
+on_expanded = true
+"#;
+        let text = text.replace(
+            "[tasks.talos]",
+            "[components]\nexclusive = [\"linux\"]\n\n[tasks.talos]",
+        );
+        assert!(agrees::<RawRoot>(&text));
+        let own = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../sift.toml"))
+            .expect("the repository's own sift.toml");
+        assert!(agrees::<RawRoot>(&own));
+    }
+
     #[test]
     fn declines_what_toml_reports() {
         for text in [
