@@ -423,7 +423,7 @@ fn compile_rules(
 }
 
 fn take_tasks(
-    tasks: BTreeMap<Spanned<String>, Spanned<RawTask>>,
+    tasks: Vec<(Spanned<String>, Spanned<RawTask>)>,
     source: &Arc<SourceFile>,
 ) -> Vec<(Arc<SourceFile>, Spanned<String>, Spanned<RawTask>)> {
     tasks

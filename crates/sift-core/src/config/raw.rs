@@ -1,8 +1,6 @@
 //! The TOML shape of `sift.toml`, as serde reads it. Every value a user can get
 //! wrong carries its span so that validation can point at it.
 
-use std::collections::BTreeMap;
-
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use toml::Spanned;
@@ -15,14 +13,40 @@ pub(crate) struct RawRoot {
     pub components: Option<RawComponents>,
     #[serde(default)]
     pub rules: Vec<Spanned<RawRule>>,
-    #[serde(default)]
-    pub tasks: BTreeMap<Spanned<String>, Spanned<RawTask>>,
+    #[serde(default, deserialize_with = "entries")]
+    pub tasks: Vec<(Spanned<String>, Spanned<RawTask>)>,
     #[serde(default)]
     pub include: Vec<Spanned<String>>,
     pub cache: Option<RawCache>,
     pub store: Option<RawStore>,
     pub backstop: Option<Spanned<RawBackstop>>,
     pub ci: Option<crate::ci::RawCi>,
+}
+
+/// A table read as its entries, in the order the parser gives them (both
+/// of sift's TOML paths give keys sorted): thousands of tasks need no map,
+/// as TOML itself rejects duplicate keys.
+fn entries<'de, D, K, V>(deserializer: D) -> Result<Vec<(K, V)>, D::Error>
+where
+    D: Deserializer<'de>,
+    K: Deserialize<'de>,
+    V: Deserialize<'de>,
+{
+    struct Entries<K, V>(std::marker::PhantomData<(K, V)>);
+    impl<'de, K: Deserialize<'de>, V: Deserialize<'de>> Visitor<'de> for Entries<K, V> {
+        type Value = Vec<(K, V)>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a table")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::with_capacity(map.size_hint().unwrap_or(0));
+            while let Some(entry) = map.next_entry()? {
+                out.push(entry);
+            }
+            Ok(out)
+        }
+    }
+    deserializer.deserialize_map(Entries(std::marker::PhantomData))
 }
 
 /// A nested rule file: rules only.
@@ -37,8 +61,8 @@ pub(crate) struct RawNested {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawInclude {
-    #[serde(default)]
-    pub tasks: BTreeMap<Spanned<String>, Spanned<RawTask>>,
+    #[serde(default, deserialize_with = "entries")]
+    pub tasks: Vec<(Spanned<String>, Spanned<RawTask>)>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -49,7 +49,7 @@ pub struct PatternIndex {
 
 #[derive(Debug)]
 struct Alternative {
-    segments: Box<[Segment]>,
+    segments: std::sync::Arc<[Segment]>,
     /// `(list, pattern index in the list)` for every pattern with this alternative.
     owners: Vec<(u32, u32)>,
 }
@@ -96,12 +96,12 @@ impl PatternIndex {
                 negated.push(*is_negated);
                 let pattern_id = u32::try_from(pattern_id).expect("fewer than 2^32 patterns");
                 for segments in &pattern.alternatives {
-                    let id = *ids.entry(segments.as_slice()).or_insert_with(|| {
+                    let id = *ids.entry(&segments[..]).or_insert_with(|| {
                         let id = u32::try_from(index.alternatives.len())
                             .expect("fewer than 2^32 alternatives");
                         index.file(id, segments);
                         index.alternatives.push(Alternative {
-                            segments: segments.clone().into_boxed_slice(),
+                            segments: std::sync::Arc::clone(segments),
                             owners: Vec::new(),
                         });
                         id

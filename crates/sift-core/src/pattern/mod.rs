@@ -59,7 +59,8 @@ const MAX_ALTERNATIVES: usize = 256;
 #[derive(Clone)]
 pub struct Pattern {
     source: String,
-    alternatives: Vec<Vec<Segment>>,
+    /// Shared, so indexes over many patterns hold them without copying.
+    alternatives: Vec<std::sync::Arc<[Segment]>>,
 }
 
 impl fmt::Debug for Pattern {
@@ -107,12 +108,12 @@ impl Pattern {
         if let Some(simple) = compile_simple(source) {
             return Ok(Pattern {
                 source: source.to_owned(),
-                alternatives: vec![simple],
+                alternatives: vec![simple.into()],
             });
         }
         let mut alternatives = Vec::new();
         for expanded in expand_braces(source)? {
-            alternatives.push(compile_alternative(&expanded)?);
+            alternatives.push(compile_alternative(&expanded)?.into());
         }
         Ok(Pattern {
             source: source.to_owned(),
