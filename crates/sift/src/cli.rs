@@ -168,6 +168,18 @@ pub struct WhyArgs {
     /// The task to explain.
     pub task: String,
 
+    /// Explain under the push recorded for the head SHA (`sift plan --record`): backstop,
+    /// on_backstop and on_expanded as that push decided them. Reads the store.
+    #[arg(long)]
+    pub push: bool,
+
+    /// With --push: the branch [default: as for `sift plan --record`].
+    #[arg(long, value_name = "BRANCH", requires = "push")]
+    pub branch: Option<String>,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
+
     #[command(flatten)]
     pub change: ChangeArgs,
 

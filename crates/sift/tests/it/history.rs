@@ -438,3 +438,48 @@ fn deciding_a_push_costs_the_same_after_100000_pushes() {
         "record one push: 10 pushes {short:.2?}, 100,000 pushes {long:.2?}, 100,000 without head hint {long_no_hint:.2?} (median of {runs})"
     );
 }
+
+#[test]
+fn why_explains_under_the_recorded_push() {
+    let repo = history_repo();
+    let store = repo.path().join("store");
+    let store = store.to_str().unwrap();
+    for i in 1..=2 {
+        repo.sift(&record_args(&sha(i), store, &[])).ok();
+    }
+    let why = |task: &str, i: usize| {
+        let head = sha(i);
+        repo.sift(&[
+            "why",
+            task,
+            "--push",
+            "--branch",
+            "main",
+            "--store",
+            store,
+            "--files-from",
+            "files.txt",
+            "--head",
+            &head,
+        ])
+    };
+    let out = why("full-fuzz", 1).ok().to_owned();
+    assert!(
+        out.contains("reason: main #1: backstop push (first recorded push of main)\n  backstop: every task runs on a backstop push, except `backstop = false` ones\n"),
+        "{out}"
+    );
+    let out = why("full-fuzz", 2).ok().to_owned();
+    assert!(
+        out.contains("on_backstop = true → skip: on_backstop: main #2 is not a backstop push (not a backstop (1 push / 0.0 hours since push 1))"),
+        "{out}"
+    );
+    let out = why("talos", 1).ok().to_owned();
+    assert!(out.contains("schedules = [\"linux\"] → skip"), "{out}");
+    let run = why("talos", 3);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("is not a recorded push of main"),
+        "{}",
+        run.stderr
+    );
+}
