@@ -5,7 +5,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
-use super::cache::{new_bucket, s3_endpoint, s3_env};
+use super::cache::{azure_env, azurite, new_bucket, new_container, s3_endpoint, s3_env};
 use super::*;
 
 const HISTORY_CONFIG: &str = r#"
@@ -371,6 +371,17 @@ fn fifty_concurrent_recorders_s3() {
     let bucket = new_bucket(&endpoint, "history");
     let store = format!("s3://{bucket}/ci");
     concurrent_recorders(&repo, &store, &s3_env(&endpoint), "S3 (moto)");
+}
+
+#[test]
+fn fifty_concurrent_recorders_azure() {
+    let Some(url) = azurite("fifty_concurrent_recorders_azure") else {
+        return;
+    };
+    let repo = history_repo();
+    let container = new_container(&url, "history");
+    let store = format!("az://{container}/ci");
+    concurrent_recorders(&repo, &store, &azure_env(&url), "Azure (Azurite)");
 }
 
 /// Writes a branch with `count` pushes straight into a local store: the
