@@ -172,6 +172,11 @@ fn pushes_are_numbered_and_backstops_keep_everything() {
         .json();
     assert_eq!(history["pushes"][0]["number"], 9);
 
+    // Push options without --record are usage errors, not silently ignored.
+    let run = repo.sift(&["plan", "--files-from", "files.txt", "--backstop"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("--record"), "{}", run.stderr);
+
     // Without --record the plan has `"push": null`, and on_backstop skips.
     let plain = repo
         .sift(&["plan", "--files-from", "files.txt", "--format", "json"])
