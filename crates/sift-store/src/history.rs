@@ -303,6 +303,16 @@ impl History {
         }
     }
 
+    /// The record of `head` on this branch, if any, and what was skipped.
+    pub async fn recorded(
+        &self,
+        head: &str,
+    ) -> Result<(Option<PushRecord>, Vec<Problem>), StoreError> {
+        let mut problems = Vec::new();
+        let record = self.find_head(head, &mut problems).await?;
+        Ok((record, problems))
+    }
+
     /// Records a push: decides it from the previous record, asks `plan` for
     /// the kept and skipped task names under that decision, and claims the
     /// next number with one atomic create. On a lost race the winner's

@@ -156,27 +156,28 @@ pub struct PlanArgs {
 
 /// `sift plan --record`: remember the push in the store, decide backstops.
 #[derive(Debug, Args, Clone, Default)]
+#[command(group(clap::ArgGroup::new("recording").multiple(true)))]
 pub struct PushRecordArgs {
     /// Record this push in the store's history: it gets the branch's next push number and a
     /// backstop decision ([backstop] in sift.toml); the plan JSON's `push` shows both.
-    #[arg(long)]
+    #[arg(long, group = "recording")]
     pub record: bool,
 
     /// Like --record, but an unreachable store only warns and the plan goes on unrecorded.
-    #[arg(long)]
+    #[arg(long, group = "recording")]
     pub record_optional: bool,
 
     /// The branch pushed to. Default: $GITHUB_REF_NAME, $BUILD_SOURCEBRANCHNAME,
     /// $CI_COMMIT_BRANCH, $BUILDKITE_BRANCH, else the checked-out branch.
-    #[arg(long, value_name = "BRANCH")]
+    #[arg(long, value_name = "BRANCH", requires = "recording")]
     pub branch: Option<String>,
 
     /// Make this push a backstop (every task runs, except `backstop = false` ones).
-    #[arg(long, conflicts_with = "no_backstop")]
+    #[arg(long, conflicts_with = "no_backstop", requires = "recording")]
     pub backstop: bool,
 
     /// Never make this push a backstop or expanded push (e.g. preview branches).
-    #[arg(long)]
+    #[arg(long, requires = "recording")]
     pub no_backstop: bool,
 
     #[command(flatten)]
@@ -212,6 +213,18 @@ pub struct HistoryArgs {
 pub struct WhyArgs {
     /// The task to explain.
     pub task: String,
+
+    /// Explain under the push recorded for the head SHA (`sift plan --record`): backstop,
+    /// on_backstop and on_expanded as that push decided them. Reads the store.
+    #[arg(long)]
+    pub push: bool,
+
+    /// With --push: the branch [default: as for `sift plan --record`].
+    #[arg(long, value_name = "BRANCH", requires = "push")]
+    pub branch: Option<String>,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
 
     #[command(flatten)]
     pub change: ChangeArgs,

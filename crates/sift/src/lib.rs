@@ -35,6 +35,7 @@ pub fn main() -> ExitCode {
         // Recording talks to the store: sift-remote does it, so plain
         // `sift plan` keeps its start-up cost.
         cli::Command::Plan(args) if args.record.wanted() => remote::delegate(),
+        cli::Command::Why(args) if args.push => remote::delegate(),
         _ => commands::run_local(cli),
     };
     finish(result)

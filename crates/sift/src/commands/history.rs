@@ -8,11 +8,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use sift_core::history::{Force, PushContext, PushRecord, format_rfc3339};
-use sift_core::{Plan, PlanOptions, Planner};
+use sift_core::{Change, Plan, PlanOptions, Planner};
 use sift_store::history::{History, Problem, PushRequest};
 use sift_store::{Store, StoreError};
 
-use crate::cli::{HistoryArgs, PlanArgs};
+use crate::cli::{HistoryArgs, PlanArgs, WhyArgs};
 use crate::error::CliError;
 use crate::{exit, output};
 
@@ -195,6 +195,48 @@ struct PushJson<'a> {
     reason: &'a str,
     kept: &'a [String],
     skipped: &'a [String],
+}
+
+/// `sift why --push`: the push recorded for the change's head SHA.
+pub fn recorded_push(
+    root: &Path,
+    change: &Change,
+    args: &WhyArgs,
+) -> Result<Option<PushContext>, CliError> {
+    let branch = resolve_branch(root, args.branch.as_deref())?;
+    let head = change.origin.head.clone().map_or_else(
+        || {
+            let given = args.change.head.as_str();
+            if given.len() >= 7 && given.bytes().all(|b| b.is_ascii_hexdigit()) {
+                Ok(given.to_ascii_lowercase())
+            } else {
+                Err(CliError::Usage {
+                    message: "--push needs the head commit of the push".to_owned(),
+                    hint: Some(
+                        "with --files-from, pass the pushed commit as --head SHA".to_owned(),
+                    ),
+                })
+            }
+        },
+        Ok,
+    )?;
+    let url = super::cache::resolve_store(root, &args.store)?;
+    let history = History::new(Store::open(&url, false)?, &branch)?;
+    let (record, problems) = runtime_block_on(history.recorded(&head))?;
+    report(&problems);
+    match record {
+        Some(record) => Ok(Some(PushContext {
+            branch,
+            number: record.number,
+            decision: record.decision(),
+        })),
+        None => Err(CliError::Usage {
+            message: format!("{head} is not a recorded push of {branch}"),
+            hint: Some(
+                "record it with `sift plan --record`, or check --branch and --store".to_owned(),
+            ),
+        }),
+    }
 }
 
 /// `sift history`: recent pushes, newest first.

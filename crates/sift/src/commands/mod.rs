@@ -30,6 +30,12 @@ pub fn run(cli: Cli) -> Result<u8, CliError> {
         Command::Pipeline(args) => pipeline::run(args),
         Command::Cache(args) => cache::run(&find_root(cli.root.as_deref())?, args),
         Command::History(args) => history::list(&find_root(cli.root.as_deref())?, args),
+        Command::Why(args) if args.push => {
+            let root = find_root(cli.root.as_deref())?;
+            why::run_with(&root, args, |change, args| {
+                history::recorded_push(&root, change, args)
+            })
+        }
         Command::Plan(args) if args.record.wanted() => {
             history::plan_and_record(&find_root(cli.root.as_deref())?, args)
         }

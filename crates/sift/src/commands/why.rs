@@ -3,15 +3,32 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use sift_core::Planner;
 use sift_core::components::{ComponentId, ComponentKind};
+use sift_core::history::PushContext;
 use sift_core::plan::{DecisionKind, Evaluation, Plan};
+use sift_core::{Change, Planner};
 
 use crate::cli::WhyArgs;
 use crate::error::CliError;
 use crate::exit;
 
 pub fn run(root: &Path, args: WhyArgs) -> Result<u8, CliError> {
+    if args.push {
+        return Err(CliError::Usage {
+            message: "`sift why --push` runs in the sift-remote executable".to_owned(),
+            hint: None,
+        });
+    }
+    run_with(root, args, |_, _| Ok(None))
+}
+
+/// `sift why`, with the push to explain under (`--push`, looked up by the
+/// caller, which alone may reach the store).
+pub fn run_with(
+    root: &Path,
+    args: WhyArgs,
+    push_for: impl FnOnce(&Change, &WhyArgs) -> Result<Option<PushContext>, CliError>,
+) -> Result<u8, CliError> {
     let config = super::load_config(root)?;
     let Some(task) = config.task(&args.task) else {
         return Err(CliError::Usage {
@@ -22,8 +39,9 @@ pub fn run(root: &Path, args: WhyArgs) -> Result<u8, CliError> {
             }),
         });
     };
-    let options = super::plan_options(&args.select)?;
+    let mut options = super::plan_options(&args.select)?;
     let change = super::load_change(root, &args.change)?;
+    options.push = push_for(&change, &args)?;
     let mut planner = Planner::new(&config);
     let plan = planner.plan(change, &options).map_err(super::plan_error)?;
     let decision = plan
@@ -62,7 +80,13 @@ pub fn run(root: &Path, args: WhyArgs) -> Result<u8, CliError> {
         DecisionKind::NotRequested => {
             let _ = writeln!(out, "  requested: no (--target does not match it)");
         }
-        DecisionKind::All | DecisionKind::ScheduleAll(_) | DecisionKind::Backstop(_) => {}
+        DecisionKind::Backstop(_) => {
+            let _ = writeln!(
+                out,
+                "  backstop: every task runs on a backstop push, except `backstop = false` ones"
+            );
+        }
+        DecisionKind::All | DecisionKind::ScheduleAll(_) => {}
     }
     let _ = writeln!(
         out,

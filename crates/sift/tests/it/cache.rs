@@ -80,6 +80,71 @@ pub(crate) fn new_bucket(endpoint: &str, test: &str) -> String {
     bucket
 }
 
+/// The local Azure Blob server (Azurite), or `None` (with a note) outside CI.
+pub(crate) fn azurite(test: &str) -> Option<String> {
+    match std::env::var("SIFT_TEST_AZURITE_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if in_ci() => panic!(
+            "SIFT_TEST_AZURITE_URL is not set: in CI a missing Azure server is a failure (scripts/test starts Azurite)"
+        ),
+        _ => {
+            eprintln!(
+                "note: skipping {test}: set SIFT_TEST_AZURITE_URL to Azurite (see scripts/test)"
+            );
+            None
+        }
+    }
+}
+
+/// Azurite's well-known development account key (public, in Azure's docs).
+const AZURITE_KEY: &str =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+/// A fresh container on Azurite, made with azure-storage-blob (creating
+/// containers is not part of object_store's API).
+pub(crate) fn new_container(url: &str, test: &str) -> String {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let name = format!(
+        "sift-{}-{}-{}",
+        test.replace('_', "-"),
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    );
+    let script = format!(
+        "from azure.storage.blob import BlobServiceClient\n\
+         conn = 'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AZURITE_KEY};BlobEndpoint={url}/devstoreaccount1;'\n\
+         BlobServiceClient.from_connection_string(conn).create_container('{name}')\n"
+    );
+    let output = Command::new(python())
+        .args(["-c", &script])
+        .output()
+        .expect("python runs");
+    assert!(
+        output.status.success(),
+        "cannot create container {name}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    name
+}
+
+pub(crate) fn azure_env(url: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("AZURE_STORAGE_USE_EMULATOR", "true".to_owned()),
+        ("AZURITE_BLOB_STORAGE_URL", url.to_owned()),
+    ]
+}
+
+#[test]
+fn azure_push_and_pull_with_a_prefix() {
+    let Some(url) = azurite("azure_push_and_pull_with_a_prefix") else {
+        return;
+    };
+    let container = new_container(&url, "prefix");
+    let env = azure_env(&url);
+    let repo = TestRepo::plain();
+    job_selection(&repo, &format!("az://{container}/ci/caches"), &env);
+}
+
 pub(crate) fn s3_env(endpoint: &str) -> Vec<(&'static str, String)> {
     vec![
         ("AWS_ENDPOINT_URL", endpoint.to_owned()),

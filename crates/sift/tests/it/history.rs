@@ -5,7 +5,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
-use super::cache::{new_bucket, s3_endpoint, s3_env};
+use super::cache::{azure_env, azurite, new_bucket, new_container, s3_endpoint, s3_env};
 use super::*;
 
 const HISTORY_CONFIG: &str = r#"
@@ -171,6 +171,11 @@ fn pushes_are_numbered_and_backstops_keep_everything() {
         ])
         .json();
     assert_eq!(history["pushes"][0]["number"], 9);
+
+    // Push options without --record are usage errors, not silently ignored.
+    let run = repo.sift(&["plan", "--files-from", "files.txt", "--backstop"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("--record"), "{}", run.stderr);
 
     // Without --record the plan has `"push": null`, and on_backstop skips.
     let plain = repo
@@ -373,6 +378,17 @@ fn fifty_concurrent_recorders_s3() {
     concurrent_recorders(&repo, &store, &s3_env(&endpoint), "S3 (moto)");
 }
 
+#[test]
+fn fifty_concurrent_recorders_azure() {
+    let Some(url) = azurite("fifty_concurrent_recorders_azure") else {
+        return;
+    };
+    let repo = history_repo();
+    let container = new_container(&url, "history");
+    let store = format!("az://{container}/ci");
+    concurrent_recorders(&repo, &store, &azure_env(&url), "Azure (Azurite)");
+}
+
 /// Writes a branch with `count` pushes straight into a local store: the
 /// newest is a real record (push `count`, last backstop `count - 3`); the
 /// others are empty files, since deciding a push must never read them (only
@@ -436,5 +452,50 @@ fn deciding_a_push_costs_the_same_after_100000_pushes() {
     let long_no_hint = time_next_push(100_000, false, runs);
     eprintln!(
         "record one push: 10 pushes {short:.2?}, 100,000 pushes {long:.2?}, 100,000 without head hint {long_no_hint:.2?} (median of {runs})"
+    );
+}
+
+#[test]
+fn why_explains_under_the_recorded_push() {
+    let repo = history_repo();
+    let store = repo.path().join("store");
+    let store = store.to_str().unwrap();
+    for i in 1..=2 {
+        repo.sift(&record_args(&sha(i), store, &[])).ok();
+    }
+    let why = |task: &str, i: usize| {
+        let head = sha(i);
+        repo.sift(&[
+            "why",
+            task,
+            "--push",
+            "--branch",
+            "main",
+            "--store",
+            store,
+            "--files-from",
+            "files.txt",
+            "--head",
+            &head,
+        ])
+    };
+    let out = why("full-fuzz", 1).ok().to_owned();
+    assert!(
+        out.contains("reason: main #1: backstop push (first recorded push of main)\n  backstop: every task runs on a backstop push, except `backstop = false` ones\n"),
+        "{out}"
+    );
+    let out = why("full-fuzz", 2).ok().to_owned();
+    assert!(
+        out.contains("on_backstop = true → skip: on_backstop: main #2 is not a backstop push (not a backstop (1 push / 0.0 hours since push 1))"),
+        "{out}"
+    );
+    let out = why("talos", 1).ok().to_owned();
+    assert!(out.contains("schedules = [\"linux\"] → skip"), "{out}");
+    let run = why("talos", 3);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("is not a recorded push of main"),
+        "{}",
+        run.stderr
     );
 }
