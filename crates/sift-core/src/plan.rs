@@ -447,10 +447,15 @@ impl<'a> Evaluator<'a> {
         let first = self
             .first_selected
             .get_or_insert_with(|| index.first_selected(paths));
-        let id = *index
-            .ids
-            .get(&address(patterns))
-            .expect("every changed list of the configuration is indexed");
+        let Some(&id) = index.ids.get(&address(patterns)) else {
+            // Not one of the configuration's lists: match it directly.
+            return paths.iter().find_map(|path| {
+                match crate::pattern::with_segments(path, |s| patterns.decide(s)) {
+                    Some((pattern, true)) => Some(((*path).to_owned(), patterns.describe(pattern))),
+                    _ => None,
+                }
+            });
+        };
         first[id as usize].map(|(path, pattern)| {
             (
                 paths[path as usize].to_owned(),
