@@ -23,7 +23,7 @@ use std::ops::Range;
 use rustc_hash::FxHashMap;
 use serde::de::{self, DeserializeOwned, IntoDeserializer, Visitor};
 use toml_parser::decoder::{Encoding, ScalarKind};
-use toml_parser::parser::{EventReceiver, RecursionGuard, ValidateWhitespace};
+use toml_parser::parser::EventReceiver;
 use toml_parser::{ErrorSink, ParseError, Raw, Source, Span};
 
 /// toml's own nesting limit.
@@ -126,11 +126,10 @@ impl<'s> Doc<'s> {
             declined: false,
         };
         let mut errors: Option<ParseError> = None;
-        {
-            let mut validate = ValidateWhitespace::new(&mut builder, source);
-            let mut guard = RecursionGuard::new(&mut validate, RECURSION_LIMIT);
-            toml_parser::parser::parse_document(&tokens, &mut guard, &mut errors);
-        }
+        // The builder validates comments and newlines and limits nesting
+        // itself, as toml's `ValidateWhitespace` and `RecursionGuard`
+        // wrappers do: two fewer dynamic calls per event.
+        toml_parser::parser::parse_document(&tokens, &mut builder, &mut errors);
         (errors.is_none() && !builder.declined).then_some(builder.doc)
     }
 
@@ -172,6 +171,15 @@ fn range(span: Span) -> Range<usize> {
 impl<'s> Builder<'s> {
     fn decline(&mut self) {
         self.declined = true;
+    }
+
+    /// toml refuses values nested deeper than its limit; so does this path.
+    fn within_depth(&mut self) -> bool {
+        if self.open.len() > RECURSION_LIMIT as usize {
+            self.decline();
+            return false;
+        }
+        true
     }
 
     /// Enters `[path]` or `[[path]]`.
@@ -336,7 +344,7 @@ impl<'s> EventReceiver for Builder<'s> {
         );
         self.place(table);
         self.open.push(table);
-        true
+        self.within_depth()
     }
 
     fn inline_table_close(&mut self, span: Span, _error: &mut dyn ErrorSink) {
@@ -356,7 +364,7 @@ impl<'s> EventReceiver for Builder<'s> {
         );
         self.place(array);
         self.open.push(array);
-        true
+        self.within_depth()
     }
 
     fn array_close(&mut self, span: Span, _error: &mut dyn ErrorSink) {
@@ -394,6 +402,28 @@ impl<'s> EventReceiver for Builder<'s> {
                 self.place(node);
             }
             None => self.decline(),
+        }
+    }
+
+    fn comment(&mut self, span: Span, _error: &mut dyn ErrorSink) {
+        let mut error: Option<ParseError> = None;
+        match self.raw(span, None) {
+            Some(raw) => raw.decode_comment(&mut error),
+            None => return self.decline(),
+        }
+        if error.is_some() {
+            self.decline();
+        }
+    }
+
+    fn newline(&mut self, span: Span, _error: &mut dyn ErrorSink) {
+        let mut error: Option<ParseError> = None;
+        match self.raw(span, None) {
+            Some(raw) => raw.decode_newline(&mut error),
+            None => return self.decline(),
+        }
+        if error.is_some() {
+            self.decline();
         }
     }
 
@@ -745,6 +775,18 @@ on_expanded = true
         ] {
             assert!(!agrees::<RawRoot>(text), "{text}");
         }
+    }
+
+    #[test]
+    fn declines_nesting_beyond_toml_limit_and_bad_comments() {
+        let deep = format!("[tasks.a]\nrun = {}{}\n", "[".repeat(100), "]".repeat(100));
+        assert!(toml::from_str::<toml::Table>(&deep).is_err());
+        assert!(from_str::<RawRoot>(&deep).is_none());
+        let control = "# bad \u{7} comment\n[tasks.a]\nrun = \"x\"\n";
+        assert!(toml::from_str::<toml::Table>(control).is_err());
+        assert!(from_str::<RawRoot>(control).is_none());
+        let cr = "[tasks.a]\rrun = \"x\"\n";
+        assert_eq!(toml::from_str::<RawRoot>(cr).is_ok(), from_str::<RawRoot>(cr).is_some());
     }
 
     #[test]
