@@ -59,12 +59,7 @@ pub fn logging_commands(tasks: &[CiTask]) -> Result<String, CiError> {
 /// The jobs template's YAML.
 pub fn jobs_template(tasks: &[CiTask]) -> Result<String, CiError> {
     let keys = AZURE.assign(&tasks.iter().map(|t| t.name).collect::<Vec<_>>())?;
-    let key_of = |name: &str| {
-        tasks
-            .iter()
-            .position(|t| t.name == name)
-            .map(|i| keys[i].clone())
-    };
+    let key_of = super::lookup(tasks, &keys);
     let mut jobs = Vec::new();
     for (task, key) in tasks.iter().zip(&keys) {
         let Some(command) = task.command else {

@@ -14,12 +14,7 @@ use super::{CiConfig, CiError, CiTask, header};
 /// The pipeline's YAML.
 pub fn pipeline(tasks: &[CiTask], settings: &CiConfig) -> Result<String, CiError> {
     let keys = BUILDKITE.assign(&tasks.iter().map(|t| t.name).collect::<Vec<_>>())?;
-    let key_of = |name: &str| {
-        tasks
-            .iter()
-            .position(|t| t.name == name)
-            .map(|i| keys[i].clone())
-    };
+    let key_of = super::lookup(tasks, &keys);
     let has_default_command = settings
         .buildkite_defaults
         .iter()

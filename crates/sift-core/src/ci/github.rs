@@ -15,6 +15,9 @@ use serde::Serialize;
 
 use super::{CiTask, levels};
 
+/// The most jobs GitHub runs from one matrix.
+pub const MATRIX_LIMIT: usize = 256;
+
 #[derive(Serialize)]
 struct TaskObject<'a> {
     name: &'a str,

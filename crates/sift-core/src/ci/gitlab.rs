@@ -15,12 +15,7 @@ use super::{CiConfig, CiError, CiTask, header};
 /// The child pipeline's YAML.
 pub fn pipeline(tasks: &[CiTask], settings: &CiConfig) -> Result<String, CiError> {
     let names = GITLAB.assign(&tasks.iter().map(|t| t.name).collect::<Vec<_>>())?;
-    let job_of = |name: &str| {
-        tasks
-            .iter()
-            .position(|t| t.name == name)
-            .map(|i| names[i].clone())
-    };
+    let job_of = super::lookup(tasks, &names);
     let mut doc = Yaml::map();
     if !settings.gitlab_include.is_empty() {
         let includes = settings
@@ -71,7 +66,8 @@ pub fn pipeline(tasks: &[CiTask], settings: &CiConfig) -> Result<String, CiError
                 });
             }
         }
-        doc.insert(name.clone(), job);
+        // Job names are distinct (names::GITLAB) and none is the no-op's.
+        doc.push(name.clone(), job);
     }
     Ok(header("gitlab") + &doc.to_document())
 }

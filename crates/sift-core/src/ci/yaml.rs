@@ -43,6 +43,15 @@ impl Yaml {
         self
     }
 
+    /// Appends `key: value` to a map whose keys the caller keeps distinct
+    /// (no lookup: for maps of thousands of jobs).
+    pub fn push(&mut self, key: impl Into<String>, value: impl Into<Yaml>) -> &mut Self {
+        if let Yaml::Map(entries) = self {
+            entries.push((key.into(), value.into()));
+        }
+        self
+    }
+
     /// The value under `key` in a map.
     pub fn get(&self, key: &str) -> Option<&Yaml> {
         match self {

@@ -57,7 +57,15 @@ pub(crate) fn emit(plan: &Plan, config: &Config, args: &PlanArgs) -> Result<(), 
         PlanFormat::Azure => azure::logging_commands(&tasks())?,
         PlanFormat::AzureJobs => azure::jobs_template(&tasks())?,
         PlanFormat::Github => {
-            let lines = github::outputs(&tasks(), args.group_by_needs);
+            let tasks = tasks();
+            if tasks.len() > github::MATRIX_LIMIT {
+                output::warning(&format!(
+                    "{} tasks are kept, but a GitHub matrix runs at most {} jobs; split them over several matrix jobs",
+                    tasks.len(),
+                    github::MATRIX_LIMIT
+                ));
+            }
+            let lines = github::outputs(&tasks, args.group_by_needs);
             match std::env::var_os("GITHUB_OUTPUT").filter(|v| !v.is_empty()) {
                 Some(path) => {
                     let mut file = std::fs::OpenOptions::new()

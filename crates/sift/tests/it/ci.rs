@@ -455,3 +455,27 @@ fn azure_jobs_example_is_up_to_date() {
         "examples/azure/sift-jobs.yml is stale: regenerate it with `sift plan --all --files-from /dev/null --format azure-jobs > examples/azure/sift-jobs.yml`"
     );
 }
+
+#[test]
+fn github_warns_above_the_matrix_limit() {
+    let repo = TestRepo::plain();
+    let config: String = (0..257)
+        .map(|i| format!("[tasks.t{i}]\nalways = true\n"))
+        .collect();
+    repo.write("sift.toml", &config);
+    let run = plan(&repo, "a\n", &["--format", "github"]);
+    run.ok();
+    assert!(
+        run.stderr
+            .contains("257 tasks are kept, but a GitHub matrix runs at most 256 jobs"),
+        "{}",
+        run.stderr
+    );
+    repo.write("sift.toml", "[tasks.one]\nalways = true\n");
+    let run = plan(&repo, "a\n", &["--format", "github"]);
+    assert!(
+        !run.stderr.contains("matrix runs at most"),
+        "{}",
+        run.stderr
+    );
+}
