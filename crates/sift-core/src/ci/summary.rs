@@ -40,6 +40,22 @@ pub fn plan_markdown(plan: &Plan) -> String {
         _ => {}
     }
     out.push_str(".\n\n");
+    if let Some(push) = &plan.push {
+        let kind = if push.decision.backstop {
+            "a backstop: every task runs"
+        } else if push.decision.expanded {
+            "an expanded push"
+        } else {
+            "not a backstop"
+        };
+        let _ = writeln!(
+            out,
+            "Push {} #{}: {kind} ({}).\n",
+            code(&push.branch),
+            push.number,
+            cell(&push.decision.reason)
+        );
+    }
     if plan.components.is_empty() {
         out.push_str("Components: none.\n\n");
     } else {
@@ -186,6 +202,28 @@ mod tests {
         let config = repo.config();
         let plan = plan_paths(&config, &["docs/a.md"], &PlanOptions::default());
         assert!(!plan_markdown(&plan).contains("<details>"));
+    }
+
+    #[test]
+    fn recorded_pushes_show_their_backstop_status() {
+        let repo = repo(2);
+        let config = repo.config();
+        let mut plan = plan_paths(&config, &["docs/a.md"], &PlanOptions::default());
+        assert!(!plan_markdown(&plan).contains("Push "));
+        plan.push = Some(crate::history::PushContext {
+            branch: "main".to_owned(),
+            number: 21,
+            decision: crate::history::PushDecision {
+                backstop: true,
+                expanded: true,
+                reason: "backstop push (20 pushes / 4.0 hours since push 1)".to_owned(),
+            },
+        });
+        let text = plan_markdown(&plan);
+        assert!(
+            text.contains("Push `main` #21: a backstop: every task runs (backstop push (20 pushes / 4.0 hours since push 1)).\n"),
+            "{text}"
+        );
     }
 
     fn repo_exactly_50() -> Repo {

@@ -786,7 +786,10 @@ on_expanded = true
         assert!(toml::from_str::<toml::Table>(control).is_err());
         assert!(from_str::<RawRoot>(control).is_none());
         let cr = "[tasks.a]\rrun = \"x\"\n";
-        assert_eq!(toml::from_str::<RawRoot>(cr).is_ok(), from_str::<RawRoot>(cr).is_some());
+        assert_eq!(
+            toml::from_str::<RawRoot>(cr).is_ok(),
+            from_str::<RawRoot>(cr).is_some()
+        );
     }
 
     #[test]
