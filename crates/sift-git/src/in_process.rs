@@ -7,6 +7,12 @@
 //! revisions, finds the merge-base and diffs its tree against the head's
 //! tree.
 //!
+//! Objects are read through the light store of `objects` when the repository
+//! has the plain layout it reads and the revisions have the common forms
+//! `resolve_commit_light` resolves: gix's own store validates each pack
+//! index as a whole when it opens it, which on a large repository costs more
+//! than the rest of the plan. Otherwise gix's store is used.
+//!
 //! It only answers when its answer is the one the git command line would
 //! give; everything else returns `None` and the caller takes the command line
 //! path, which also produces every user-facing error. In particular:
@@ -30,11 +36,13 @@ use std::collections::VecDeque;
 use std::ops::ControlFlow;
 use std::path::Path;
 
+use gix::ObjectId;
 use gix::bstr::{BStr, BString, ByteSlice, ByteVec};
 use gix::diff::tree::{Visit, visit};
 use gix::objs::tree::EntryMode;
 use sift_core::{ChangeStatus, ChangedFile};
 
+use crate::objects::{self, Objects};
 use crate::{BaseRev, FALLBACK_BASES, ORIGIN_HEAD};
 
 /// Environment variables that change which repository, objects or refs git
@@ -116,6 +124,15 @@ pub(crate) fn committed_change(
     if repo.is_shallow().ok()? {
         return None;
     }
+    // git honours grafts (deprecated, but still read); gix does not.
+    if repo.common_dir().join("info").join("grafts").exists() {
+        return None;
+    }
+    if let Some(objects) = Objects::open(repo)
+        && let Some(answer) = committed_change_light(repo, &objects, base, head)
+    {
+        return answer;
+    }
     let base = resolve_commit(repo, base)?;
     let head = resolve_commit(repo, head)?;
     let merge_bases = repo.merge_bases_many(base, &[head]).ok()?;
@@ -144,6 +161,129 @@ pub(crate) fn committed_change(
         merge_base: merge_base.to_string(),
         files: files.files,
     })
+}
+
+/// [`committed_change`] through the light object store: `None` if it cannot
+/// tell (a revision form it does not resolve, an object it cannot read), so
+/// that gix's own store is tried, `Some(None)` if the command line must decide.
+pub(crate) fn committed_change_light(
+    repo: &gix::Repository,
+    objects: &Objects,
+    base: &str,
+    head: &str,
+) -> Option<Option<Committed>> {
+    let base = resolve_commit_light(repo, objects, base)?;
+    let head = resolve_commit_light(repo, objects, head)?;
+    // The commit-graph file, when git may use it, as `merge_bases_many` does;
+    // object replacements, which would disable it, rule this store out.
+    let cache = repo.commit_graph_if_enabled().ok()?;
+    let mut graph = gix::revwalk::Graph::new(objects, cache.as_ref());
+    let merge_bases = repo
+        .merge_bases_many_with_graph(base, &[head], &mut graph)
+        .ok()?;
+    let [merge_base] = merge_bases.as_slice() else {
+        return Some(None);
+    };
+    let merge_base = merge_base.detach();
+
+    let tree_of = |commit: ObjectId, buffer: &mut Vec<u8>| -> Option<ObjectId> {
+        let data = objects::find_kind(objects, &commit, gix::objs::Kind::Commit, buffer)?;
+        gix::objs::CommitRefIter::from_bytes(data, gix::hash::Kind::Sha1)
+            .tree_id()
+            .ok()
+    };
+    let (mut old_buffer, mut new_buffer) = (Vec::new(), Vec::new());
+    let old_tree = tree_of(merge_base, &mut old_buffer)?;
+    let new_tree = tree_of(head, &mut new_buffer)?;
+    let old_tree = objects::find_kind(objects, &old_tree, gix::objs::Kind::Tree, &mut old_buffer)?;
+    let new_tree = objects::find_kind(objects, &new_tree, gix::objs::Kind::Tree, &mut new_buffer)?;
+    let mut files = Files::default();
+    let diff = gix::diff::tree(
+        gix::objs::TreeRefIter::from_bytes(old_tree, gix::hash::Kind::Sha1),
+        gix::objs::TreeRefIter::from_bytes(new_tree, gix::hash::Kind::Sha1),
+        gix::diff::tree::State::default(),
+        objects,
+        &mut files,
+    );
+    // Stopped at a possible rename (the diff reports that as cancelled).
+    if files.added && files.deleted {
+        return Some(None);
+    }
+    diff.ok()?;
+    Some(Some(Committed {
+        head: head.to_string(),
+        merge_base: merge_base.to_string(),
+        files: files.files,
+    }))
+}
+
+/// `rev` peeled to a commit without gix's object store, for the forms git
+/// users pass most: a full object name or a ref name (as git abbreviates
+/// them: `main`, `origin/main`, `v1`, `HEAD`), followed by any number of
+/// `^`, `^N`, `~` and `~N`. Anything else (abbreviated object names, which
+/// git only tries after refs, `^{...}`, `@{...}`, ...) is `None`, as is any
+/// lookup that fails.
+fn resolve_commit_light(repo: &gix::Repository, objects: &Objects, rev: &str) -> Option<ObjectId> {
+    let split = rev.find(['^', '~']).unwrap_or(rev.len());
+    let (name, mut suffix) = rev.split_at(split);
+    let id = if name.len() == 40 && name.bytes().all(|b| b.is_ascii_hexdigit()) {
+        // git takes a full object name as one, even if a ref has that name.
+        ObjectId::from_hex(name.as_bytes()).ok()?
+    } else {
+        if name.is_empty() || name.contains(['@', ':', '{', '}', '\\']) {
+            return None;
+        }
+        let mut reference = repo.try_find_reference(name).ok()??;
+        let mut depth = 0;
+        loop {
+            match reference.target() {
+                gix::refs::TargetRef::Object(id) => break id.to_owned(),
+                gix::refs::TargetRef::Symbolic(target) => {
+                    depth += 1;
+                    if depth > 5 {
+                        return None;
+                    }
+                    let target = target.as_bstr().to_owned();
+                    reference = repo.find_reference(target.as_bstr()).ok()?;
+                }
+            }
+        }
+    };
+    let mut id = objects::peel_to_commit(objects, id)?;
+    let mut buffer = Vec::new();
+    while let Some(&operator) = suffix.as_bytes().first() {
+        if operator != b'^' && operator != b'~' {
+            return None;
+        }
+        // One ASCII byte: a character boundary.
+        let rest = &suffix[1..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let (number, rest) = rest.split_at(digits);
+        let number: usize = if number.is_empty() {
+            1
+        } else {
+            number.parse().ok()?
+        };
+        suffix = rest;
+        let parents = |id: ObjectId, buffer: &mut Vec<u8>| -> Option<Vec<ObjectId>> {
+            let data = objects::find_kind(objects, &id, gix::objs::Kind::Commit, buffer)?;
+            Some(
+                gix::objs::CommitRefIter::from_bytes(data, gix::hash::Kind::Sha1)
+                    .parent_ids()
+                    .collect(),
+            )
+        };
+        match operator {
+            b'^' if number == 0 => {}
+            b'^' => id = *parents(id, &mut buffer)?.get(number - 1)?,
+            _ => {
+                for _ in 0..number {
+                    id = *parents(id, &mut buffer)?.first()?;
+                }
+            }
+        }
+    }
+    Some(id)
 }
 
 /// `rev` peeled to a commit, if gix resolves it the way git would.

@@ -9,6 +9,7 @@ use std::process::Command;
 use sift_core::ChangeStatus;
 use tempfile::TempDir;
 
+use crate::objects::Objects;
 use crate::{GitOptions, detect_change_with, in_process};
 
 /// A repository in a temporary directory, driven by a git that sees no user
@@ -291,4 +292,192 @@ fn fast_path_works_from_a_subdirectory() {
     let cli = detect_change_with(subdir, &opts, false).expect("command line path");
     assert_eq!(fast, cli);
     assert!(in_process::open(subdir).is_some());
+}
+
+impl Repo {
+    /// Whether the light object store (see `objects`) answered `base...head`
+    /// on its own, after checking that both paths agree.
+    fn compare_light(&self, base: &str, head: &str) -> bool {
+        let fast = self.compare(Some(base), head);
+        let repo = in_process::open(&self.dir).expect("gix opens the repository");
+        let Some(objects) = Objects::open(&repo) else {
+            return false;
+        };
+        match in_process::committed_change_light(&repo, &objects, base, head) {
+            Some(answer) => {
+                assert_eq!(answer.is_some(), fast, "{base}...{head}");
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn pack_files(&self, extension: &str) -> Vec<PathBuf> {
+        let dir = self.dir.join(".git/objects/pack");
+        let mut files: Vec<PathBuf> = fs::read_dir(dir)
+            .expect("pack dir")
+            .map(|entry| entry.expect("dir entry").path())
+            .filter(|path| path.extension().is_some_and(|ext| ext == extension))
+            .collect();
+        files.sort();
+        files
+    }
+}
+
+/// A history whose files and directories change a little in every commit,
+/// so that a repack stores most blobs and trees as deltas.
+fn delta_repo() -> Repo {
+    let repo = base_repo();
+    let big: String = (0..400)
+        .map(|n| format!("line {n} of a big file\n"))
+        .collect();
+    for n in 0..40 {
+        repo.write(&format!("wide/file{n:03}.txt"), &format!("file {n}\n"));
+    }
+    repo.write("big.txt", &big);
+    repo.commit("wide");
+    for round in 0..6 {
+        repo.write(
+            "big.txt",
+            &big.replace("line 7 ", &format!("line 7 round {round} ")),
+        );
+        repo.write(
+            &format!("wide/file{round:03}.txt"),
+            &format!("round {round}\n"),
+        );
+        repo.commit(&format!("round {round}"));
+    }
+    repo.git(&["tag", "-a", "-m", "annotated", "v1", "HEAD~2"]);
+    repo.git(&["tag", "-a", "-m", "tag of a tag", "v1-again", "v1"]);
+    repo.branch("feature", |r| {
+        r.write("big.txt", &big.replace("line 300 ", "line 300 on feature "));
+        r.write("wide/file039.txt", "feature\n");
+        r.write("wide/new.txt", "new\n");
+    });
+    repo.branch("add-and-delete", |r| {
+        r.remove("wide/file010.txt");
+        r.write("wide/other.txt", "other\n");
+    });
+    repo
+}
+
+/// The revision forms the light store resolves, on the history of
+/// `delta_repo`.
+const LIGHT_RANGES: [(&str, &str); 9] = [
+    ("main", "feature"),
+    ("v1", "feature"),
+    ("v1-again", "main"),
+    ("refs/tags/v1", "refs/heads/feature"),
+    ("main~3", "main"),
+    ("main^", "main"),
+    ("main^^", "main~0"),
+    ("feature^1~2", "feature^0"),
+    ("HEAD~1", "HEAD"),
+];
+
+#[test]
+fn light_store_matches_git_on_loose_and_packed_objects() {
+    let repo = delta_repo();
+    let full = repo.git(&["rev-parse", "main~2"]);
+    let head = repo.git(&["rev-parse", "feature"]);
+    let check = |what: &str| {
+        for (base, head) in LIGHT_RANGES {
+            assert!(repo.compare_light(base, head), "{what}: {base}...{head}");
+        }
+        assert!(repo.compare_light(&full, &head), "{what}: full names");
+        // Abbreviated names and other forms are left to gix's own store.
+        assert!(
+            !repo.compare_light(&full[..12], &head),
+            "{what}: abbreviated"
+        );
+        assert!(!repo.compare_light("main@{0}", &head), "{what}: reflog");
+        // git pairs additions and deletions up: the light path declines too.
+        assert!(
+            repo.compare_light("main", "add-and-delete"),
+            "{what}: renames"
+        );
+        assert!(
+            !repo.compare(Some("main"), "add-and-delete"),
+            "{what}: renames"
+        );
+    };
+    assert!(repo.pack_files("pack").is_empty(), "objects start loose");
+    check("loose");
+
+    repo.git(&["repack", "-adf", "-q", "--depth=50", "--window=50"]);
+    assert!(repo.pack_files("pack").len() == 1);
+    let loose = fs::read_dir(repo.dir.join(".git/objects"))
+        .expect("objects dir")
+        .filter(|entry| entry.as_ref().expect("dir entry").file_name().len() == 2)
+        .count();
+    assert_eq!(loose, 0, "every object is packed");
+    check("offset deltas");
+
+    // Bases named by object id rather than by offset.
+    repo.git(&[
+        "-c",
+        "repack.useDeltaBaseOffset=false",
+        "repack",
+        "-adf",
+        "-q",
+    ]);
+    check("ref deltas");
+
+    // Objects in a pack and loose side by side, two packs.
+    repo.git(&["checkout", "-q", "feature"]);
+    repo.write("wide/file001.txt", "after the pack\n");
+    repo.commit("loose on top");
+    repo.git(&["checkout", "-q", "main"]);
+    check("packed and loose");
+    repo.git(&["repack", "-q"]);
+    assert_eq!(repo.pack_files("pack").len(), 2);
+    check("two packs");
+    assert!(repo.compare_light("main", "feature"));
+}
+
+#[test]
+fn corrupt_pack_index_falls_back_without_panicking() {
+    use std::os::unix::fs::PermissionsExt;
+    let repo = delta_repo();
+    repo.git(&["gc", "-q"]);
+    let [index] = &repo.pack_files("idx")[..] else {
+        panic!("one pack after gc");
+    };
+    assert!(repo.compare_light("main", "feature"));
+    let bytes = fs::read(index).expect("read idx");
+    fs::set_permissions(index, fs::Permissions::from_mode(0o644)).expect("chmod");
+    let opts = GitOptions {
+        base: Some("main".to_owned()),
+        head: Some("feature".to_owned()),
+        ..GitOptions::default()
+    };
+    for (what, corrupt) in [
+        ("truncated", bytes[..bytes.len() / 2].to_vec()),
+        ("not an index", vec![7; bytes.len()]),
+    ] {
+        fs::write(index, &corrupt).expect("corrupt idx");
+        let gix_repo = in_process::open(&repo.dir).expect("gix opens the repository");
+        assert!(Objects::open(&gix_repo).is_none(), "{what}");
+        // git fails too: both paths report an error.
+        let fast = detect_change_with(&repo.dir, &opts, true);
+        let cli = detect_change_with(&repo.dir, &opts, false);
+        assert!(fast.is_err() && cli.is_err(), "{what}: {fast:?} {cli:?}");
+    }
+
+    // Fan-out counts beyond the object count: read only when a lookup
+    // needs them, and then an error, not a panic.
+    let mut corrupt = bytes.clone();
+    corrupt[8 + 4 * 100..8 + 4 * 255].fill(0xff);
+    fs::write(index, &corrupt).expect("corrupt idx");
+    let gix_repo = in_process::open(&repo.dir).expect("gix opens the repository");
+    let objects = Objects::open(&gix_repo).expect("header and size still fine");
+    let mut buffer = Vec::new();
+    let id = gix::ObjectId::from_hex(b"ff00000000000000000000000000000000000000").expect("hex");
+    assert!(gix::objs::Find::try_find(&objects, &id, &mut buffer).is_err());
+    let fast = detect_change_with(&repo.dir, &opts, true);
+    let cli = detect_change_with(&repo.dir, &opts, false);
+    assert_eq!(fast.is_ok(), cli.is_ok(), "{fast:?} {cli:?}");
+    if let (Ok(fast), Ok(cli)) = (fast, cli) {
+        assert_eq!(fast, cli);
+    }
 }

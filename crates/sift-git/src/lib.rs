@@ -25,6 +25,7 @@ mod in_process;
 #[cfg(test)]
 mod in_process_tests;
 mod name_status;
+mod objects;
 
 use std::path::{Path, PathBuf};
 
