@@ -115,6 +115,7 @@ pub fn execute(
     let mut running: Vec<Running> = Vec::new();
     let mut interrupted = false;
     let slots = settings.jobs.max(1);
+    let mut idle = Duration::from_micros(50);
     loop {
         if !interrupted && SIGNAL.load(Ordering::SeqCst) != 0 {
             interrupted = true;
@@ -223,8 +224,13 @@ pub fn execute(
             });
             scheduler.finish(task, ended);
         }
-        if !progressed {
-            std::thread::sleep(Duration::from_micros(500));
+        // Poll fast right after a task ended (short tasks end in bursts),
+        // then back off to 5 ms so long tasks cost no CPU.
+        if progressed {
+            idle = Duration::from_micros(50);
+        } else {
+            std::thread::sleep(idle);
+            idle = (idle * 2).min(Duration::from_millis(5));
         }
     }
     Ok(Outcome {
