@@ -171,6 +171,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
 
+    /// Show each task's most recent recorded result and duration (.sift/run/results.json); run nothing.
+    #[arg(long)]
+    pub history: bool,
+
     /// Seconds between SIGTERM and SIGKILL when a task times out or the run is interrupted.
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     pub grace: f64,

@@ -33,6 +33,9 @@ pub fn run(root: &Path, args: RunArgs) -> Result<u8, CliError> {
     if args.jobs == Some(0) {
         return Err(usage("-j takes a number of tasks ≥ 1"));
     }
+    if args.history {
+        return history(&root.join(RUN_DIR).join("results.json"));
+    }
     let (config, change) = super::load_config_and_change(root, &args.change)?;
     let options = super::plan_options(&args.select)?;
     let plan = Planner::new(&config)
@@ -387,4 +390,34 @@ fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     std::fs::write(&tmp, text)?;
     std::fs::rename(&tmp, path)
+}
+
+/// `sift run --history`: the last recorded result of every task.
+fn history(path: &Path) -> Result<u8, CliError> {
+    let records = load_records(path);
+    if records.tasks.is_empty() {
+        output::note(&format!("no results recorded yet in `{}`", path.display()));
+        return Ok(exit::OK);
+    }
+    let width = records
+        .tasks
+        .keys()
+        .map(|k| k.chars().count())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let mut text = format!(
+        "{:<width$}  {:<9}  {:>8}  finished\n",
+        "task", "result", "duration"
+    );
+    for (name, last) in &records.tasks {
+        text.push_str(&format!(
+            "{name:<width$}  {:<9}  {:>8}  {}\n",
+            last.result.replace('_', " "),
+            format_seconds(last.duration_s),
+            last.finished_at.as_deref().unwrap_or("-")
+        ));
+    }
+    super::plan::print_stdout(&text)?;
+    Ok(exit::OK)
 }

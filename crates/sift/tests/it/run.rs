@@ -320,6 +320,15 @@ run = "echo z >> order.txt; test -f fixed"
     let first = repo.sift(&["run", "--all", "-j", "1", "--keep-going"]);
     assert_eq!(first.code, 12);
     assert_eq!(lines(&repo, "order.txt"), ["a", "z"]);
+    let history = repo.sift(&["run", "--history"]);
+    assert!(
+        history
+            .ok()
+            .lines()
+            .any(|l| l.starts_with("z ") && l.contains("failed")),
+        "{}",
+        history.stdout
+    );
     std::fs::remove_file(repo.path().join("order.txt")).unwrap();
     let dry = repo.sift(&["run", "--all", "-j", "1", "--dry-run"]);
     assert!(dry.ok().contains("z  (failed last time)"), "{}", dry.stdout);
@@ -331,6 +340,9 @@ run = "echo z >> order.txt; test -f fixed"
     let second = repo.sift(&["run", "--all", "-j", "1"]);
     assert_eq!(second.code, 0);
     assert_eq!(lines(&repo, "order.txt"), ["z", "a"]);
+    let history = repo.sift(&["run", "--history"]);
+    let z = history.ok().lines().find(|l| l.starts_with("z ")).unwrap();
+    assert!(z.contains("succeeded"), "{}", history.stdout);
 }
 
 #[test]
