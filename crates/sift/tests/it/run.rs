@@ -210,6 +210,15 @@ fn an_invalid_timeout_is_a_configuration_error() {
         run.stderr
     );
     assert!(run.stderr.contains("sift.toml:2:11"), "{}", run.stderr);
+    let up = self::repo("[tasks.up]\ncwd = \"../elsewhere\"\nrun = \"true\"\n");
+    let run = up.sift(&["run", "--all"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("invalid cwd `../elsewhere`"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("sift.toml:2:7"), "{}", run.stderr);
 }
 
 fn alive(pid: &str) -> bool {
