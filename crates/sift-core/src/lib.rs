@@ -26,6 +26,7 @@ pub mod record;
 pub mod redact;
 pub mod render;
 pub mod rules;
+pub mod run;
 pub mod shard;
 pub mod task;
 pub mod test_id;

@@ -25,6 +25,9 @@ pub struct Cli {
 pub enum Command {
     /// Decide which tasks a change needs, with a reason for each.
     Plan(PlanArgs),
+    /// Plan, then run the kept tasks' `run` commands here: needs first, in parallel,
+    /// likely failures and the critical path first; results are recorded for next time.
+    Run(RunArgs),
     /// Explain one task's decision: changed files, matching rules, components, strategy, dependents.
     Why(WhyArgs),
     /// Show which rules match paths and the components they affect (like `mach file-info schedules`).
@@ -126,6 +129,61 @@ pub struct SelectArgs {
     /// Keep every task (a backstop run).
     #[arg(long)]
     pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub change: ChangeArgs,
+
+    #[command(flatten)]
+    pub select: SelectArgs,
+
+    /// Run up to N tasks at once. Default: the number of CPUs.
+    #[arg(short = 'j', long = "jobs", value_name = "N")]
+    pub jobs: Option<usize>,
+
+    /// Go on after a failure: start every task whose needs succeeded.
+    #[arg(long)]
+    pub keep_going: bool,
+
+    /// Print the order and the expected schedule (from recorded durations); run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Run only shard I of N (1-based): a task and everything it needs go to one shard.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+
+    /// Stream each task's output line by line, prefixed with `[task]`, instead of one block at its end.
+    #[arg(long)]
+    pub stream: bool,
+
+    /// Also print the output of tasks that succeeded (failed tasks' output is always printed).
+    #[arg(long)]
+    pub show_output: bool,
+
+    /// `json`: a versioned report on stdout once the run ends (task output goes to stderr).
+    #[arg(long, value_enum, default_value_t = RunFormat::Text)]
+    pub format: RunFormat,
+
+    /// Also write a JUnit XML file with one testcase per kept task.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+
+    /// Show each task's most recent recorded result and duration (.sift/run/results.json); run nothing.
+    #[arg(long)]
+    pub history: bool,
+
+    /// Seconds between SIGTERM and SIGKILL when a task times out or the run is interrupted.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    pub grace: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum RunFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Args)]

@@ -24,13 +24,16 @@ pub const TIMEOUT: u8 = 10;
 /// A JUnit report, test-times file, ratings file or pytest cache sift was
 /// asked to read is malformed; the message names the file (and line).
 pub const INPUT: u8 = 11;
+/// `sift run`: a task failed or timed out (never the task's own exit code,
+/// which could collide with sift's).
+pub const TASK_FAILED: u8 = 12;
 /// `sift verdict`: a task the plan kept failed, was cancelled or has no result.
 /// (12 is taken by `sift run` for its own task failures; the verdict, which
 /// judges results other tools report, gets its own code.)
 pub const VERDICT_FAILED: u8 = 13;
 /// A bug in sift: please report it.
 pub const INTERNAL: u8 = 101;
-/// `sift pipeline`: Ctrl-C or SIGTERM (the run was asked to cancel); 128 + SIGINT, as shells report it.
+/// `sift pipeline`, `sift run`: Ctrl-C or SIGTERM (the run was asked to cancel); 128 + SIGINT, as shells report it.
 pub const INTERRUPTED: u8 = 130;
 
 /// Every code with its meaning, for `sift --help` and the README.
@@ -61,6 +64,7 @@ pub const TABLE: &[(u8, &str)] = &[
     ),
     (TIMEOUT, "timed out (--timeout)"),
     (INPUT, "invalid input data (JUnit XML, test times, ratings)"),
+    (TASK_FAILED, "`sift run`: a task failed or timed out"),
     (
         VERDICT_FAILED,
         "`sift verdict`: a kept task failed, was cancelled or has no result",

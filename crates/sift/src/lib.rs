@@ -7,6 +7,7 @@ mod error;
 pub mod exit;
 mod output;
 mod remote;
+mod runner;
 mod summary;
 
 use std::process::ExitCode;

@@ -593,6 +593,43 @@ fn prepare_task(
     needs.sort_by(|a, b| a.0.cmp(&b.0));
     needs.dedup_by(|a, b| a.0 == b.0);
     let (needs, need_spans) = needs.into_iter().unzip();
+    let timeout_s = task.timeout.and_then(|timeout| {
+        let span = timeout.span();
+        let text = timeout.into_inner();
+        let parsed = crate::task::parse_duration(&text);
+        if parsed.is_none() {
+            diags.push(
+                ConfigDiagnostic::error(
+                    &source,
+                    Some(span),
+                    format!("invalid timeout `{text}`"),
+                    "here",
+                )
+                .with_help("write a duration above 0 such as \"90s\", \"10m\" or \"1h30m\""),
+            );
+        }
+        parsed
+    });
+    if let Some(cwd) = &task.cwd {
+        let path = std::path::Path::new(cwd.get_ref());
+        if path.is_absolute()
+            || path
+                .components()
+                .any(|c| matches!(c, std::path::Component::ParentDir))
+        {
+            diags.push(
+                ConfigDiagnostic::error(
+                    &source,
+                    Some(cwd.span()),
+                    format!("invalid cwd `{}`", cwd.get_ref()),
+                    "here",
+                )
+                .with_help(
+                    "cwd is a directory inside the repository, relative to its root, without `..`",
+                ),
+            );
+        }
+    }
     PreparedTask {
         task: Some(Task {
             name: name.clone(),
@@ -602,6 +639,12 @@ fn prepare_task(
             need_ids: Vec::new(),
             run: task.run.map(Spanned::into_inner),
             description: task.description,
+            env: task
+                .env
+                .map(|env| env.into_inner().into_iter().collect())
+                .unwrap_or_default(),
+            cwd: task.cwd.map(Spanned::into_inner),
+            timeout_s,
             backstop: task.backstop.is_none_or(Spanned::into_inner),
             source: Arc::clone(&source),
             line,

@@ -168,6 +168,12 @@ pub(crate) struct RawTask {
     pub needs: Option<Names>,
     pub run: Option<Spanned<String>>,
     pub description: Option<String>,
+    /// `sift run`: extra environment for `run`.
+    pub env: Option<Spanned<std::collections::BTreeMap<String, String>>>,
+    /// `sift run`: the directory `run` starts in, relative to the root.
+    pub cwd: Option<Spanned<String>>,
+    /// `sift run`: how long `run` may take, e.g. `"10m"`.
+    pub timeout: Option<Spanned<String>>,
 }
 
 impl RawTask {

@@ -10,6 +10,7 @@ mod order;
 mod pipeline;
 mod plan;
 mod record;
+mod run;
 mod shard;
 mod verdict;
 mod why;
@@ -49,6 +50,7 @@ pub fn run_local(cli: Cli) -> Result<u8, CliError> {
     let root = find_root(cli.root.as_deref())?;
     match cli.command {
         Command::Plan(args) => plan::run(&root, args),
+        Command::Run(args) => run::run(&root, args),
         Command::Why(args) => why::run(&root, args),
         Command::Files(args) => files::run(&root, args),
         Command::Check(args) => check::run(&root, args),

@@ -10,7 +10,7 @@ fn exit_code_constants_are_stable() {
             .iter()
             .map(|(code, _)| *code)
             .collect::<Vec<_>>(),
-        [0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 101, 130]
+        [0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 101, 130]
     );
     assert_eq!(
         (
@@ -31,10 +31,11 @@ fn exit_code_constants_are_stable() {
             exit::SERVICE,
             exit::AUTH,
             exit::TIMEOUT,
+            exit::TASK_FAILED,
             exit::VERDICT_FAILED,
             exit::INTERRUPTED
         ),
-        (7, 8, 9, 10, 13, 130)
+        (7, 8, 9, 10, 12, 13, 130)
     );
 }
 

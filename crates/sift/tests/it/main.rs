@@ -16,6 +16,7 @@ mod pipeline;
 mod plan;
 mod record;
 mod remote;
+mod run;
 mod shard;
 mod verdict;
 mod why;

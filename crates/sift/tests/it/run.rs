@@ -1,0 +1,447 @@
+//! `sift run`: tasks really run, in real git repositories.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::{Run, TestRepo};
+
+/// A repository with `config` as sift.toml, committed.
+fn repo(config: &str) -> TestRepo {
+    let repo = TestRepo::git();
+    repo.write("sift.toml", config).write("src/a.txt", "a");
+    repo.commit("initial");
+    repo
+}
+
+fn read(repo: &TestRepo, path: &str) -> String {
+    std::fs::read_to_string(repo.path().join(path)).unwrap_or_default()
+}
+
+fn lines(repo: &TestRepo, path: &str) -> Vec<String> {
+    read(repo, path).lines().map(str::to_owned).collect()
+}
+
+fn task<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["tasks"]
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .find(|t| t["name"] == name)
+        .unwrap_or_else(|| panic!("no task {name} in {report:#}"))
+}
+
+fn json(run: &Run) -> serde_json::Value {
+    run.json_any()
+}
+
+#[test]
+fn needs_run_first_and_the_environment_is_set() {
+    let repo = TestRepo::git();
+    repo.write(
+        "sift.toml",
+        r#"
+[tasks.build]
+run = "echo $SIFT_TASK >> order.txt"
+
+[tasks.test]
+needs = ["build"]
+cwd = "sub"
+env = { GREETING = "hello world" }
+run = '''echo $SIFT_TASK >> ../order.txt
+printf '%s\n' "$SIFT_BASE" "$SIFT_HEAD" "$SIFT_TASK" "$GREETING" "$(pwd)" > ../env.txt
+cp "$SIFT_CHANGED_FILES" ../changed.txt'''
+"#,
+    )
+    .write("sub/keep", "")
+    .write(
+        "old.txt",
+        "some content that stays the same\n".repeat(5).as_str(),
+    );
+    let base = repo.commit("initial");
+    repo.git_ok(&["mv", "old.txt", "new.txt"]);
+    repo.write("other.txt", "x");
+    let head = repo.commit("rename");
+    let run = repo.sift(&[
+        "run", "--base", "HEAD~1", "--all", "-j", "4", "--format", "json",
+    ]);
+    let report = json(&run);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(lines(&repo, "order.txt"), ["build", "test"]);
+    let env = lines(&repo, "env.txt");
+    assert_eq!(env[0], base);
+    assert_eq!(env[1], head);
+    assert_eq!(env[2], "test");
+    assert_eq!(env[3], "hello world");
+    assert!(env[4].ends_with("/sub"), "{env:?}");
+    let changed = lines(&repo, "changed.txt");
+    for path in ["new.txt", "old.txt", "other.txt"] {
+        assert!(changed.contains(&path.to_owned()), "{changed:?}");
+    }
+    assert_eq!(report["format_version"], 1);
+    assert_eq!(report["base"], base.as_str());
+    assert_eq!(task(&report, "test")["result"], "succeeded");
+    assert_eq!(task(&report, "test")["exit_code"], 0);
+    assert!(task(&report, "test")["duration_s"].is_f64());
+    assert!(
+        task(&report, "test")["started_at"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z')
+    );
+}
+
+#[test]
+fn tasks_overlap_with_two_slots() {
+    // Each task waits until both have started: they pass only in parallel.
+    let wait = r#"touch started-$SIFT_TASK; i=0; while [ "$(ls started-* | wc -l)" -lt 2 ]; do sleep 0.05; i=$((i+1)); [ $i -gt 100 ] && exit 1; done; true"#;
+    let repo = repo(&format!(
+        "[tasks.a]\nrun = '{wait}'\n[tasks.b]\nrun = '{wait}'\n"
+    ));
+    let run = repo.sift(&["run", "--all", "-j", "2"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    // With one slot the first waits for the second forever (its limit).
+    std::fs::remove_file(repo.path().join("started-a")).unwrap();
+    std::fs::remove_file(repo.path().join("started-b")).unwrap();
+    let run = repo.sift(&["run", "--all", "-j", "1"]);
+    assert_eq!(run.code, 12, "{}", run.stdout);
+}
+
+const FAILING: &str = r#"
+[tasks.build]
+run = "echo build >> ran.txt; echo 'compile error' >&2; exit 3"
+
+[tasks.test]
+needs = ["build"]
+run = "echo test >> ran.txt"
+
+[tasks.deploy]
+needs = ["test"]
+run = "echo deploy >> ran.txt"
+
+[tasks.lint]
+run = "echo lint >> ran.txt"
+"#;
+
+#[test]
+fn a_failure_skips_its_dependents_and_stops_the_run() {
+    let repo = repo(FAILING);
+    let run = repo.sift(&["run", "--all", "-j", "1", "--format", "json"]);
+    assert_eq!(run.code, 12, "{}", run.stderr);
+    let report = json(&run);
+    assert_eq!(lines(&repo, "ran.txt"), ["build"]);
+    assert_eq!(task(&report, "build")["result"], "failed");
+    assert_eq!(task(&report, "build")["exit_code"], 3);
+    assert_eq!(task(&report, "test")["result"], "skipped");
+    assert_eq!(task(&report, "test")["reason"], "needs build, which failed");
+    assert_eq!(task(&report, "deploy")["result"], "skipped");
+    assert_eq!(task(&report, "lint")["result"], "skipped");
+    assert_eq!(report["summary"]["failed"], 1);
+    assert_eq!(report["summary"]["skipped"], 3);
+    // The failed task's output is shown (on stderr with --format json).
+    assert!(run.stderr.contains("compile error"), "{}", run.stderr);
+}
+
+#[test]
+fn keep_going_runs_what_a_failure_does_not_block() {
+    let repo = repo(FAILING);
+    let run = repo.sift(&[
+        "run",
+        "--all",
+        "-j",
+        "1",
+        "--keep-going",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code, 12);
+    let report = json(&run);
+    assert_eq!(lines(&repo, "ran.txt"), ["build", "lint"]);
+    assert_eq!(task(&report, "lint")["result"], "succeeded");
+    assert_eq!(task(&report, "deploy")["result"], "skipped");
+    assert_eq!(
+        task(&report, "deploy")["reason"],
+        "needs test, which was skipped (build failed)"
+    );
+}
+
+#[test]
+fn tasks_without_run_and_tasks_the_plan_skips() {
+    let repo = repo(
+        r#"
+[tasks.gate]
+[tasks.after]
+needs = ["gate"]
+run = "echo after >> ran.txt"
+[tasks.docs]
+changed = ["docs/**"]
+run = "echo docs >> ran.txt"
+"#,
+    );
+    let run = repo.sift(&["run", "--target", "after", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = json(&run);
+    assert_eq!(task(&report, "gate")["result"], "nothing_to_run");
+    assert_eq!(task(&report, "after")["result"], "succeeded");
+    assert_eq!(task(&report, "docs")["result"], "not_run");
+    assert_eq!(task(&report, "docs")["run"], false);
+    assert_eq!(lines(&repo, "ran.txt"), ["after"]);
+}
+
+#[test]
+fn a_timeout_kills_the_task() {
+    let repo = repo("[tasks.slow]\ntimeout = \"1s\"\nrun = \"sleep 30\"\n");
+    let start = Instant::now();
+    let run = repo.sift(&["run", "--all", "--grace", "1", "--format", "json"]);
+    assert!(start.elapsed() < Duration::from_secs(15));
+    assert_eq!(run.code, 12);
+    let report = json(&run);
+    assert_eq!(task(&report, "slow")["result"], "timed_out");
+    assert_eq!(task(&report, "slow")["reason"], "timed out after 1.0s");
+}
+
+#[test]
+fn an_invalid_timeout_is_a_configuration_error() {
+    let repo = repo("[tasks.slow]\ntimeout = \"soon\"\nrun = \"true\"\n");
+    let run = repo.sift(&["run", "--all"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("invalid timeout `soon`"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("sift.toml:2:11"), "{}", run.stderr);
+    let up = self::repo("[tasks.up]\ncwd = \"../elsewhere\"\nrun = \"true\"\n");
+    let run = up.sift(&["run", "--all"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("invalid cwd `../elsewhere`"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("sift.toml:2:7"), "{}", run.stderr);
+}
+
+fn alive(pid: &str) -> bool {
+    // A zombie waiting for its parent to reap it is not running.
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+#[test]
+fn sigterm_stops_every_task_and_its_grandchildren() {
+    let repo = repo(
+        r#"
+[tasks.server]
+run = "sleep 300 & echo $! > grandchild.pid; wait"
+[tasks.later]
+needs = ["server"]
+run = "echo later >> ran.txt"
+"#,
+    );
+    let mut command = Command::new(crate::sift_bin());
+    command
+        .args(["run", "--all", "--grace", "2", "--format", "json"])
+        .current_dir(repo.path())
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = command.spawn().unwrap();
+    let pid_file = repo.path().join("grandchild.pid");
+    let start = Instant::now();
+    while read(&repo, "grandchild.pid").trim().is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "task never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let grandchild = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert!(alive(&grandchild));
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(task(&report, "server")["result"], "interrupted");
+    assert_eq!(task(&report, "later")["result"], "skipped");
+    let start = Instant::now();
+    while alive(&grandchild) {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "grandchild {grandchild} still runs"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(read(&repo, "ran.txt").is_empty());
+}
+
+#[test]
+fn junit_and_json_reports_parse_back() {
+    let repo = repo(FAILING);
+    let junit = repo.path().join("report.xml");
+    let run = repo.sift(&[
+        "run",
+        "--all",
+        "--keep-going",
+        "--format",
+        "json",
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 12);
+    let report = json(&run);
+    let names: Vec<&str> = report["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["build", "deploy", "lint", "test"], "sorted by name");
+    let parsed =
+        sift_core::junit::parse(&std::fs::read_to_string(&junit).unwrap()).expect("valid JUnit");
+    assert_eq!(parsed.cases.len(), 4);
+    let build = parsed.cases.iter().find(|c| c.name == "build").unwrap();
+    assert!(build.outcome.failed());
+    let lint = parsed.cases.iter().find(|c| c.name == "lint").unwrap();
+    assert!(!lint.outcome.failed());
+}
+
+#[test]
+fn a_task_that_failed_last_time_starts_first() {
+    let repo = repo(
+        r#"
+[tasks.a]
+run = "echo a >> order.txt"
+[tasks.z]
+run = "echo z >> order.txt; test -f fixed"
+"#,
+    );
+    let first = repo.sift(&["run", "--all", "-j", "1", "--keep-going"]);
+    assert_eq!(first.code, 12);
+    assert_eq!(lines(&repo, "order.txt"), ["a", "z"]);
+    let history = repo.sift(&["run", "--history"]);
+    assert!(
+        history
+            .ok()
+            .lines()
+            .any(|l| l.starts_with("z ") && l.contains("failed")),
+        "{}",
+        history.stdout
+    );
+    std::fs::remove_file(repo.path().join("order.txt")).unwrap();
+    let dry = repo.sift(&["run", "--all", "-j", "1", "--dry-run"]);
+    assert!(dry.ok().contains("z  (failed last time)"), "{}", dry.stdout);
+    assert!(
+        !repo.path().join("order.txt").exists(),
+        "--dry-run runs nothing"
+    );
+    repo.write("fixed", "");
+    let second = repo.sift(&["run", "--all", "-j", "1"]);
+    assert_eq!(second.code, 0);
+    assert_eq!(lines(&repo, "order.txt"), ["z", "a"]);
+    let history = repo.sift(&["run", "--history"]);
+    let z = history.ok().lines().find(|l| l.starts_with("z ")).unwrap();
+    assert!(z.contains("succeeded"), "{}", history.stdout);
+}
+
+#[test]
+fn shards_run_every_task_once_with_its_needs() {
+    let repo = repo(
+        r#"
+[tasks.build]
+run = "echo build >> ran.txt"
+[tasks.test]
+needs = ["build"]
+run = "test \"$(cat ran.txt)\" != '' && echo test >> ran.txt"
+[tasks.lint]
+run = "echo lint >> ran.txt"
+[tasks.docs]
+run = "echo docs >> ran.txt"
+[tasks.fmt]
+run = "echo fmt >> ran.txt"
+"#,
+    );
+    let mut all: Vec<String> = Vec::new();
+    for shard in ["1/2", "2/2"] {
+        // Each shard is another machine: same plan, same (here: no) records.
+        let _ = std::fs::remove_file(repo.path().join("ran.txt"));
+        let _ = std::fs::remove_dir_all(repo.path().join(".sift"));
+        let run = repo.sift(&["run", "--all", "--shard", shard, "--format", "json"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let ran = lines(&repo, "ran.txt");
+        assert!(!ran.is_empty(), "shard {shard} ran nothing");
+        if ran.contains(&"test".to_owned()) {
+            assert!(
+                ran.contains(&"build".to_owned()),
+                "test without build on {shard}"
+            );
+        }
+        let report = json(&run);
+        for name in ["build", "test", "lint", "docs", "fmt"] {
+            let t = task(&report, name);
+            let here = ran.contains(&name.to_owned());
+            assert_eq!(t["result"] == "succeeded", here, "{name} on {shard}");
+            if !here {
+                assert!(t["reason"].as_str().unwrap().starts_with("runs on shard"));
+            }
+        }
+        all.extend(ran);
+    }
+    all.sort();
+    assert_eq!(all, ["build", "docs", "fmt", "lint", "test"]);
+    let bad = repo.sift(&["run", "--all", "--shard", "3/2"]);
+    assert_eq!(bad.code, 2);
+}
+
+#[test]
+fn plain_output_without_a_terminal_and_github_groups() {
+    let repo = repo(FAILING);
+    let run = repo.sift(&["run", "--all", "-j", "1", "--show-output"]);
+    assert_eq!(run.code, 12);
+    for text in [&run.stdout, &run.stderr] {
+        assert!(!text.contains('\x1b'), "control codes in {text:?}");
+        assert!(!text.contains('\r'), "carriage return in {text:?}");
+    }
+    assert!(
+        run.stdout.contains("--- output of build ---"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("compile error"));
+    assert!(
+        run.stdout.contains("needs build, which failed"),
+        "summary table"
+    );
+    let github = repo.sift_env(
+        repo.path(),
+        &["run", "--all", "-j", "1"],
+        None,
+        &[("GITHUB_ACTIONS", "true"), ("CI", "true")],
+    );
+    assert!(
+        github.stdout.contains("::group::build (FAIL)"),
+        "{}",
+        github.stdout
+    );
+    assert!(github.stdout.contains("::endgroup::"));
+}
+
+#[test]
+fn stream_prefixes_each_line() {
+    let repo = repo("[tasks.talk]\nrun = \"echo one; echo two; printf three\"\n");
+    let run = repo.sift(&["run", "--all", "--stream"]);
+    let out = run.ok();
+    for line in ["[talk] one", "[talk] two", "[talk] three"] {
+        assert!(out.lines().any(|l| l == line), "{line} in {out}");
+    }
+}
