@@ -178,6 +178,12 @@ pub struct RunArgs {
     /// Seconds between SIGTERM and SIGKILL when a task times out or the run is interrupted.
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     pub grace: f64,
+
+    /// Write a Markdown summary of the run: to $GITHUB_STEP_SUMMARY (GitHub), as
+    /// `##vso[task.uploadsummary]` (Azure, TF_BUILD), with `buildkite-agent annotate`
+    /// (Buildkite), and to FILE if given.
+    #[arg(long, value_name = "FILE", num_args = 0..=1)]
+    pub summary: Option<Option<PathBuf>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

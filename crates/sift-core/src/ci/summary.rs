@@ -82,6 +82,72 @@ pub fn plan_markdown(plan: &Plan) -> String {
     out
 }
 
+/// The summary of a `sift run`: counts, failures first, then every task with
+/// its result, duration and reason.
+pub fn run_markdown(report: &crate::run::report::RunReport) -> String {
+    use crate::run::report::Outcome;
+    let count = |o: Outcome| report.tasks.iter().filter(|t| t.result == o).count();
+    let failed = count(Outcome::Failed) + count(Outcome::TimedOut) + count(Outcome::Interrupted);
+    let executed = report.tasks.iter().filter(|t| t.run).count();
+    let mut out = format!(
+        "### sift run: {}\n\n",
+        if failed == 0 {
+            "every executed task succeeded".to_owned()
+        } else {
+            format!("{failed} task(s) failed")
+        }
+    );
+    let _ = write!(
+        out,
+        "{executed} of {} tasks kept: {} succeeded, {} failed, {} timed out, {} interrupted, {} skipped, {} with nothing to run; {} not run by the plan",
+        report.tasks.len(),
+        count(Outcome::Succeeded),
+        count(Outcome::Failed),
+        count(Outcome::TimedOut),
+        count(Outcome::Interrupted),
+        count(Outcome::Skipped),
+        count(Outcome::NothingToRun),
+        count(Outcome::NotRun),
+    );
+    match (&report.base, &report.head) {
+        (Some(base), Some(head)) => {
+            let _ = write!(out, " (`{}`..`{}`)", short(base), short(head));
+        }
+        (None, Some(head)) => {
+            let _ = write!(out, " (at `{}`)", short(head));
+        }
+        _ => {}
+    }
+    out.push_str(".\n\n");
+    if report.tasks.is_empty() {
+        out.push_str("No tasks are configured.\n");
+        return out;
+    }
+    let rank = |o: Outcome| match o {
+        Outcome::Failed | Outcome::TimedOut | Outcome::Interrupted => 0,
+        Outcome::Skipped => 1,
+        Outcome::Succeeded | Outcome::NothingToRun => 2,
+        Outcome::NotRun => 3,
+    };
+    let mut rows: Vec<&crate::run::report::TaskResult> = report.tasks.iter().collect();
+    rows.sort_by_key(|t| rank(t.result));
+    let mut table = String::from("| Task | Result | Duration | Reason |\n|---|---|---:|---|\n");
+    for task in &rows {
+        let duration = task
+            .duration_s
+            .map_or_else(String::new, |d| format!("{d:.1} s"));
+        let _ = writeln!(
+            table,
+            "| {} | {} | {duration} | {} |",
+            code(&task.name),
+            task.result.as_str(),
+            cell(&task.reason)
+        );
+    }
+    out.push_str(&collapse(&table, rows.len(), "tasks"));
+    out
+}
+
 /// One shard, as the shard summary shows it.
 #[derive(Debug, Clone, Copy)]
 pub struct ShardRow {
@@ -224,6 +290,44 @@ mod tests {
             text.contains("Push `main` #21: a backstop: every task runs (backstop push (20 pushes / 4.0 hours since push 1)).\n"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn run_summaries_put_failures_first() {
+        use crate::run::report::{Outcome, RunReport, TaskResult};
+        let task = |name: &str, result: Outcome, duration: Option<f64>| TaskResult {
+            name: name.to_owned(),
+            run: result != Outcome::NotRun,
+            reason: format!("why {name}"),
+            result,
+            exit_code: None,
+            started_at: None,
+            finished_at: None,
+            duration_s: duration,
+        };
+        let report = RunReport::new(
+            Some("a".repeat(40)),
+            Some("b".repeat(40)),
+            vec![
+                task("a-ok", Outcome::Succeeded, Some(1.25)),
+                task("b-bad", Outcome::Failed, Some(2.0)),
+                task("c-off", Outcome::NotRun, None),
+            ],
+        );
+        let text = run_markdown(&report);
+        assert!(
+            text.starts_with(
+                "### sift run: 1 task(s) failed\n\n2 of 3 tasks kept: 1 succeeded, 1 failed"
+            ),
+            "{text}"
+        );
+        let bad = text
+            .find("| `b-bad` | failed | 2.0 s | why b-bad |")
+            .expect("failed row");
+        let ok = text
+            .find("| `a-ok` | succeeded | 1.2 s | why a-ok |")
+            .expect("succeeded row");
+        assert!(bad < ok, "failures come first:\n{text}");
     }
 
     fn repo_exactly_50() -> Repo {

@@ -25,6 +25,12 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+/// A report's result that counts as success: `success` (any CI's word), or
+/// `sift run --format json`'s `succeeded` and `nothing_to_run`.
+fn succeeded(result: &str) -> bool {
+    matches!(result, "success" | "succeeded" | "nothing_to_run")
+}
+
 /// The results a verdict reads.
 #[derive(Debug, Clone, Copy)]
 pub enum Results<'a> {
@@ -115,7 +121,7 @@ pub fn decide(plan_json: &str, results: Results) -> Result<Verdict, VerdictError
             }
             for name in &kept {
                 match by_name.get(name) {
-                    Some(&"success") => {}
+                    Some(result) if succeeded(result) => {}
                     Some(result) => failures.push(format!("task `{name}`: {result}")),
                     None => failures.push(format!(
                         "task `{name}`: no result (the plan kept it, but it did not run)"
@@ -123,7 +129,7 @@ pub fn decide(plan_json: &str, results: Results) -> Result<Verdict, VerdictError
                 }
             }
             for (name, result) in &by_name {
-                if skipped.contains(name) && *result != "success" {
+                if skipped.contains(name) && !succeeded(result) && *result != "not_run" {
                     notes.push(format!(
                         "task `{name}`: {result}, but the plan skipped it, so it does not count"
                     ));
@@ -255,6 +261,24 @@ mod tests {
             verdict.lines,
             ["verdict: passed: 2 kept task(s) succeeded, 1 skipped by the plan"]
         );
+    }
+
+    /// `sift run --format json` reports are read as they are.
+    #[test]
+    fn sift_run_reports() {
+        let text = report(&[
+            ("build", "succeeded"),
+            ("docs", "not_run"),
+            ("test", "nothing_to_run"),
+        ]);
+        let verdict = decide(PLAN, Results::Report(&text)).unwrap();
+        assert!(verdict.passed, "{:?}", verdict.lines);
+        for bad in ["failed", "timed_out", "interrupted", "skipped"] {
+            let text = report(&[("build", "succeeded"), ("test", bad)]);
+            let verdict = decide(PLAN, Results::Report(&text)).unwrap();
+            assert!(!verdict.passed, "{bad}");
+            assert_eq!(verdict.lines[0], format!("task `test`: {bad}"));
+        }
     }
 
     #[test]

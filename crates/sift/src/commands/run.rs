@@ -201,8 +201,26 @@ pub fn run(root: &Path, args: RunArgs) -> Result<u8, CliError> {
             .map_err(|e| CliError::io(format!("cannot write `{}`", file.display()), e))?;
     }
     write_out(&format!("\n{}", report.table()), out_to_stderr);
+    let mut stdout = String::new();
     if args.format == RunFormat::Json {
-        super::plan::print_stdout(&report.json())?;
+        stdout.push_str(&report.json());
+    }
+    if let Some(file) = &args.summary {
+        let markdown = sift_core::ci::summary::run_markdown(&report);
+        let published = crate::summary::publish(
+            &markdown,
+            "run",
+            file.as_deref(),
+            args.format == RunFormat::Json,
+        )?;
+        if args.format == RunFormat::Json {
+            stdout.push_str(&published);
+        } else {
+            write_out(&published, false);
+        }
+    }
+    if !stdout.is_empty() {
+        super::plan::print_stdout(&stdout)?;
     }
     Ok(if outcome.interrupted || runner::signal_received() {
         exit::INTERRUPTED

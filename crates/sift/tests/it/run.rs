@@ -445,3 +445,38 @@ fn stream_prefixes_each_line() {
         assert!(out.lines().any(|l| l == line), "{line} in {out}");
     }
 }
+
+/// `--summary FILE` writes the run's Markdown; its report still verdicts.
+#[test]
+fn summary_and_verdict_of_a_run() {
+    let repo = repo(FAILING);
+    let run = repo.sift(&[
+        "run",
+        "--all",
+        "-j",
+        "1",
+        "--format",
+        "json",
+        "--summary",
+        "summary.md",
+    ]);
+    assert_eq!(run.code, 12, "{}", run.stderr);
+    let summary = read(&repo, "summary.md");
+    assert!(
+        summary.starts_with("### sift run: 1 task(s) failed"),
+        "{summary}"
+    );
+    assert!(summary.contains("| `build` | failed |"), "{summary}");
+    assert!(summary.contains("| `test` | skipped |"), "{summary}");
+    std::fs::write(repo.path().join("report.json"), &run.stdout).unwrap();
+    let plan = repo.sift(&["plan", "--all", "--format", "json"]);
+    std::fs::write(repo.path().join("plan.json"), &plan.stdout).unwrap();
+    let verdict = repo.sift(&["verdict", "--plan", "plan.json", "--report", "report.json"]);
+    assert_eq!(verdict.code, 13, "{}{}", verdict.stdout, verdict.stderr);
+    assert!(
+        format!("{}{}", verdict.stdout, verdict.stderr).contains("task `build`: failed"),
+        "{}{}",
+        verdict.stdout,
+        verdict.stderr
+    );
+}
