@@ -124,12 +124,14 @@ pub fn installed_copy(sift: &Path, dir: &Path) -> Result<PathBuf, String> {
     Ok(copy)
 }
 
-struct Sample {
-    wall_ms: f64,
-    cpu_ms: f64,
+/// One timed run of a whole process.
+pub struct Sample {
+    pub wall_ms: f64,
+    pub cpu_ms: f64,
 }
 
-fn time(program: &Path, args: &[&str], dir: &Path) -> Result<Sample, String> {
+/// Runs `program args` in `dir` to completion (output discarded) and times it.
+pub fn time(program: &Path, args: &[&str], dir: &Path) -> Result<Sample, String> {
     let start = Instant::now();
     let child = Command::new(program)
         .args(args)

@@ -21,8 +21,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
+use crate::git_bench::time;
 use crate::rng::Rng;
-use crate::rusage::wait_with_rusage;
 
 pub struct HistoryOptions {
     pub dir: PathBuf,
@@ -229,37 +229,6 @@ fn build(repo: &Path, commits: usize, seed: u64) -> Result<(), String> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
-}
-
-struct Sample {
-    wall_ms: f64,
-    cpu_ms: f64,
-}
-
-fn time(program: &Path, args: &[&str], dir: &Path) -> Result<Sample, String> {
-    let start = Instant::now();
-    let child = Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
-    let reaped = wait_with_rusage(&child).map_err(|e| e.to_string())?;
-    let wall_ms = start.elapsed().as_secs_f64() * 1000.0;
-    if !reaped.status.success() {
-        return Err(format!(
-            "{} {} failed: {} (in {})",
-            program.display(),
-            args.join(" "),
-            reaped.status,
-            dir.display()
-        ));
-    }
-    Ok(Sample {
-        wall_ms,
-        cpu_ms: reaped.cpu_ms,
-    })
 }
 
 fn percentile(values: &mut [f64], p: f64) -> f64 {

@@ -150,20 +150,10 @@ struct ChangedIndex {
 
 impl ChangedIndex {
     fn new(config: &Config) -> ChangedIndex {
-        fn walk<'a>(strategy: &'a Strategy, out: &mut Vec<&'a PatternList>) {
-            match strategy {
-                Strategy::Changed(list) => out.push(list),
-                Strategy::Any(members) | Strategy::All(members) => {
-                    members.iter().for_each(|m| walk(m, out));
-                }
-                Strategy::Not(member) => walk(member, out),
-                _ => {}
-            }
-        }
         let mut lists = Vec::new();
         for task in &config.tasks {
             if let Some(strategy) = &task.strategy {
-                walk(strategy, &mut lists);
+                strategy.changed_lists(&mut lists);
             }
         }
         let ids = lists

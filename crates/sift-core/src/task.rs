@@ -34,6 +34,23 @@ pub enum Strategy {
     OnExpanded,
 }
 
+impl Strategy {
+    /// Every `changed` list in this strategy, composites included, in order.
+    pub fn changed_lists<'a>(&'a self, out: &mut Vec<&'a PatternList>) {
+        match self {
+            Strategy::Changed(list) => out.push(list),
+            Strategy::Any(members) | Strategy::All(members) => {
+                members.iter().for_each(|m| m.changed_lists(out));
+            }
+            Strategy::Not(member) => member.changed_lists(out),
+            Strategy::Schedules { .. }
+            | Strategy::Always
+            | Strategy::OnBackstop
+            | Strategy::OnExpanded => {}
+        }
+    }
+}
+
 /// A task from `[tasks.NAME]`.
 #[derive(Debug, Clone)]
 pub struct Task {

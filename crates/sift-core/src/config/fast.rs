@@ -173,6 +173,19 @@ impl<'s> Builder<'s> {
         self.declined = true;
     }
 
+    /// Declines when toml's own check of a comment or newline token would
+    /// report an error.
+    fn validate(&mut self, span: Span, check: fn(&Raw<'s>, &mut dyn ErrorSink)) {
+        let mut error: Option<ParseError> = None;
+        match self.raw(span, None) {
+            Some(raw) => check(&raw, &mut error),
+            None => return self.decline(),
+        }
+        if error.is_some() {
+            self.decline();
+        }
+    }
+
     /// toml refuses values nested deeper than its limit; so does this path.
     fn within_depth(&mut self) -> bool {
         if self.open.len() > RECURSION_LIMIT as usize {
@@ -406,25 +419,11 @@ impl<'s> EventReceiver for Builder<'s> {
     }
 
     fn comment(&mut self, span: Span, _error: &mut dyn ErrorSink) {
-        let mut error: Option<ParseError> = None;
-        match self.raw(span, None) {
-            Some(raw) => raw.decode_comment(&mut error),
-            None => return self.decline(),
-        }
-        if error.is_some() {
-            self.decline();
-        }
+        self.validate(span, Raw::decode_comment);
     }
 
     fn newline(&mut self, span: Span, _error: &mut dyn ErrorSink) {
-        let mut error: Option<ParseError> = None;
-        match self.raw(span, None) {
-            Some(raw) => raw.decode_newline(&mut error),
-            None => return self.decline(),
-        }
-        if error.is_some() {
-            self.decline();
-        }
+        self.validate(span, Raw::decode_newline);
     }
 
     fn error(&mut self, _span: Span, _error: &mut dyn ErrorSink) {

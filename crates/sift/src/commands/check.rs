@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use sift_core::components::ComponentSet;
 use sift_core::diagnostic::{ConfigDiagnostic, Diagnostics, SourceFile};
-use sift_core::pattern::{PatternIndex, PatternList};
+use sift_core::pattern::PatternIndex;
 use sift_core::rules::{RULE_FILE, RuleTree};
 use sift_core::task::Strategy;
 use sift_core::{Config, ConfigLoadError};
@@ -160,7 +160,7 @@ fn dead_task_patterns(config: &Config, tracked: &[String], diagnostics: &mut Dia
     for task in &config.tasks {
         if let Some(strategy) = &task.strategy {
             let mut own = Vec::new();
-            collect_changed(strategy, &mut own);
+            strategy.changed_lists(&mut own);
             lists.extend(own.into_iter().map(|list| (task, list)));
         }
     }
@@ -184,20 +184,6 @@ fn dead_task_patterns(config: &Config, tracked: &[String], diagnostics: &mut Dia
                 .with_help("`changed` patterns are relative to the repository root"),
             );
         }
-    }
-}
-
-fn collect_changed<'a>(strategy: &'a Strategy, out: &mut Vec<&'a PatternList>) {
-    match strategy {
-        Strategy::Changed(list) => out.push(list),
-        Strategy::Any(members) | Strategy::All(members) => {
-            members.iter().for_each(|m| collect_changed(m, out))
-        }
-        Strategy::Not(member) => collect_changed(member, out),
-        Strategy::Schedules { .. }
-        | Strategy::Always
-        | Strategy::OnBackstop
-        | Strategy::OnExpanded => {}
     }
 }
 
