@@ -1,6 +1,6 @@
 //! Shard quality on PyTorch's real test times: sift's sharder against the
 //! lower bound max(total/N, longest piece) and against PyTorch's own
-//! `calculate_shards` (reimplemented in `sift_core::shard::pytorch`).
+//! `calculate_shards` (reimplemented in `sift_core::tests::shard::pytorch`).
 //!
 //! Run with `cargo bench -p sift-core --bench shard`; it prints a markdown
 //! table and exits non-zero if any case misses the target (1.02 × the bound)
@@ -11,8 +11,8 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use sift_core::shard::{self, DEFAULT_SPLIT_ABOVE, ShardInput, TARGET, pytorch};
-use sift_core::test_times::{TestTimes, TimesIndex};
+use sift_core::tests::shard::{self, DEFAULT_SPLIT_ABOVE, ShardInput, TARGET, pytorch};
+use sift_core::tests::test_times::{TestTimes, TimesIndex};
 
 /// The jobs/configs in the table: big and small suites, CPU, CUDA, ROCm,
 /// ASAN, macOS, Windows, and the fallback tables.

@@ -5,37 +5,28 @@
 //! produces. Adapters (git, object stores, CI services) live in other crates and
 //! hand this crate plain data such as a [`change::Change`].
 //!
-//! Inside a test task: [`order`] runs likely failures first, [`shard`]
-//! balances shards by [`test_times`], and [`junit`] + [`record`] learn
-//! failures and durations from any runner's reports; [`test_id`] is the one
-//! naming rule they share.
+//! One folder module per domain:
+//! - [`select`]: task selection (rules, components, strategies, the optimizer);
+//! - [`tests`]: inside a test task (ordering, sharding, JUnit, failure caches);
+//! - [`history`]: push history and the backstop cadence;
+//! - [`run`]: `sift run`'s scheduling policy and report;
+//! - [`ci`]: CI pipelines, job summaries and the verdict.
+//!
+//! Shared by all of them: [`config`] (loading and validating `sift.toml`),
+//! [`pattern`] (globs and the pattern index) and [`diagnostic`].
 
-pub mod change;
 pub mod ci;
-pub mod components;
 pub mod config;
 pub mod diagnostic;
 pub mod history;
-pub mod junit;
-pub mod order;
 pub mod parallel;
 pub mod pattern;
-pub mod plan;
-pub mod pytest_cache;
-pub mod record;
 pub mod redact;
-pub mod render;
-pub mod rules;
 pub mod run;
-pub mod shard;
-pub mod task;
-pub mod test_id;
-pub mod test_times;
+pub mod select;
+pub mod tests;
 
-pub use change::{Change, ChangeOrigin, ChangeStatus, ChangedFile};
 pub use config::{Config, ConfigLoadError};
 pub use diagnostic::{ConfigDiagnostic, ConfigError, Diagnostics};
-pub use plan::{Plan, PlanError, PlanOptions, Planner};
-
-#[cfg(test)]
-mod tests;
+pub use select::change::{Change, ChangeOrigin, ChangeStatus, ChangedFile};
+pub use select::plan::{Plan, PlanError, PlanOptions, Planner};

@@ -11,7 +11,7 @@
 use std::io::{Cursor, Read, Write};
 use std::path::Path;
 
-use sift_core::pytest_cache::{CacheSnapshot, LASTFAILED, PREVIOUS_FAILURES, STATIC_FILES};
+use sift_core::tests::pytest_cache::{CacheSnapshot, LASTFAILED, PREVIOUS_FAILURES, STATIC_FILES};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 

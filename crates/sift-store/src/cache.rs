@@ -11,7 +11,7 @@ use std::path::Path;
 
 use futures::{StreamExt, TryStreamExt};
 use object_store::{ObjectMeta, ObjectStoreExt, PutPayload};
-use sift_core::pytest_cache::{CacheSnapshot, MergeOutcome, merge_into_dir};
+use sift_core::tests::pytest_cache::{CacheSnapshot, MergeOutcome, merge_into_dir};
 
 use crate::archive::{self, ArchiveProblem, MAX_ARCHIVE_BYTES};
 use crate::key::{self, CacheKey, PrScope};

@@ -8,7 +8,7 @@
 //! This crate is the network adapter: store URLs ([`store`]), archives
 //! ([`archive`]), the concurrent push and pull ([`cache`]) and the push
 //! history with its concurrent claims ([`history`]). What a cache
-//! is and how caches merge lives in the pure [`sift_core::pytest_cache`].
+//! is and how caches merge lives in the pure [`sift_core::tests::pytest_cache`].
 //! Everything here is async (tokio); the caller owns the runtime.
 
 pub mod archive;
@@ -26,7 +26,7 @@ pub use cache::{
 pub use key::{CacheKey, KeyError, PrScope, Repo};
 pub use store::{Env, Store, StoreUrl};
 
-use sift_core::pytest_cache::CacheError;
+use sift_core::tests::pytest_cache::CacheError;
 
 /// Everything that can go wrong talking to a store. Messages never contain
 /// credentials: details from the store pass through [`redact::scrub`].

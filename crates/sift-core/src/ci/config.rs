@@ -19,8 +19,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::yaml::Yaml;
-use crate::components::suggest;
 use crate::diagnostic::{ConfigDiagnostic, Diagnostics, SourceFile};
+use crate::select::components::suggest;
 
 /// The TOML shape of `[ci]`.
 #[derive(Debug, Default, Deserialize)]

@@ -33,7 +33,7 @@ pub use config::CiConfig;
 pub(crate) use config::RawCi;
 
 use crate::config::Config;
-use crate::plan::Plan;
+use crate::select::plan::Plan;
 
 /// One kept task, as every CI renderer sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]

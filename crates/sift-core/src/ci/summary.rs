@@ -9,7 +9,7 @@
 
 use std::fmt::Write as _;
 
-use crate::plan::Plan;
+use crate::select::plan::Plan;
 
 /// Tables with more rows than this are collapsed.
 pub const COLLAPSE_ABOVE: usize = 50;
@@ -228,7 +228,7 @@ fn code(name: &str) -> String {
 mod tests {
     use super::*;
     use crate::PlanOptions;
-    use crate::tests::{Repo, plan as plan_paths};
+    use crate::select::tests::{Repo, plan as plan_paths};
 
     fn repo(tasks: usize) -> Repo {
         let mut text = String::from(

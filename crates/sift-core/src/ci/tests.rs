@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::PlanOptions;
-use crate::tests::{Repo, plan as plan_paths};
+use crate::select::tests::{Repo, plan as plan_paths};
 
 const DEPENDENCIES: &str = r#"
 [tasks.build]

@@ -16,11 +16,11 @@ use std::sync::Arc;
 
 use toml::Spanned;
 
-use crate::components::{ComponentKind, ComponentSet, Components, suggest};
 use crate::diagnostic::{ConfigDiagnostic, ConfigError, Diagnostics, SourceFile};
 use crate::pattern::{Pattern, PatternList};
-use crate::rules::{RULE_FILE, Rule, RuleFile};
-use crate::task::{Strategy, Task};
+use crate::select::components::{ComponentKind, ComponentSet, Components, suggest};
+use crate::select::rules::{RULE_FILE, Rule, RuleFile};
+use crate::select::task::{Strategy, Task};
 use raw::{ComponentList, Names, RawRoot, RawRule, RawStrategy, RawTask};
 
 /// A loaded, validated configuration.
@@ -48,7 +48,7 @@ pub struct Config {
 
 impl Config {
     /// Loads `root/sift.toml` and the files it includes. Nested rule files are
-    /// read later, on demand, by [`crate::rules::RuleTree`].
+    /// read later, on demand, by [`crate::select::rules::RuleTree`].
     pub fn load(root: &Path) -> Result<Config, ConfigLoadError> {
         let path = root.join(RULE_FILE);
         let text = std::fs::read_to_string(&path)
@@ -596,7 +596,7 @@ fn prepare_task(
     let timeout_s = task.timeout.and_then(|timeout| {
         let span = timeout.span();
         let text = timeout.into_inner();
-        let parsed = crate::task::parse_duration(&text);
+        let parsed = crate::select::task::parse_duration(&text);
         if parsed.is_none() {
             diags.push(
                 ConfigDiagnostic::error(

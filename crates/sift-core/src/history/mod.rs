@@ -15,7 +15,7 @@ pub use cadence::{Cadence, Force, PushContext, PushDecision, decide};
 pub use record::{Mark, PushRecord, RECORD_FORMAT, RecordError};
 pub use time::{format_rfc3339, parse_rfc3339};
 
-use crate::plan::{Evaluation, leaf};
+use crate::select::plan::{Evaluation, leaf};
 
 /// `on_backstop = true` (`expanded: false`) and `on_expanded = true`.
 pub(crate) fn evaluate_on_push(push: Option<&PushContext>, expanded: bool) -> Evaluation {

@@ -2,7 +2,7 @@
 //!
 //! A task and everything it needs go to one shard: the kept tasks are split
 //! into groups connected by `needs` (in either direction), and the groups are
-//! placed with the LPT + refinement of [`crate::shard`], each group weighing
+//! placed with the LPT + refinement of [`crate::tests::shard`], each group weighing
 //! the sum of its tasks' expected durations, never split. Nothing runs twice
 //! and no shard waits for another; the price is that one large connected
 //! group (everything needs `build`) lands on one shard, which a plan that
@@ -13,7 +13,7 @@
 //! placement ignores the input order.
 
 use super::Graph;
-use crate::shard::{ShardError, ShardInput, shard_with};
+use crate::tests::shard::{ShardError, ShardInput, shard_with};
 
 /// For each task of `graph`, its 0-based shard among `shards`.
 pub fn assign(graph: &Graph, shards: usize) -> Result<Vec<usize>, ShardError> {

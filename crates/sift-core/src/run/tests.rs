@@ -270,7 +270,7 @@ fn report_json_junit_and_records() {
     assert_eq!(json["tasks"][1]["result"], "failed");
     assert_eq!(json["summary"]["failed"], 1);
     assert_eq!(json["summary"]["not_run"], 1);
-    let junit = crate::junit::parse(&report.junit()).unwrap();
+    let junit = crate::tests::junit::parse(&report.junit()).unwrap();
     assert_eq!(junit.cases.len(), 1);
     assert!(junit.cases[0].outcome.failed());
     let mut records = record::RunRecords::default();

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
-use sift_core::pytest_cache::{CacheSnapshot, merge_into_dir, node_file};
+use sift_core::tests::pytest_cache::{CacheSnapshot, merge_into_dir, node_file};
 use sift_store::{
     CacheKey, JobSelector, PrScope, Progress, PushOutcome, Repo, Store, StoreError, StoreUrl,
 };
@@ -46,7 +46,7 @@ pub(crate) fn resolve_store(root: &Path, args: &StoreArgs) -> Result<StoreUrl, C
     if let Some(url) = std::env::var("SIFT_STORE").ok().filter(|v| !v.is_empty()) {
         return Ok(StoreUrl::parse(&url, &cwd)?);
     }
-    if root.join(sift_core::rules::RULE_FILE).is_file() {
+    if root.join(sift_core::select::rules::RULE_FILE).is_file() {
         let config = super::load_config(root)?;
         if let Some(url) = &config.cache_store {
             return Ok(StoreUrl::parse(url, root)?);

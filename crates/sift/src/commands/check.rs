@@ -4,11 +4,11 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use sift_core::components::ComponentSet;
 use sift_core::diagnostic::{ConfigDiagnostic, Diagnostics, SourceFile};
 use sift_core::pattern::PatternIndex;
-use sift_core::rules::{RULE_FILE, RuleTree};
-use sift_core::task::Strategy;
+use sift_core::select::components::ComponentSet;
+use sift_core::select::rules::{RULE_FILE, RuleTree};
+use sift_core::select::task::Strategy;
 use sift_core::{Config, ConfigLoadError};
 
 use crate::cli::CheckArgs;
@@ -128,7 +128,7 @@ fn files_below<'a>(tracked: &'a [String], dir: &str) -> impl Iterator<Item = &'a
 /// below its directory. Every pattern of the file goes into one index, so the
 /// tracked files are read once, not once per pattern.
 fn dead_patterns(
-    file: &sift_core::rules::RuleFile,
+    file: &sift_core::select::rules::RuleFile,
     tracked: &[String],
     diagnostics: &mut Diagnostics,
 ) {

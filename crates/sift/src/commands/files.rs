@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::Serialize;
 use sift_core::Planner;
-use sift_core::change::normalize_path;
+use sift_core::select::change::normalize_path;
 
 use crate::cli::FilesArgs;
 use crate::error::CliError;

@@ -5,9 +5,9 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use sift_core::order::RatingsError;
-use sift_core::pytest_cache::{CacheError, CacheSnapshot};
-use sift_core::test_times::{TestTimes, TimesError};
+use sift_core::tests::order::RatingsError;
+use sift_core::tests::pytest_cache::{CacheError, CacheSnapshot};
+use sift_core::tests::test_times::{TestTimes, TimesError};
 
 use crate::error::CliError;
 

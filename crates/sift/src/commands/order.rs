@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use serde::Serialize;
-use sift_core::order::{self, Evidence, Heuristic, OrderInputs, Ranked};
-use sift_core::test_id::pytest_arg;
+use sift_core::tests::order::{self, Evidence, Heuristic, OrderInputs, Ranked};
+use sift_core::tests::test_id::pytest_arg;
 
 use super::inputs;
 use super::plan::print_stdout;
@@ -125,7 +125,7 @@ fn text(ranked: &[Ranked]) -> String {
     out
 }
 
-fn reason(score: &sift_core::order::HeuristicScore) -> String {
+fn reason(score: &sift_core::tests::order::HeuristicScore) -> String {
     let mut items: Vec<String> = score
         .evidence
         .iter()

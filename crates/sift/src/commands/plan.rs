@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use sift_core::ci::{self, azure, buildkite, github, gitlab};
-use sift_core::{Config, Plan, Planner, render};
+use sift_core::{Config, Plan, Planner, select::render};
 
 use crate::cli::{PlanArgs, PlanFormat};
 use crate::error::CliError;

@@ -6,10 +6,10 @@
 
 use std::path::Path;
 
-use sift_core::junit::{self, JunitError};
-use sift_core::pytest_cache::{self, LASTFAILED};
-use sift_core::record::{PYTEST_CACHE_SKELETON, RunRecord};
-use sift_core::test_times::{self, TestTimes, TimesTable};
+use sift_core::tests::junit::{self, JunitError};
+use sift_core::tests::pytest_cache::{self, LASTFAILED};
+use sift_core::tests::record::{PYTEST_CACHE_SKELETON, RunRecord};
+use sift_core::tests::test_times::{self, TestTimes, TimesTable};
 
 use super::inputs;
 use crate::cli::RecordArgs;

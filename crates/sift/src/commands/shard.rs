@@ -4,8 +4,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 use sift_core::ci::summary::{self, ShardRow};
-use sift_core::shard::{self, Shard, ShardInput, ShardPlan, ShardedTest};
-use sift_core::test_times::{TimesIndex, TimesSource};
+use sift_core::tests::shard::{self, Shard, ShardInput, ShardPlan, ShardedTest};
+use sift_core::tests::test_times::{TimesIndex, TimesSource};
 
 use super::inputs;
 use super::plan::print_stdout;
@@ -54,7 +54,7 @@ pub fn run(args: ShardArgs) -> Result<u8, CliError> {
     let index = TimesIndex::new(lookup.table);
     let tests: Vec<ShardInput> = match &args.tests {
         Some(source) => {
-            sift_core::order::parse_candidates(&inputs::read_text(source, "the tests")?)
+            sift_core::tests::order::parse_candidates(&inputs::read_text(source, "the tests")?)
                 .into_iter()
                 .map(|name| ShardInput {
                     seconds: index.get(&name),

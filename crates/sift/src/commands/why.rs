@@ -3,9 +3,9 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use sift_core::components::{ComponentId, ComponentKind};
 use sift_core::history::PushContext;
-use sift_core::plan::{DecisionKind, Evaluation, Plan};
+use sift_core::select::components::{ComponentId, ComponentKind};
+use sift_core::select::plan::{DecisionKind, Evaluation, Plan};
 use sift_core::{Change, Planner};
 
 use crate::cli::WhyArgs;

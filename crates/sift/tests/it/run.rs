@@ -307,8 +307,8 @@ fn junit_and_json_reports_parse_back() {
         .map(|t| t["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["build", "deploy", "lint", "test"], "sorted by name");
-    let parsed =
-        sift_core::junit::parse(&std::fs::read_to_string(&junit).unwrap()).expect("valid JUnit");
+    let parsed = sift_core::tests::junit::parse(&std::fs::read_to_string(&junit).unwrap())
+        .expect("valid JUnit");
     assert_eq!(parsed.cases.len(), 4);
     let build = parsed.cases.iter().find(|c| c.name == "build").unwrap();
     assert!(build.outcome.failed());

@@ -11,13 +11,13 @@ use std::collections::VecDeque;
 
 use rustc_hash::FxHashMap;
 
-use crate::change::{Change, ChangeOrigin, ChangedFile};
-use crate::components::{ComponentId, ComponentSet};
 use crate::config::Config;
 use crate::diagnostic::Diagnostics;
 use crate::pattern::{IndexScratch, NameGlob, PatternIndex, PatternList};
-use crate::rules::{PathSchedules, RuleTree};
-use crate::task::Strategy;
+use crate::select::change::{Change, ChangeOrigin, ChangedFile};
+use crate::select::components::{ComponentId, ComponentSet};
+use crate::select::rules::{PathSchedules, RuleTree};
+use crate::select::task::Strategy;
 
 /// How many files to remember per component as evidence.
 const EVIDENCE_PER_COMPONENT: usize = 3;

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::history::{PushContext, PushDecision};
-use crate::plan::DecisionKind;
+use crate::select::plan::DecisionKind;
 
 const CONFIG: &str = r#"
 [components]

@@ -659,7 +659,7 @@ mod tests {
     /// Locally a missing data file skips; in CI it fails.
     #[test]
     fn real_pytorch_times_meet_the_target() {
-        use crate::test_times::{TestTimes, TimesIndex};
+        use crate::tests::test_times::{TestTimes, TimesIndex};
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../../shared/data/pytorch-test-times.json");
         let Ok(text) = std::fs::read_to_string(&path) else {

@@ -11,7 +11,7 @@
 //! | `historical_correlation` | 0 ‥ 0.25 | a ratings file `{changed file: {test: rating}}`, summed over changed files |
 //!
 //! Candidates, failures, changed files and ratings are matched through
-//! [`crate::test_id`]: `test/test_nn.py`, `test_nn` and
+//! [`crate::tests::test_id`]: `test/test_nn.py`, `test_nn` and
 //! `test/test_nn.py::TestNN::test_add` are the same file; a node id matches
 //! only failures (or ratings) inside it, a file matches all of its own.
 //!
@@ -26,8 +26,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::pytest_cache::{CacheSnapshot, node_file};
-use crate::test_id::{overlap, test_key};
+use crate::tests::pytest_cache::{CacheSnapshot, node_file};
+use crate::tests::test_id::{overlap, test_key};
 
 /// Score of a previously failed or edited test.
 pub const CERTAIN: f64 = 1.0;
@@ -67,7 +67,7 @@ pub fn parse_ratings(text: &str) -> Result<Ratings, RatingsError> {
     let value: serde_json::Value = serde_json::from_str(text).map_err(|e| RatingsError::Json {
         line: e.line(),
         column: e.column(),
-        message: crate::test_times::strip_position(&e.to_string()),
+        message: crate::tests::test_times::strip_position(&e.to_string()),
     })?;
     let shape = |path: String, message: &str| RatingsError::Shape {
         path,
@@ -97,7 +97,7 @@ pub fn parse_ratings(text: &str) -> Result<Ratings, RatingsError> {
             };
             by_test.insert(test, r);
         }
-        ratings.insert(crate::change::normalize_path(&file), by_test);
+        ratings.insert(crate::select::change::normalize_path(&file), by_test);
     }
     Ok(ratings)
 }

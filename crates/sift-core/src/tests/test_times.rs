@@ -6,7 +6,7 @@
 //! - flat: `{test: seconds}`, for projects with one kind of job.
 //!
 //! A table maps tests to seconds. File-level keys use the key of
-//! [`crate::test_id`] (`test_nn`, `tools/test/x.py`); keys containing `::` are
+//! [`crate::tests::test_id`] (`test_nn`, `tools/test/x.py`); keys containing `::` are
 //! per test case (node ids). Both live in the same table: sharding by files
 //! reads the former, sharding by node ids the latter, and PyTorch's own tools
 //! only ever look up file names, so the extra keys do not disturb them.
@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::test_id::test_key;
+use crate::tests::test_id::test_key;
 
 /// Test → seconds.
 pub type TimesTable = BTreeMap<String, f64>;
@@ -293,12 +293,12 @@ pub fn record_run(
     let mut files_with_cases: std::collections::BTreeSet<String> =
         std::collections::BTreeSet::new();
     for key in table.keys().filter(|k| k.contains("::")) {
-        files_with_cases.insert(crate::test_id::test_key(key));
+        files_with_cases.insert(crate::tests::test_id::test_key(key));
     }
     let mut by_file: BTreeMap<String, Vec<(&String, f64)>> = BTreeMap::new();
     for (id, &seconds) in cases {
         by_file
-            .entry(crate::test_id::test_key(id))
+            .entry(crate::tests::test_id::test_key(id))
             .or_default()
             .push((id, seconds));
     }

@@ -10,10 +10,10 @@ use std::sync::{Arc, OnceLock};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::components::{ComponentSet, Components};
 use crate::config::compile_nested;
 use crate::diagnostic::{Diagnostics, SourceFile};
 use crate::pattern::{IndexScratch, ListDecision, PatternIndex, PatternList};
+use crate::select::components::{ComponentSet, Components};
 
 /// Rule files with at least this many patterns are matched through a
 /// [`PatternIndex`]; below it, trying each rule is as fast.

@@ -431,11 +431,11 @@ pub fn node_id(flavor: Flavor, case: &JunitCase, module_exists: &dyn Fn(&str) ->
             match file {
                 Some(file) => NodeId {
                     id: format!("{file}::{}", case.name),
-                    file: crate::test_id::file_part(&file).to_owned(),
+                    file: crate::tests::test_id::file_part(&file).to_owned(),
                 },
                 None => NodeId {
                     id: case.name.clone(),
-                    file: crate::test_id::file_part(&case.name).to_owned(),
+                    file: crate::tests::test_id::file_part(&case.name).to_owned(),
                 },
             }
         }
@@ -647,7 +647,7 @@ mod tests {
 
     #[test]
     fn sample_pytest() {
-        let (flavor, cases) = sample("pytest", include_str!("../tests/data/junit/pytest.xml"));
+        let (flavor, cases) = sample("pytest", include_str!("../../tests/data/junit/pytest.xml"));
         assert_eq!(flavor, Flavor::Pytest);
         assert_eq!(
             cases,
@@ -694,7 +694,10 @@ mod tests {
 
     #[test]
     fn sample_nextest() {
-        let (flavor, cases) = sample("nextest", include_str!("../tests/data/junit/nextest.xml"));
+        let (flavor, cases) = sample(
+            "nextest",
+            include_str!("../../tests/data/junit/nextest.xml"),
+        );
         assert_eq!(flavor, Flavor::Other);
         assert_eq!(
             cases,
@@ -728,7 +731,7 @@ mod tests {
     fn sample_jest_junit() {
         let (_, cases) = sample(
             "jest-junit",
-            include_str!("../tests/data/junit/jest-junit.xml"),
+            include_str!("../../tests/data/junit/jest-junit.xml"),
         );
         assert_eq!(
             cases,
@@ -767,7 +770,7 @@ mod tests {
     fn sample_go_junit_report() {
         let (_, cases) = sample(
             "go",
-            include_str!("../tests/data/junit/go-junit-report.xml"),
+            include_str!("../../tests/data/junit/go-junit-report.xml"),
         );
         assert_eq!(
             cases,
@@ -796,7 +799,7 @@ mod tests {
 
     #[test]
     fn sample_surefire() {
-        let text = include_str!("../tests/data/junit/surefire.xml");
+        let text = include_str!("../../tests/data/junit/surefire.xml");
         let (_, cases) = sample("surefire", text);
         let c = "com.example.CalculatorTest";
         assert_eq!(
@@ -825,7 +828,7 @@ mod tests {
 
     #[test]
     fn sample_nested_suites() {
-        let text = include_str!("../tests/data/junit/phpunit-nested.xml");
+        let text = include_str!("../../tests/data/junit/phpunit-nested.xml");
         let (_, cases) = sample("phpunit", text);
         assert_eq!(
             cases,

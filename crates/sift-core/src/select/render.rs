@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::plan::Plan;
+use crate::select::plan::Plan;
 
 /// Bumped only for incompatible changes; new fields may appear without a bump.
 pub const FORMAT_VERSION: u32 = 1;

@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
-use crate::components::ComponentSet;
 use crate::diagnostic::SourceFile;
 use crate::pattern::PatternList;
+use crate::select::components::ComponentSet;
 
 /// When a task is kept. taskgraph's strategies answer "remove?", ours answer
 /// "keep?", so taskgraph's `Any(a, b)` (remove if any says remove) is sift's

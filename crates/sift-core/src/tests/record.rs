@@ -9,15 +9,15 @@
 //!
 //! Durations: per test case, the run's time (the mean if a report lists a
 //! case twice), skipped cases left out (a skip's near-zero time says
-//! nothing about the test); per file (by [`crate::test_id::test_key`]), the total follows
-//! its recorded cases (see [`crate::test_times::record_run`]).
+//! nothing about the test); per file (by [`crate::tests::test_id::test_key`]), the total follows
+//! its recorded cases (see [`crate::tests::test_times::record_run`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use crate::junit::{JunitReport, Outcome, node_id};
-use crate::pytest_cache::LastFailed;
+use crate::tests::junit::{JunitReport, Outcome, node_id};
+use crate::tests::pytest_cache::LastFailed;
 
 /// The files pytest puts in a new cache directory (pytest 9), written when
 /// `sift record` creates one, so the directory is ignored by git and
@@ -212,8 +212,8 @@ mod tests {
             ]
             .into()
         );
-        let mut table = crate::test_times::TimesTable::new();
-        crate::test_times::record_run(&mut table, &cases);
+        let mut table = crate::tests::test_times::TimesTable::new();
+        crate::tests::test_times::record_run(&mut table, &cases);
         assert_eq!(table["sift-core"], 4.0);
         assert_eq!(
             table["test_nn"], 2.0,

@@ -85,8 +85,8 @@ proptest! {
         // Same plan for the other definition order.
         let mut reordered: Vec<String> = config.tasks.iter().map(|t| {
             let s = match &t.strategy {
-                Some(crate::task::Strategy::Schedules { names, .. }) => format!("schedules = [{}]", names.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", ")),
-                Some(crate::task::Strategy::Changed(_)) => "changed = [\"dir1/**\"]".to_owned(),
+                Some(crate::select::task::Strategy::Schedules { names, .. }) => format!("schedules = [{}]", names.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", ")),
+                Some(crate::select::task::Strategy::Changed(_)) => "changed = [\"dir1/**\"]".to_owned(),
                 _ => String::new(),
             };
             format!("[tasks.{}]\n{s}\nneeds = [{}]\n", t.name, t.needs.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", "))
@@ -190,7 +190,7 @@ proptest! {
         }
         // Rules: the indexed combination equals the explained (plain) one.
         for path in &sorted {
-            let mut indexed = crate::components::ComponentSet::new();
+            let mut indexed = crate::select::components::ComponentSet::new();
             planner.rules().components_into(path, &mut indexed);
             let plain = planner.path_schedules(path, false).components(&config.components);
             prop_assert_eq!(

@@ -17,7 +17,7 @@
 //! tests [`overlap`] when their keys are equal and one node part is the other
 //! or lies inside it.
 
-use crate::change::normalize_path;
+use crate::select::change::normalize_path;
 
 /// The text before the first `::` (the whole id when there is none).
 pub fn file_part(test: &str) -> &str {
