@@ -9,6 +9,7 @@ mod ci_summary;
 mod exit_codes;
 mod fake_ci;
 mod files;
+mod gcs;
 mod git_changes;
 mod history;
 mod order;
