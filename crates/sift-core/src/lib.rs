@@ -10,7 +10,8 @@
 //! - [`tests`]: inside a test task (ordering, sharding, JUnit, failure caches);
 //! - [`history`]: push history and the backstop cadence;
 //! - [`run`]: `sift run`'s scheduling policy and report;
-//! - [`ci`]: CI pipelines, job summaries and the verdict.
+//! - [`ci`]: CI pipelines, job summaries and the verdict;
+//! - [`report`]: the self-contained HTML report of a plan, a run and shards.
 //!
 //! Shared by all of them: [`config`] (loading and validating `sift.toml`),
 //! [`pattern`] (globs and the pattern index) and [`diagnostic`].
@@ -22,6 +23,7 @@ pub mod history;
 pub mod parallel;
 pub mod pattern;
 pub mod redact;
+pub mod report;
 pub mod run;
 pub mod select;
 pub mod tests;

@@ -48,6 +48,28 @@ pub enum Command {
     History(HistoryArgs),
     /// One required check: exit 0 iff every task the plan kept succeeded (exit 13 otherwise).
     Verdict(VerdictArgs),
+    /// Write one self-contained HTML page: the task graph, the why of every task, the run, the shards.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("documents").required(true).multiple(true)))]
+pub struct ReportArgs {
+    /// The plan: `sift plan --format json --explain` output (`-` for stdin).
+    #[arg(long, value_name = "FILE|-", group = "documents")]
+    pub plan: Option<String>,
+
+    /// The run: `sift run --format json` output (`--dry-run` too; `-` for stdin).
+    #[arg(long, value_name = "FILE|-", group = "documents")]
+    pub run: Option<String>,
+
+    /// The shards: `sift shard --format json` output without --index (`-` for stdin).
+    #[arg(long, value_name = "FILE|-", group = "documents")]
+    pub shards: Option<String>,
+
+    /// Where to write the HTML page.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -184,6 +206,11 @@ pub struct RunArgs {
     /// (Buildkite), and to FILE if given.
     #[arg(long, value_name = "FILE", num_args = 0..=1)]
     pub summary: Option<Option<PathBuf>>,
+
+    /// Also write a self-contained HTML page to FILE: the plan with the why of every task,
+    /// and the run (or with --dry-run the expected schedule) as a Gantt chart (see `sift report`).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -213,6 +240,15 @@ pub struct PlanArgs {
     /// (Azure, TF_BUILD), with `buildkite-agent annotate` (Buildkite), and to FILE if given.
     #[arg(long, value_name = "FILE", num_args = 0..=1)]
     pub summary: Option<Option<PathBuf>>,
+
+    /// With `--format json`: add each task's `why` (the chain `sift why` prints) and the
+    /// change's `component_evidence` (files and rule lines), as `sift report` draws them.
+    #[arg(long)]
+    pub explain: bool,
+
+    /// Also write the plan as a self-contained HTML page to FILE (see `sift report`).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 
     #[command(flatten)]
     pub record: PushRecordArgs,
@@ -556,6 +592,11 @@ pub struct ShardArgs {
     /// (Azure, TF_BUILD), with `buildkite-agent annotate` (Buildkite), and to FILE if given.
     #[arg(long, value_name = "FILE", num_args = 0..=1)]
     pub summary: Option<Option<PathBuf>>,
+
+    /// Also write every shard as a self-contained HTML page to FILE, one bar per shard
+    /// against the lower bound (see `sift report`).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

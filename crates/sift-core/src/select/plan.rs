@@ -20,7 +20,7 @@ use crate::select::rules::{PathSchedules, RuleTree};
 use crate::select::task::Strategy;
 
 /// How many files to remember per component as evidence.
-const EVIDENCE_PER_COMPONENT: usize = 3;
+pub(crate) const EVIDENCE_PER_COMPONENT: usize = 3;
 
 /// What the user asked to plan.
 #[derive(Clone, Debug, Default)]

@@ -152,7 +152,7 @@ pub fn plan_and_record(root: &Path, args: PlanArgs) -> Result<u8, CliError> {
         }
         Err(error) => return Err(error.into()),
     };
-    super::plan::emit(&plan, &config, &args)?;
+    super::plan::emit(&plan, &mut planner, &args)?;
     Ok(exit::OK)
 }
 

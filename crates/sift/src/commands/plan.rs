@@ -20,13 +20,13 @@ pub fn run(root: &Path, args: PlanArgs) -> Result<u8, CliError> {
     check_format_args(&args)?;
     let (config, change) = super::load_config_and_change(root, &args.change)?;
     let options = super::plan_options(&args.select)?;
-    let plan = Planner::new(&config)
-        .plan(change, &options)
-        .map_err(super::plan_error)?;
-    emit(&plan, &config, &args)?;
+    let mut planner = Planner::new(&config);
+    let plan = planner.plan(change, &options).map_err(super::plan_error)?;
+    emit(&plan, &mut planner, &args)?;
     // The process ends here: freeing a large configuration piece by piece
     // (tens of thousands of patterns and strings) would only cost time.
     std::mem::forget(plan);
+    std::mem::forget(planner);
     std::mem::forget(config);
     Ok(exit::OK)
 }
@@ -41,17 +41,38 @@ pub(crate) fn check_format_args(args: &PlanArgs) -> Result<(), CliError> {
             ),
         });
     }
+    if args.explain && args.format != PlanFormat::Json {
+        return Err(CliError::Usage {
+            message: "--explain needs --format json".to_owned(),
+            hint: Some("`sift why TASK` explains one task as text".to_owned()),
+        });
+    }
     Ok(())
 }
 
-/// Prints a plan as `args` ask (format and `--summary`); `sift plan` and
-/// `sift plan --record` share it.
-pub(crate) fn emit(plan: &Plan, config: &Config, args: &PlanArgs) -> Result<(), CliError> {
+/// Prints a plan as `args` ask (format, `--summary`, `--report`); `sift plan`
+/// and `sift plan --record` share it.
+pub(crate) fn emit(plan: &Plan, planner: &mut Planner, args: &PlanArgs) -> Result<(), CliError> {
+    let config: &Config = planner.config();
     // Only the CI formats need the kept tasks with their commands and needs.
     let tasks = || ci::kept_tasks(plan, config);
+    // The report draws the explained plan; made once when both want it.
+    let explained =
+        (args.explain || args.report.is_some()).then(|| render::plan_json_explained(plan, planner));
+    if let Some(path) = &args.report {
+        let json = explained.as_deref().expect("made above for --report");
+        super::report::write(
+            path,
+            &sift_core::report::Inputs {
+                plan: Some(json),
+                ..Default::default()
+            },
+        )?;
+    }
     let mut text = match args.format {
         PlanFormat::Text => render::plan_text(plan),
-        PlanFormat::Json => render::plan_json(plan),
+        PlanFormat::Json if args.explain => explained.expect("made above for --explain"),
+        PlanFormat::Json => render::plan_json(plan, config),
         PlanFormat::Gitlab => gitlab::pipeline(&tasks(), &config.ci)?,
         PlanFormat::Buildkite => buildkite::pipeline(&tasks(), &config.ci)?,
         PlanFormat::Azure => azure::logging_commands(&tasks())?,

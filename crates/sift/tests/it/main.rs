@@ -17,6 +17,7 @@ mod pipeline;
 mod plan;
 mod record;
 mod remote;
+mod report;
 mod run;
 mod shard;
 mod verdict;
