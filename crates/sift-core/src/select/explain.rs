@@ -10,8 +10,6 @@
 //! matches of each component's evidence files (matched again, with
 //! explanations on, only for the few files kept as evidence).
 
-use std::collections::VecDeque;
-
 use serde::Serialize;
 
 use crate::select::components::{ComponentId, ComponentKind};
@@ -109,31 +107,96 @@ pub fn component_evidence(
     }
 }
 
-/// For a task kept because kept tasks need it (`direct`, its dependents):
-/// the nearest dependent (fewest `needs` hops, then by name) that was kept
-/// for a reason of its own, with the tasks between, as
-/// `[that, …, one of direct]`. `None` when there is none (cannot happen in
-/// a plan the planner made: every chain of dependents ends somewhere).
-pub fn nearest_self_kept(plan: &Plan, direct: &[String]) -> Option<Vec<String>> {
-    let mut queue: VecDeque<Vec<&str>> = direct.iter().map(|n| vec![n.as_str()]).collect();
-    let mut seen: Vec<&str> = direct.iter().map(String::as_str).collect();
-    while let Some(path) = queue.pop_front() {
-        let decision = plan.decision(path.last()?)?;
-        match &decision.kind {
-            DecisionKind::NeededBy(next) => {
-                for name in next {
-                    if !seen.contains(&name.as_str()) {
-                        seen.push(name);
-                        let mut longer = path.clone();
-                        longer.push(name);
-                        queue.push_back(longer);
+/// For every task kept because kept tasks need it: the nearest dependent
+/// (fewest `needs` hops, then the first by name at each hop) that was kept
+/// for a reason of its own. Computed for all tasks at once, in time linear
+/// in the plan's `needs` edges (a search per task would be quadratic on a
+/// graph where thousands of tasks are kept for one dependent).
+pub struct NearestKept {
+    /// Per task (the plan's order): the next hop towards that dependent.
+    next: Vec<Option<usize>>,
+}
+
+impl NearestKept {
+    pub fn new(plan: &Plan) -> NearestKept {
+        let n = plan.tasks.len();
+        let index = |name: &str| {
+            plan.tasks
+                .binary_search_by(|d| d.name.as_str().cmp(name))
+                .ok()
+        };
+        // Hops to a self-kept dependent, once known; dependents are done
+        // before the task (an explicit stack: chains can be long).
+        let mut hops: Vec<Option<u32>> = vec![None; n];
+        let mut next = vec![None; n];
+        let mut state = vec![State::New; n];
+        for start in 0..n {
+            let mut stack = vec![start];
+            while let Some(&task) = stack.last() {
+                let DecisionKind::NeededBy(dependents) = &plan.tasks[task].kind else {
+                    hops[task] = Some(0);
+                    state[task] = State::Done;
+                    stack.pop();
+                    continue;
+                };
+                match state[task] {
+                    State::Done => {
+                        stack.pop();
+                    }
+                    State::New => {
+                        state[task] = State::Open;
+                        stack.extend(
+                            dependents
+                                .iter()
+                                .filter_map(|name| index(name))
+                                .filter(|&d| state[d] == State::New),
+                        );
+                    }
+                    State::Open => {
+                        // Dependents are sorted by name: the first of the
+                        // nearest wins.
+                        let mut best: Option<(u32, usize)> = None;
+                        for d in dependents.iter().filter_map(|name| index(name)) {
+                            if let Some(h) = hops[d]
+                                && best.is_none_or(|(b, _)| h < b)
+                            {
+                                best = Some((h, d));
+                            }
+                        }
+                        hops[task] = best.map(|(h, _)| h + 1);
+                        next[task] = best.map(|(_, d)| d);
+                        state[task] = State::Done;
+                        stack.pop();
                     }
                 }
             }
-            _ => return Some(path.into_iter().rev().map(str::to_owned).collect()),
         }
+        NearestKept { next }
     }
-    None
+
+    /// For the task at `index` (kept because kept tasks need it): the
+    /// nearest self-kept dependent, then the tasks between, as
+    /// `[that, …, a direct dependent]`. `None` for other tasks.
+    pub fn chain(&self, plan: &Plan, index: usize) -> Option<Vec<String>> {
+        let mut path = Vec::new();
+        let mut at = self.next.get(index).copied().flatten()?;
+        loop {
+            path.push(plan.tasks[at].name.clone());
+            match self.next[at] {
+                Some(hop) => at = hop,
+                None => break,
+            }
+        }
+        path.reverse();
+        Some(path)
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    New,
+    Open,
+    Done,
 }
 
 /// The name of a decision's kind in JSON (`why.kind`).

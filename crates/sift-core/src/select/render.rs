@@ -17,8 +17,9 @@ pub struct TaskJson<'a> {
     pub name: &'a str,
     pub run: bool,
     pub reason: &'a str,
-    /// The tasks it `needs`, sorted.
-    pub needs: &'a [String],
+    /// `--explain`: the tasks it `needs`, sorted (the graph's edges).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub needs: Option<&'a [String]>,
     /// `--explain`: the full chain behind the decision.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub why: Option<WhyJson<'a>>,
@@ -123,11 +124,11 @@ pub fn plan_json(plan: &Plan, config: &Config) -> String {
     write_plan_json(plan, config, None)
 }
 
-/// [`plan_json`] with each task's `why` and the plan's `component_evidence`
-/// (`sift plan --format json --explain`, and what `sift report` draws): the
-/// chain `sift why` prints, for every task. It costs a second rule match of
-/// each component's evidence files and a larger document, so plain JSON
-/// leaves it out.
+/// [`plan_json`] with each task's `needs` and `why` and the plan's
+/// `component_evidence` (`sift plan --format json --explain`, and what
+/// `sift report` draws): the graph, and the chain `sift why` prints for every
+/// task. It costs a second rule match of each component's evidence files and
+/// a document several times larger, so plain JSON leaves it out.
 pub fn plan_json_explained(plan: &Plan, planner: &mut Planner) -> String {
     let config = planner.config();
     let evidence: Vec<(&str, ComponentEvidence)> = plan
@@ -149,7 +150,7 @@ fn write_plan_json(
     config: &Config,
     evidence: Option<&[(&str, ComponentEvidence)]>,
 ) -> String {
-    let explained = evidence.is_some();
+    let nearest = evidence.map(|_| explain::NearestKept::new(plan));
     let tasks: Vec<TaskJson> = plan
         .tasks
         .iter()
@@ -161,7 +162,7 @@ fn write_plan_json(
                 .get(index)
                 .filter(|t| t.name == d.name)
                 .or_else(|| config.task(&d.name));
-            let why = explained.then(|| WhyJson {
+            let why = nearest.as_ref().map(|nearest| WhyJson {
                 defined_at: task.map(Task::location).unwrap_or_default(),
                 kind: explain::kind_name(&d.kind),
                 evaluation: match &d.kind {
@@ -174,16 +175,15 @@ fn write_plan_json(
                     DecisionKind::NeededBy(names) => Some(names.as_slice()),
                     _ => None,
                 },
-                nearest: match &d.kind {
-                    DecisionKind::NeededBy(names) => explain::nearest_self_kept(plan, names),
-                    _ => None,
-                },
+                nearest: nearest.chain(plan, index),
             });
             TaskJson {
                 name: &d.name,
                 run: d.run,
                 reason: &d.reason,
-                needs: task.map_or(&[][..], |t| t.needs.as_slice()),
+                needs: nearest
+                    .is_some()
+                    .then(|| task.map_or(&[][..], |t| t.needs.as_slice())),
                 why,
             }
         })

@@ -68,7 +68,12 @@ pub fn run_with(
                 "  pulled in by kept dependents (its own strategy is not consulted):"
             );
             write_dependents(&mut out, &plan, names, 2, &mut Vec::new());
-            if let Some(chain) = explain::nearest_self_kept(&plan, names) {
+            let index = plan
+                .tasks
+                .iter()
+                .position(|d| d.name == task.name)
+                .expect("the task has a decision");
+            if let Some(chain) = explain::NearestKept::new(&plan).chain(&plan, index) {
                 write_nearest(&mut out, &mut planner, &plan, &chain);
             }
         }

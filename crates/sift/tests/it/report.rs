@@ -201,7 +201,7 @@ fn changed_repo(config: &str, changes: &[&str]) -> TestRepo {
 }
 
 #[test]
-fn plan_json_has_needs_and_explain_adds_the_why_of_every_task() {
+fn explain_adds_the_needs_and_the_why_of_every_task_to_the_plan_json() {
     let repo = changed_repo(CONFIG, &["kernel/a.c", "tools/x.py"]);
     let plain = repo
         .sift(&["plan", "--base", "main", "--format", "json"])
@@ -215,9 +215,13 @@ fn plan_json_has_needs_and_explain_adds_the_why_of_every_task() {
             .cloned()
             .unwrap()
     };
-    assert_eq!(task(&plain, "build-linux")["needs"], json!(["toolchain"]));
-    assert_eq!(task(&plain, "lint-py")["needs"], json!([]));
-    assert!(task(&plain, "lint-py").get("why").is_none());
+    // Plain JSON stays as it was: small and fast for decision jobs.
+    for t in plain["tasks"].as_array().unwrap() {
+        assert_eq!(
+            t.as_object().unwrap().keys().collect::<Vec<_>>(),
+            ["name", "reason", "run"]
+        );
+    }
     assert!(plain.get("component_evidence").is_none());
 
     let explained = repo
@@ -235,6 +239,11 @@ fn plan_json_has_needs_and_explain_adds_the_why_of_every_task() {
             (&b["name"], &b["run"], &b["reason"])
         );
     }
+    assert_eq!(
+        task(&explained, "build-linux")["needs"],
+        json!(["toolchain"])
+    );
+    assert_eq!(task(&explained, "lint-py")["needs"], json!([]));
     let kernel = rule_line(CONFIG, r#"files = ["kernel/**"]"#);
     assert_eq!(
         explained["component_evidence"]["linux"],
@@ -488,6 +497,29 @@ run = "true"
         {"op": "safe"}
     ]);
     drive(&browser, &repo.path().join("run.html"), steps);
+
+    // The dry run draws the expected schedule from the durations just recorded.
+    repo.sift(&[
+        "run",
+        "--base",
+        "main",
+        "-j",
+        "2",
+        "--dry-run",
+        "--report",
+        "dry.html",
+    ])
+    .ok();
+    let steps = json!([
+        {"op": "counts", "expect": {"kept": "6"}},
+        {"op": "gantt", "bars": 6, "slots": 2, "failed": [],
+         "critical": ["toolchain", "build", "test", "package"],
+         "note_contains": ["Expected", "toolchain → build → test → package"]},
+        {"op": "title", "contains": ["dry run"]},
+        {"op": "screenshot", "path": screenshot("dry-run"), "full_page": true},
+        {"op": "safe"}
+    ]);
+    drive(&browser, &repo.path().join("dry.html"), steps);
 }
 
 #[test]

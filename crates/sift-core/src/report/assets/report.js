@@ -334,7 +334,8 @@ function showWhy(t, name) {
     if (num(t.run.exit_code) !== null) parts.push(`exit code ${t.run.exit_code}`);
     if (num(t.run.duration_s) !== null) parts.push(seconds(t.run.duration_s));
     fact('Result', `${STATUS[t.status].glyph} ${parts.join(', ')}`);
-    if (t.run.reason && (!p || t.run.reason !== p.reason)) fact('Run', str(t.run.reason));
+    const said = `exit code ${t.run.exit_code}`;
+    if (t.run.reason && (!p || t.run.reason !== p.reason) && t.run.reason !== said) fact('Run', str(t.run.reason));
   }
   if (t.run && dryRun) fact('Expected', `slot ${str(t.run.slot)}, ${seconds(num(t.run.expected_start_s))} → ${seconds(num(t.run.expected_finish_s))}`);
   fact('Needs', t.needs.length ? join(t.needs.map((n) => taskButton(n.name))) : 'nothing');
@@ -907,13 +908,17 @@ function timedTasks() {
   return out;
 }
 
-/** Worker slots: each task on the lowest slot free when it started. */
-function assignSlots(spans) {
+/** Worker slots: each task on the lowest slot free when it started. Times
+ *  are rounded to the millisecond, so a slot ending up to 2 ms after the
+ *  next start counts as free; and a run never has more than `jobs` tasks at
+ *  once, so past that many slots the one that ends first is taken. */
+function assignSlots(spans, jobs) {
   spans.sort((a, b) => a.start - b.start || (a.t.name < b.t.name ? -1 : 1));
   const free = [];
   for (const s of spans) {
     if (s.slot !== null && s.slot >= 1) { free[s.slot - 1] = Math.max(free[s.slot - 1] || 0, s.end); continue; }
-    let i = free.findIndex((end) => end <= s.start + 0.0005);
+    let i = free.findIndex((end) => end <= s.start + 0.002);
+    if (i < 0 && jobs && free.length >= jobs) i = free.indexOf(Math.min(...free));
     if (i < 0) i = free.length;
     free[i] = s.end;
     s.slot = i + 1;
@@ -971,7 +976,7 @@ function runChart() {
     $('run-note').textContent = 'No task of this run started.';
     return;
   }
-  const slots = assignSlots(spans);
+  const slots = assignSlots(spans, dryRun ? null : num(run.jobs));
   const total = Math.max(dryRun ? num(run.expected_makespan_s) || 0 : wallTime(), ...spans.map((s) => s.end)) || 1;
   const crit = criticalPath(spans);
   const onPath = new Set(crit.path);
