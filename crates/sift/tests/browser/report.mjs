@@ -29,7 +29,7 @@ const browser = await chromium.launch({
   headless: true,
   // As root in a container, without network: no sandbox, no GPU, nothing
   // that phones home (the machine refuses those connections).
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
 

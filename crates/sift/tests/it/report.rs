@@ -187,6 +187,21 @@ fn names_where(plan: &Value, keep: impl Fn(&Value) -> bool) -> Vec<String> {
         .collect()
 }
 
+/// `sift plan --base main --format json --explain --report REPORT`.
+fn explained_plan_with_report(repo: &TestRepo, report: &str) -> Value {
+    repo.sift(&[
+        "plan",
+        "--base",
+        "main",
+        "--format",
+        "json",
+        "--explain",
+        "--report",
+        report,
+    ])
+    .json()
+}
+
 /// A repository with `config` on main and a branch that changes `changes`.
 fn changed_repo(config: &str, changes: &[&str]) -> TestRepo {
     let repo = TestRepo::git();
@@ -354,17 +369,7 @@ fn report_checks_its_inputs_and_writes_one_file() {
 #[test]
 fn small_plan_in_a_browser() {
     let repo = changed_repo(CONFIG, &["kernel/a.c", "tools/x.py", "docs/a.md"]);
-    let run = repo.sift(&[
-        "plan",
-        "--base",
-        "main",
-        "--format",
-        "json",
-        "--explain",
-        "--report",
-        "plan.html",
-    ]);
-    let plan = run.json();
+    let plan = explained_plan_with_report(&repo, "plan.html");
     let Some(browser) = browser() else { return };
     let kept = names_where(&plan, |t| t["run"] == true);
     let skipped = names_where(&plan, |t| t["run"] == false);
@@ -590,17 +595,7 @@ changed = ["docs/**"]
 changed = ["nothing/**"]
 "#;
     let repo = changed_repo(config, &["docs/<svg onload=alert(1)>.md"]);
-    let run = repo.sift(&[
-        "plan",
-        "--base",
-        "main",
-        "--format",
-        "json",
-        "--explain",
-        "--report",
-        "plan.html",
-    ]);
-    let plan = run.json();
+    let plan = explained_plan_with_report(&repo, "plan.html");
     assert_eq!(plan["tasks"].as_array().unwrap().len(), 3);
     // A hand-written document may hold what sift.toml cannot (spaces).
     let hand = json!({"format_version": 1, "base": "<b>base</b>", "head": null,
