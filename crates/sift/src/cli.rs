@@ -241,7 +241,7 @@ pub struct PlanArgs {
     #[arg(long, value_name = "FILE", num_args = 0..=1)]
     pub summary: Option<Option<PathBuf>>,
 
-    /// With `--format json`: add each task's `why` (the chain `sift why` prints) and the
+    /// With `--format json`: add each task's `needs` and `why` (the chain `sift why` prints) and the
     /// change's `component_evidence` (files and rule lines), as `sift report` draws them.
     #[arg(long)]
     pub explain: bool,
