@@ -10,7 +10,8 @@
 //! - [`tests`]: inside a test task (ordering, sharding, JUnit, failure caches);
 //! - [`history`]: push history and the backstop cadence;
 //! - [`run`]: `sift run`'s scheduling policy and report;
-//! - [`ci`]: CI pipelines, job summaries and the verdict.
+//! - [`ci`]: CI pipelines, job summaries and the verdict;
+//! - [`mozilla`]: Mozilla's own inputs (moz.build, taskgraph graphs).
 //!
 //! Shared by all of them: [`config`] (loading and validating `sift.toml`),
 //! [`pattern`] (globs and the pattern index) and [`diagnostic`].
@@ -19,6 +20,7 @@ pub mod ci;
 pub mod config;
 pub mod diagnostic;
 pub mod history;
+pub mod mozilla;
 pub mod parallel;
 pub mod pattern;
 pub mod redact;

@@ -102,6 +102,9 @@ pub struct Plan {
     pub tasks: Vec<Decision>,
     /// The recorded push (`--record`), if any.
     pub push: Option<crate::history::PushContext>,
+    /// Warnings about inputs the plan read (e.g. a moz.build sift could not
+    /// read, whose paths were answered conservatively).
+    pub warnings: Diagnostics,
 }
 
 impl Plan {
@@ -224,11 +227,14 @@ fn address(list: &PatternList) -> usize {
 
 impl<'c> Planner<'c> {
     pub fn new(config: &'c Config) -> Self {
-        let tree = RuleTree::new(
+        let mut tree = RuleTree::new(
             &config.root,
             &config.components,
             std::sync::Arc::clone(&config.root_rules),
         );
+        if config.mozbuild {
+            tree.enable_mozbuild();
+        }
         Planner {
             config,
             tree,
@@ -376,6 +382,9 @@ impl<'c> Planner<'c> {
             analysis,
             tasks,
             push: options.push.clone(),
+            warnings: Diagnostics {
+                items: self.tree.diagnostics().warnings().cloned().collect(),
+            },
         })
     }
 }
