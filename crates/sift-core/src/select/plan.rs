@@ -290,6 +290,13 @@ impl<'c> Planner<'c> {
         Ok(analysis)
     }
 
+    /// The components of a change, with evidence (for strategies outside
+    /// this configuration's tasks, e.g. a taskgraph graph).
+    pub fn analyze(&mut self, change: &Change) -> Result<ChangeAnalysis, PlanError> {
+        let paths = change.all_paths();
+        self.analyze_paths(&paths)
+    }
+
     /// Decides every task for `change`.
     pub fn plan(&mut self, change: Change, options: &PlanOptions) -> Result<Plan, PlanError> {
         let config = self.config;
@@ -613,7 +620,7 @@ fn short_patterns(patterns: &PatternList) -> String {
     list_short(&described)
 }
 
-pub(crate) fn leaf(keep: bool, strategy: &str, summary: &str) -> Evaluation {
+pub fn leaf(keep: bool, strategy: &str, summary: &str) -> Evaluation {
     Evaluation {
         keep,
         strategy: strategy.to_owned(),

@@ -29,6 +29,9 @@ struct RuleJson {
 }
 
 pub fn run(root: &Path, args: FilesArgs) -> Result<u8, CliError> {
+    if args.mozbuild {
+        return super::mozilla::files(root, &args);
+    }
     let config = super::load_config(root)?;
     let mut planner = Planner::new(&config);
     let mut results = Vec::new();

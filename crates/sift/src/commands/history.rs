@@ -81,9 +81,10 @@ pub fn plan_and_record(root: &Path, args: PlanArgs) -> Result<u8, CliError> {
     let change = super::load_change(root, &args.change)?;
     let record = &args.record;
     let branch = resolve_branch(root, record.branch.as_deref())?;
-    let force = match (record.backstop, record.no_backstop) {
-        (true, _) => Force::Backstop,
-        (_, true) => Force::NoBackstop,
+    let force = match (record.backstop, record.expanded, record.no_backstop) {
+        (true, _, _) => Force::Backstop,
+        (_, true, _) => Force::Expanded,
+        (_, _, true) => Force::NoBackstop,
         _ => Force::Auto,
     };
     let head = head_of(change.origin.head.as_deref(), &args)?;

@@ -57,7 +57,7 @@ pub fn tokenize(source: &str) -> Result<Vec<Token>, LexError> {
     let bytes = source.as_bytes();
     let mut tokens = Vec::new();
     let mut indents = vec![0usize];
-    let mut depth: Vec<u8> = Vec::new();
+    let mut depth: Vec<(u8, usize)> = Vec::new();
     let mut i = 0;
     let mut at_line_start = true;
     let mut line_has_tokens = false;
@@ -188,14 +188,14 @@ pub fn tokenize(source: &str) -> Result<Vec<Token>, LexError> {
                         return Err(err(i, "unexpected character"));
                     };
                     match c {
-                        b'(' | b'[' | b'{' if len == 1 => depth.push(c),
+                        b'(' | b'[' | b'{' if len == 1 => depth.push((c, i)),
                         b')' | b']' | b'}' => {
                             let open = match c {
                                 b')' => b'(',
                                 b']' => b'[',
                                 _ => b'{',
                             };
-                            if depth.pop() != Some(open) {
+                            if depth.pop().map(|(b, _)| b) != Some(open) {
                                 return Err(err(i, "unmatched closing bracket"));
                             }
                         }
@@ -210,8 +210,8 @@ pub fn tokenize(source: &str) -> Result<Vec<Token>, LexError> {
             }
         }
     }
-    if !depth.is_empty() {
-        return Err(err(bytes.len(), "a bracket is never closed"));
+    if let Some(&(_, offset)) = depth.last() {
+        return Err(err(offset, "this bracket is never closed"));
     }
     if line_has_tokens {
         tokens.push(Token {
