@@ -41,125 +41,186 @@ fn read(path: &Path) -> Result<Vec<u8>, CliError> {
 
 /// `sift plan --graph FILE`.
 pub fn plan_graph(root: &Path, args: &PlanArgs) -> Result<u8, CliError> {
-    let m = &args.mozilla;
-    let graph_path = m.graph.as_deref().expect("called with --graph");
-    if !matches!(
-        args.format,
-        PlanFormat::Text | PlanFormat::Json | PlanFormat::Taskgraph
-    ) {
-        return Err(CliError::Usage {
-            message: "--graph writes text, json or taskgraph".to_owned(),
-            hint: Some(
-                "use --format taskgraph to hand the kept labels to a decision task".to_owned(),
-            ),
-        });
-    }
-    if args.select.all || !args.select.target.is_empty() {
-        return Err(CliError::Usage {
-            message: "--all and --target do not apply to --graph".to_owned(),
-            hint: Some("pass the requested tasks as --target-tasks target-tasks.json".to_owned()),
-        });
-    }
-    let params = match &m.params {
-        Some(path) => {
-            let text = String::from_utf8_lossy(&read(path)?).into_owned();
-            Params::parse(&text).map_err(|e| {
-                input_error(
-                    path,
-                    "invalid parameters",
-                    e,
-                    "expected taskgraph's parameters.yml or a JSON object",
-                )
-            })?
+    let prepared = GraphPlan::prepare(root, args)?;
+    let plan = prepared.plan(args, None)?;
+    prepared.emit(plan, args)
+}
+
+/// A taskgraph graph read with everything its optimization needs, so that
+/// `sift plan --record --graph` can plan it under the recorded push.
+pub struct GraphPlan {
+    pub config: Config,
+    change: Change,
+    graph: TaskGraph,
+    targets: Option<Vec<String>>,
+    params: Params,
+    analysis: sift_core::select::plan::ChangeAnalysis,
+    files: Vec<String>,
+    registry: Registry,
+    warnings: sift_core::Diagnostics,
+    notes: std::cell::RefCell<Vec<String>>,
+}
+
+impl GraphPlan {
+    pub fn prepare(root: &Path, args: &PlanArgs) -> Result<GraphPlan, CliError> {
+        let m = &args.mozilla;
+        let graph_path = m.graph.as_deref().expect("called with --graph");
+        if !matches!(
+            args.format,
+            PlanFormat::Text | PlanFormat::Json | PlanFormat::Taskgraph
+        ) {
+            return Err(CliError::Usage {
+                message: "--graph writes text, json or taskgraph".to_owned(),
+                hint: Some(
+                    "use --format taskgraph to hand the kept labels to a decision task".to_owned(),
+                ),
+            });
         }
-        None => Params::defaults(),
-    };
-    let config = load_config(root, true)?;
-    // The parameters' files_changed is what taskgraph optimizes for; an
-    // explicit change (--files-from, --base) or git decides otherwise.
-    let explicit = args.change.files_from.is_some() || args.change.base.is_some();
-    let change = match &params.files_changed {
-        Some(files) if !explicit => Change::from_path_list(&files.join("\n")),
-        _ => super::load_change(root, &args.change)?,
-    };
-    let graph_bytes = read(graph_path)?;
-    let graph = TaskGraph::from_json(&graph_bytes).map_err(|e| {
-        input_error(graph_path, "invalid task graph", e, "expected taskgraph's full-task-graph.json: {label: {\"dependencies\", \"optimization\", \"attributes\", ...}}")
-    })?;
-    drop(graph_bytes);
-    let targets = match &m.target_tasks {
-        Some(path) => Some(
-            taskgraph::target_tasks_from_json(&read(path)?).map_err(|e| {
-                input_error(
-                    path,
-                    "invalid target tasks",
-                    e,
-                    "expected target-tasks.json: a JSON list of labels",
-                )
-            })?,
-        ),
-        None => None,
-    };
-    let mut planner = Planner::new(&config);
-    let analysis = planner.analyze(&change).map_err(super::plan_error)?;
-    let mut files: Vec<String> = change.all_paths().iter().map(|p| (*p).to_owned()).collect();
-    files.sort();
-    files.dedup();
-    let autoland = params
-        .optimize_strategies
-        .as_deref()
-        .is_some_and(|s| s.ends_with("project.autoland"));
-    let registry = Registry::gecko(autoland);
-    let forced_backstop = args.record.backstop.then_some(true);
-    let inputs = taskgraph::Inputs {
-        target_tasks: targets.as_deref(),
-        params: &params,
-        registry: &registry,
-        files: &files,
-        components: &config.components,
-        analysis: &analysis,
-        backstop: forced_backstop.or(params.backstop).unwrap_or(false),
-        expanded: args.record.expanded.then_some(true),
-    };
-    let outcome = taskgraph::optimize(&graph, &inputs).map_err(|e| CliError::Input {
-        message: e.to_string(),
-        hint: Some(
-            "taskgraph fails the same way: a task that is kept depends on one that was removed"
-                .to_owned(),
-        ),
-    })?;
-    for note in &outcome.notes {
-        output::note(note);
-    }
-    let warnings = planner.rules().diagnostics().clone();
-    if !warnings.items.is_empty() {
-        output::print_diagnostics(&warnings);
-    }
-    let text = if args.format == PlanFormat::Taskgraph {
-        taskgraph_json(&outcome, m.removed)
-    } else {
-        let plan = Plan {
-            origin: change.origin.clone(),
-            changed_files: change.files.clone(),
-            components: config.components.names_of(&analysis.components),
+        if args.select.all || !args.select.target.is_empty() {
+            return Err(CliError::Usage {
+                message: "--all and --target do not apply to --graph".to_owned(),
+                hint: Some(
+                    "pass the requested tasks as --target-tasks target-tasks.json".to_owned(),
+                ),
+            });
+        }
+        let params = match &m.params {
+            Some(path) => {
+                let text = String::from_utf8_lossy(&read(path)?).into_owned();
+                Params::parse(&text).map_err(|e| {
+                    input_error(
+                        path,
+                        "invalid parameters",
+                        e,
+                        "expected taskgraph's parameters.yml or a JSON object",
+                    )
+                })?
+            }
+            None => Params::defaults(),
+        };
+        let config = load_config(root, true)?;
+        // The parameters' files_changed is what taskgraph optimizes for; an
+        // explicit change (--files-from, --base) or git decides otherwise.
+        let explicit = args.change.files_from.is_some() || args.change.base.is_some();
+        let change = match &params.files_changed {
+            Some(files) if !explicit => Change::from_path_list(&files.join("\n")),
+            _ => super::load_change(root, &args.change)?,
+        };
+        let graph_bytes = read(graph_path)?;
+        let graph = TaskGraph::from_json(&graph_bytes).map_err(|e| {
+            input_error(graph_path, "invalid task graph", e, "expected taskgraph's full-task-graph.json: {label: {\"dependencies\", \"optimization\", \"attributes\", ...}}")
+        })?;
+        drop(graph_bytes);
+        let targets = match &m.target_tasks {
+            Some(path) => Some(
+                taskgraph::target_tasks_from_json(&read(path)?).map_err(|e| {
+                    input_error(
+                        path,
+                        "invalid target tasks",
+                        e,
+                        "expected target-tasks.json: a JSON list of labels",
+                    )
+                })?,
+            ),
+            None => None,
+        };
+        let mut planner = Planner::new(&config);
+        let analysis = planner.analyze(&change).map_err(super::plan_error)?;
+        let warnings = planner.rules().diagnostics().clone();
+        drop(planner);
+        let mut files: Vec<String> = change.all_paths().iter().map(|p| (*p).to_owned()).collect();
+        files.sort();
+        files.dedup();
+        let autoland = params
+            .optimize_strategies
+            .as_deref()
+            .is_some_and(|s| s.ends_with("project.autoland"));
+        Ok(GraphPlan {
+            config,
+            change,
+            graph,
+            targets,
+            params,
             analysis,
+            files,
+            registry: Registry::gecko(autoland),
+            warnings,
+            notes: std::cell::RefCell::new(Vec::new()),
+        })
+    }
+
+    /// The head commit to record: the parameters' `head_rev`, else the change's.
+    pub fn head(&self) -> Option<&str> {
+        self.params
+            .head_rev
+            .as_deref()
+            .or(self.change.origin.head.as_deref())
+    }
+
+    /// Optimizes the graph; a recorded push decides the backstop strategies.
+    pub fn plan(
+        &self,
+        args: &PlanArgs,
+        push: Option<&sift_core::history::PushContext>,
+    ) -> Result<Plan, CliError> {
+        let backstop = match push {
+            Some(push) => push.decision.backstop,
+            None => args.record.backstop || self.params.backstop.unwrap_or(false),
+        };
+        let expanded = match push {
+            Some(push) => Some(push.decision.expanded),
+            None => args.record.expanded.then_some(true),
+        };
+        let inputs = taskgraph::Inputs {
+            target_tasks: self.targets.as_deref(),
+            params: &self.params,
+            registry: &self.registry,
+            files: &self.files,
+            components: &self.config.components,
+            analysis: &self.analysis,
+            backstop,
+            expanded,
+        };
+        let outcome = taskgraph::optimize(&self.graph, &inputs).map_err(|e| CliError::Input {
+            message: e.to_string(),
+            hint: Some(
+                "taskgraph fails the same way: a task that is kept depends on one that was removed"
+                    .to_owned(),
+            ),
+        })?;
+        *self.notes.borrow_mut() = outcome.notes;
+        Ok(Plan {
+            origin: self.change.origin.clone(),
+            changed_files: self.change.files.clone(),
+            components: self.config.components.names_of(&self.analysis.components),
+            analysis: sift_core::select::plan::ChangeAnalysis::default(),
             tasks: outcome.decisions.into_iter().map(decision).collect(),
-            push: None,
+            push: push.cloned(),
             warnings: sift_core::Diagnostics {
-                items: warnings.warnings().cloned().collect(),
+                items: self.warnings.warnings().cloned().collect(),
             },
+        })
+    }
+
+    /// Prints the plan as `--format` asks.
+    pub fn emit(self, plan: Plan, args: &PlanArgs) -> Result<u8, CliError> {
+        for note in self.notes.borrow().iter() {
+            output::note(note);
+        }
+        if !self.warnings.items.is_empty() {
+            output::print_diagnostics(&self.warnings);
+        }
+        let text = match args.format {
+            PlanFormat::Taskgraph => taskgraph_json(&plan, args.mozilla.removed),
+            PlanFormat::Json => render::plan_json(&plan),
+            _ => render::plan_text(&plan),
         };
-        let text = if args.format == PlanFormat::Json {
-            render::plan_json(&plan)
-        } else {
-            render::plan_text(&plan)
-        };
+        // Freeing a large graph piece by piece would only cost time.
         std::mem::forget(plan);
-        text
-    };
-    std::mem::forget(graph);
-    super::plan::print_stdout(&text)?;
-    Ok(exit::OK)
+        std::mem::forget(self);
+        super::plan::print_stdout(&text)?;
+        Ok(exit::OK)
+    }
 }
 
 fn decision(d: taskgraph::TaskDecision) -> Decision {
@@ -191,19 +252,14 @@ fn decision(d: taskgraph::TaskDecision) -> Decision {
 }
 
 /// The kept labels, as taskgraph's optimized graph holds them.
-fn taskgraph_json(outcome: &taskgraph::Outcome, removed: bool) -> String {
-    let kept: Vec<&str> = outcome
-        .decisions
-        .iter()
-        .filter(|d| d.kept)
-        .map(|d| d.label.as_str())
-        .collect();
+fn taskgraph_json(plan: &Plan, removed: bool) -> String {
+    let kept: Vec<&str> = plan.kept().map(|d| d.name.as_str()).collect();
     let mut out = if removed {
-        let removed: std::collections::BTreeMap<&str, &str> = outcome
-            .decisions
+        let removed: std::collections::BTreeMap<&str, &str> = plan
+            .tasks
             .iter()
-            .filter(|d| !d.kept)
-            .map(|d| (d.label.as_str(), d.reason.as_str()))
+            .filter(|d| !d.run)
+            .map(|d| (d.name.as_str(), d.reason.as_str()))
             .collect();
         serde_json::to_string_pretty(&serde_json::json!({"kept": kept, "removed": removed}))
     } else {

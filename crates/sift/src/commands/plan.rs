@@ -54,12 +54,7 @@ pub(crate) fn check_format_args(args: &PlanArgs) -> Result<(), CliError> {
             hint: Some("pass taskgraph's full-task-graph.json with --graph FILE".to_owned()),
         });
     }
-    if args.mozilla.graph.is_some() && args.record.wanted() {
-        return Err(CliError::Usage {
-            message: "--record does not apply to --graph yet".to_owned(),
-            hint: Some("record the push with `sift plan --record` and pass its decision as --backstop or --expanded".to_owned()),
-        });
-    }
+
     if args.group_by_needs && args.format != PlanFormat::Github {
         return Err(CliError::Usage {
             message: "--group-by-needs needs --format github".to_owned(),

@@ -538,3 +538,56 @@ fn graph_inputs_errors_and_formats() {
     ]);
     assert!(out.ok().contains("run   backstop-only"), "{}", out.stdout);
 }
+
+/// `sift plan --record --graph`: the recorded push's backstop and expanded
+/// decisions drive skip-unless-backstop and skip-unless-expanded.
+#[test]
+fn recorded_pushes_drive_graph_backstops() {
+    let repo = gecko_tree();
+    repo.write(
+        "sift.toml",
+        "components = \"gecko\"\n\n[backstop]\nbranches = [\"autoland\"]\nevery_pushes = 3\nevery_pushes_expanded = 2\n",
+    )
+    .write(
+        "graph.json",
+        r#"{"backstop-only": {"optimization": {"skip-unless-backstop": null}},
+            "expanded-only": {"optimization": {"skip-unless-expanded": null}},
+            "docs": {"optimization": {"skip-unless-schedules": ["docs"]}}}"#,
+    );
+    let store = repo.path().join("store");
+    let store = store.to_str().unwrap();
+    let mut kept_per_push = Vec::new();
+    for push in 1..=4 {
+        let params = format!(
+            "{{\"files_changed\": [\"dom/a.cpp\"], \"head_rev\": \"{push:040x}\", \"pushlog_id\": \"{push}\"}}"
+        );
+        repo.write("params.json", &params);
+        let out = repo.sift(&[
+            "plan",
+            "--record",
+            "--branch",
+            "autoland",
+            "--store",
+            store,
+            "--graph",
+            "graph.json",
+            "--params",
+            "params.json",
+            "--format",
+            "json",
+        ]);
+        let plan = out.json();
+        assert_eq!(plan["push"]["number"], push, "{plan}");
+        kept_per_push.push(kept(&plan));
+    }
+    // Push 1 is a backstop (the first), 3 is expanded, 4 a backstop again.
+    assert_eq!(
+        kept_per_push,
+        [
+            vec!["backstop-only", "expanded-only"],
+            vec![],
+            vec!["expanded-only"],
+            vec!["backstop-only", "expanded-only"],
+        ]
+    );
+}
