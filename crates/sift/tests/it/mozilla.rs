@@ -591,3 +591,97 @@ fn recorded_pushes_drive_graph_backstops() {
         ]
     );
 }
+
+/// `mozpath.match` against taskgraph's own (`taskgraph.util.path.match`) on
+/// random patterns and paths: one `skip-unless-changed` task per pattern,
+/// one changed path per round, so a task is kept iff its pattern matches.
+#[test]
+fn mozpath_matches_taskgraphs_on_random_patterns() {
+    if !taskgraph_available() {
+        return;
+    }
+    let repo = TestRepo::plain();
+    repo.write("sift.toml", "[components]\nexclusive = [\"x\"]\n");
+    let pieces = ["a", "b", "ab", "*", "**", "/", "/", ".py", "?", "[a]", "x"];
+    let mut rng = Lcg(11);
+    let patterns: Vec<String> = (0..250)
+        .map(|_| {
+            (0..1 + rng.next() as usize % 6)
+                .map(|_| *rng.pick(&pieces))
+                .collect::<String>()
+        })
+        .collect();
+    let tasks: Vec<GraphTaskSpec> = patterns
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            (
+                format!("p{i}"),
+                vec![],
+                serde_json::json!({"skip-unless-changed": [p]}),
+                vec![],
+                false,
+            )
+        })
+        .collect();
+    repo.write("graph.json", &graph_json(&tasks));
+    let segments = ["a", "b", "ab", "x.py", "a.py", "?", "[a]", "b.txt"];
+    let script = r#"
+import json, sys
+from taskgraph.util.path import match
+patterns = json.load(open("patterns.json"))
+paths = json.load(open("paths.json"))
+print(json.dumps([[i for i, p in enumerate(patterns) if match(path, p)] for path in paths]))
+"#;
+    repo.write("match.py", script)
+        .write("patterns.json", &serde_json::to_string(&patterns).unwrap());
+    let paths: Vec<String> = (0..40)
+        .map(|_| {
+            (0..1 + rng.next() as usize % 4)
+                .map(|_| *rng.pick(&segments))
+                .collect::<Vec<_>>()
+                .join("/")
+        })
+        .collect();
+    repo.write("paths.json", &serde_json::to_string(&paths).unwrap());
+    let run = Command::new(python())
+        .arg("match.py")
+        .current_dir(repo.path())
+        .output()
+        .expect("python runs");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let expected: Vec<Vec<usize>> = serde_json::from_slice(&run.stdout).unwrap();
+    let mut matches = 0;
+    for (path, expected) in paths.iter().zip(expected) {
+        repo.write(
+            "params.json",
+            &serde_json::json!({"files_changed": [path]}).to_string(),
+        );
+        let out = repo.sift(&[
+            "plan",
+            "--graph",
+            "graph.json",
+            "--params",
+            "params.json",
+            "--format",
+            "taskgraph",
+        ]);
+        let kept: Vec<String> = serde_json::from_str(out.ok()).unwrap();
+        let mut kept: Vec<usize> = kept.iter().map(|l| l[1..].parse().unwrap()).collect();
+        kept.sort_unstable();
+        let wrong: Vec<(&String, bool)> = (0..patterns.len())
+            .filter(|i| kept.contains(i) != expected.contains(i))
+            .map(|i| (&patterns[i], expected.contains(&i)))
+            .collect();
+        assert!(
+            wrong.is_empty(),
+            "{path}: (pattern, taskgraph matches) differ: {wrong:?}"
+        );
+        matches += expected.len();
+    }
+    assert!(matches > 100, "too few matches to mean much: {matches}");
+}
