@@ -119,6 +119,14 @@ schedules = ["docs"]
         )
         .json();
     assert_eq!(kept(&plan), ["build-linux"]);
+    // `sift files` shows the moz.build blocks before the rules.
+    let out = repo.sift(&["files", "widget/cocoa/generated/a.h"]);
+    assert!(
+        out.ok()
+            .contains("  moz.build widget/cocoa/moz.build:1 `**`\n  rule sift.toml:"),
+        "{}",
+        out.stdout
+    );
     // An unreadable moz.build: a warning in the plan, every exclusive component.
     repo.write("widget/cocoa/moz.build", "with Files('**':\n");
     let out = repo.sift_stdin(
