@@ -9,6 +9,7 @@
 pub mod graph;
 pub mod optimize;
 pub mod params;
+mod scan;
 pub mod strategies;
 
 pub use graph::{GraphError, GraphTask, TaskGraph, target_tasks_from_json};
