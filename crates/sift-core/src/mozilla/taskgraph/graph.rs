@@ -71,6 +71,22 @@ impl GraphError {
 }
 
 #[derive(Deserialize)]
+struct RawTask<'a> {
+    #[serde(borrow, default)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    dependencies: Option<FxHashMap<Cow<'a, str>, Cow<'a, str>>>,
+    #[serde(default, deserialize_with = "first_entry")]
+    optimization: Option<(String, serde_json::Value)>,
+    #[serde(borrow, default)]
+    if_dependencies: Option<Vec<Cow<'a, str>>>,
+    #[serde(default)]
+    attributes: Option<RawAttributes>,
+    #[serde(default, rename = "task")]
+    _task: Option<IgnoredAny>,
+}
+
+#[derive(Deserialize)]
 struct RawAttributes {
     #[serde(default)]
     always_target: Option<serde_json::Value>,
@@ -109,65 +125,26 @@ fn first_entry<'de, D: de::Deserializer<'de>>(
     deserializer.deserialize_option(First)
 }
 
-/// The fields of a task sift reads; everything else (above all `task`) is
-/// skipped by structure ([`super::scan`]).
-#[derive(Default)]
-struct RawTask<'a> {
-    kind: Option<String>,
-    dependencies: Option<FxHashMap<Cow<'a, str>, Cow<'a, str>>>,
-    optimization: Option<(String, serde_json::Value)>,
-    if_dependencies: Option<Vec<Cow<'a, str>>>,
-    attributes: Option<RawAttributes>,
-}
+struct Entries<'a>(Vec<(Cow<'a, str>, RawTask<'a>)>);
 
-const FIELDS: &[&str] = &[
-    "kind",
-    "dependencies",
-    "optimization",
-    "if_dependencies",
-    "attributes",
-];
-
-fn raw_task<'a>(text: &'a [u8], fields: &[(&[u8], &'a [u8])]) -> Result<RawTask<'a>, GraphError> {
-    let mut task = RawTask::default();
-    for (name, value) in fields {
-        let at = value.as_ptr() as usize - text.as_ptr() as usize;
-        let fail = |e: serde_json::Error| {
-            let message = e.to_string();
-            let message = message
-                .split(" at line ")
-                .next()
-                .unwrap_or_default()
-                .to_owned();
-            let before = &text[..at];
-            let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-            let column = at
-                - before
-                    .iter()
-                    .rposition(|&b| b == b'\n')
-                    .map_or(0, |p| p + 1)
-                + 1;
-            GraphError::Json {
-                line,
-                column,
-                message: format!("`{}`: {message}", String::from_utf8_lossy(name)),
+impl<'de: 'a, 'a> Deserialize<'de> for Entries<'a> {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Entries<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object of tasks keyed by label")
             }
-        };
-        match *name {
-            b"kind" => task.kind = serde_json::from_slice(value).map_err(fail)?,
-            b"dependencies" => task.dependencies = serde_json::from_slice(value).map_err(fail)?,
-            b"if_dependencies" => {
-                task.if_dependencies = serde_json::from_slice(value).map_err(fail)?
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::with_capacity(map.size_hint().unwrap_or(1024));
+                while let Some((label, task)) = map.next_entry::<Cow<'a, str>, RawTask<'a>>()? {
+                    out.push((label, task));
+                }
+                Ok(Entries(out))
             }
-            b"attributes" => task.attributes = serde_json::from_slice(value).map_err(fail)?,
-            b"optimization" => {
-                let mut de = serde_json::Deserializer::from_slice(value);
-                task.optimization = first_entry(&mut de).map_err(fail)?;
-            }
-            _ => {}
         }
+        deserializer.deserialize_map(V(std::marker::PhantomData))
     }
-    Ok(task)
 }
 
 fn truthy(value: &serde_json::Value) -> bool {
@@ -184,10 +161,7 @@ fn truthy(value: &serde_json::Value) -> bool {
 impl TaskGraph {
     /// Reads `full-task-graph.json` (or any graph in its format).
     pub fn from_json(text: &[u8]) -> Result<TaskGraph, GraphError> {
-        let mut raw = super::scan::entries(text, FIELDS)?
-            .into_iter()
-            .map(|entry| Ok((entry.label, raw_task(text, &entry.fields)?)))
-            .collect::<Result<Vec<_>, GraphError>>()?;
+        let Entries(mut raw) = serde_json::from_slice(text).map_err(|e| GraphError::json(&e))?;
         raw.sort_by(|a, b| a.0.cmp(&b.0));
         if let Some(pair) = raw.windows(2).find(|w| w[0].0 == w[1].0) {
             return Err(GraphError::Invalid(format!(
@@ -240,7 +214,7 @@ impl TaskGraph {
                 .and_then(|v| v.as_str().map(str::to_owned));
             tasks.push(GraphTask {
                 label: label.into_owned(),
-                kind: task.kind.unwrap_or_default(),
+                kind: task.kind.map(Cow::into_owned).unwrap_or_default(),
                 dependencies,
                 optimization: task.optimization,
                 if_dependencies,

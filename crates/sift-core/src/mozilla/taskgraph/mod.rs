@@ -9,7 +9,6 @@
 pub mod graph;
 pub mod optimize;
 pub mod params;
-mod scan;
 pub mod strategies;
 
 pub use graph::{GraphError, GraphTask, TaskGraph, target_tasks_from_json};
