@@ -11,7 +11,8 @@
 //! - [`history`]: push history and the backstop cadence;
 //! - [`run`]: `sift run`'s scheduling policy and report;
 //! - [`ci`]: CI pipelines, job summaries and the verdict;
-//! - [`report`]: the self-contained HTML report of a plan, a run and shards.
+//! - [`report`]: the self-contained HTML report of a plan, a run and shards;
+//! - [`mozilla`]: Mozilla's own inputs (moz.build, taskgraph graphs).
 //!
 //! Shared by all of them: [`config`] (loading and validating `sift.toml`),
 //! [`pattern`] (globs and the pattern index) and [`diagnostic`].
@@ -20,6 +21,7 @@ pub mod ci;
 pub mod config;
 pub mod diagnostic;
 pub mod history;
+pub mod mozilla;
 pub mod parallel;
 pub mod pattern;
 pub mod redact;

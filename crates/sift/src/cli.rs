@@ -138,6 +138,9 @@ pub enum PlanFormat {
     Azure,
     /// An Azure Pipelines jobs template (YAML) with `dependsOn`; generate it with `--all`.
     AzureJobs,
+    /// With --graph: the kept labels as a JSON list, as taskgraph's optimized graph holds them
+    /// (`--removed` adds the removed ones with reasons).
+    Taskgraph,
 }
 
 /// Which tasks are requested.
@@ -252,6 +255,36 @@ pub struct PlanArgs {
 
     #[command(flatten)]
     pub record: PushRecordArgs,
+
+    #[command(flatten)]
+    pub mozilla: MozillaArgs,
+}
+
+/// Mozilla's own inputs: moz.build files and taskgraph graphs.
+#[derive(Debug, Args, Clone, Default)]
+pub struct MozillaArgs {
+    /// Also read moz.build SCHEDULES annotations on the changed paths' ancestors
+    /// (as `[mozbuild] enabled = true`); without a sift.toml, Mozilla's component lists apply.
+    #[arg(long)]
+    pub mozbuild: bool,
+
+    /// Optimize taskgraph's full task graph (full-task-graph.json) with taskgraph's strategies
+    /// and removal semantics, instead of sift.toml's tasks.
+    #[arg(long, value_name = "FILE")]
+    pub graph: Option<PathBuf>,
+
+    /// With --graph: the target tasks (target-tasks.json) [default: every task].
+    #[arg(long, value_name = "FILE", requires = "graph")]
+    pub target_tasks: Option<PathBuf>,
+
+    /// With --graph: taskgraph's parameters (parameters.yml or JSON): files_changed,
+    /// pushlog_id, backstop, do_not_optimize, optimize_strategies, ...
+    #[arg(long, value_name = "FILE", requires = "graph")]
+    pub params: Option<PathBuf>,
+
+    /// With --format taskgraph: `{"kept": [...], "removed": {label: reason}}` instead of a list.
+    #[arg(long, requires = "graph")]
+    pub removed: bool,
 }
 
 /// `sift plan --record`: remember the push in the store, decide backstops.
@@ -272,9 +305,14 @@ pub struct PushRecordArgs {
     #[arg(long, value_name = "BRANCH", requires = "recording")]
     pub branch: Option<String>,
 
-    /// Make this push a backstop (every task runs, except `backstop = false` ones).
-    #[arg(long, conflicts_with = "no_backstop", requires = "recording")]
+    /// Make this push a backstop (every task runs, except `backstop = false` ones; with --graph,
+    /// skip-unless-backstop and skip-unless-expanded keep their tasks).
+    #[arg(long, conflicts_with = "no_backstop")]
     pub backstop: bool,
+
+    /// Make this push an expanded push (`on_expanded` / skip-unless-expanded tasks run).
+    #[arg(long, conflicts_with = "no_backstop")]
+    pub expanded: bool,
 
     /// Never make this push a backstop or expanded push (e.g. preview branches).
     #[arg(long, requires = "recording")]
@@ -342,6 +380,11 @@ pub struct FilesArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+
+    /// What moz.build files alone say, as `mach file-info schedules PATH...` prints it (the
+    /// union of the paths' components); with --json, per path.
+    #[arg(long)]
+    pub mozbuild: bool,
 }
 
 #[derive(Debug, Args)]
@@ -349,6 +392,11 @@ pub struct CheckArgs {
     /// Treat warnings as errors.
     #[arg(long)]
     pub deny_warnings: bool,
+
+    /// Also read every moz.build: errors, syntax sift cannot read, and `Files()` blocks under
+    /// conditions (not read), each with file:line.
+    #[arg(long)]
+    pub mozbuild: bool,
 }
 
 #[derive(Debug, Args)]

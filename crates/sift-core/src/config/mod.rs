@@ -6,6 +6,7 @@
 
 mod fast;
 mod history;
+mod mozilla;
 mod raw;
 
 use std::collections::{BTreeMap, HashMap};
@@ -40,6 +41,9 @@ pub struct Config {
     pub cadence: crate::history::Cadence,
     /// `[ci.gitlab]`, `[ci.buildkite]`: what generated pipelines inherit.
     pub ci: crate::ci::CiConfig,
+    /// `[mozbuild] enabled = true`: moz.build SCHEDULES annotations apply
+    /// before the rule files (see [`crate::mozilla`]).
+    pub mozbuild: bool,
     /// The root file and included task files.
     pub sources: Vec<Arc<SourceFile>>,
     /// Non-fatal findings while loading.
@@ -66,7 +70,9 @@ impl Config {
             return Err(ConfigError(diags));
         };
 
-        let components = compile_components(raw.components.take(), &source, &mut diags);
+        let components =
+            mozilla::compile_components_spec(raw.components.take(), &source, &mut diags);
+        let mozbuild = mozilla::compile_mozbuild(raw.mozbuild.take());
         let rules = compile_rules(
             std::mem::take(&mut raw.rules),
             &source,
@@ -117,6 +123,7 @@ impl Config {
             cache_store,
             cadence,
             ci,
+            mozbuild,
             sources,
             warnings: diags,
         })
@@ -170,6 +177,7 @@ fn parse<T: serde::de::DeserializeOwned>(
                     "store",
                     "backstop",
                     "ci",
+                    "mozbuild",
                 ]
                 .iter()
                 .any(|key| message.contains(&format!("`{key}`")));
@@ -200,7 +208,7 @@ pub(crate) fn compile_nested(
     (RuleFile::new(dir.to_owned(), source, rules), diags)
 }
 
-fn compile_components(
+pub(super) fn compile_components(
     raw: Option<raw::RawComponents>,
     source: &Arc<SourceFile>,
     diags: &mut Diagnostics,

@@ -205,6 +205,12 @@ fn write_plan_json(
     }
     out.extend_from_slice(b",\n  \"push\": ");
     write_value(&mut out, &plan.push.as_ref().map(PushJson::of));
+    if !plan.warnings.items.is_empty() {
+        // Inputs read conservatively (e.g. a moz.build sift could not read).
+        let warnings: Vec<String> = plan.warnings.items.iter().map(|d| d.to_plain()).collect();
+        out.extend_from_slice(b",\n  \"warnings\": ");
+        write_value(&mut out, &warnings);
+    }
     out.extend_from_slice(b",\n  \"tasks\": ");
     write_lines(&mut out, &tasks);
     out.extend_from_slice(b"\n}\n");
@@ -248,6 +254,9 @@ fn write_value<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
 /// The human table: change summary, then kept tasks, then skipped ones.
 pub fn plan_text(plan: &Plan) -> String {
     let mut out = String::new();
+    for warning in &plan.warnings.items {
+        let _ = writeln!(out, "{}", warning.to_plain());
+    }
     let files = plan.changed_files.len();
     let _ = writeln!(out, "changed files: {files}");
     if plan.components.is_empty() {

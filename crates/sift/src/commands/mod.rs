@@ -6,6 +6,7 @@ mod check;
 mod files;
 mod history;
 mod inputs;
+mod mozilla;
 mod order;
 mod pipeline;
 mod plan;

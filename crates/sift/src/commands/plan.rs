@@ -18,7 +18,15 @@ pub fn run(root: &Path, args: PlanArgs) -> Result<u8, CliError> {
         });
     }
     check_format_args(&args)?;
-    let (config, change) = super::load_config_and_change(root, &args.change)?;
+    if args.mozilla.graph.is_some() {
+        return super::mozilla::plan_graph(root, &args);
+    }
+    let (config, change) = if args.mozilla.mozbuild {
+        let config = super::mozilla::load_config(root, true)?;
+        (config, super::load_change(root, &args.change)?)
+    } else {
+        super::load_config_and_change(root, &args.change)?
+    };
     let options = super::plan_options(&args.select)?;
     let mut planner = Planner::new(&config);
     let plan = planner.plan(change, &options).map_err(super::plan_error)?;
@@ -33,11 +41,34 @@ pub fn run(root: &Path, args: PlanArgs) -> Result<u8, CliError> {
 
 /// Usage errors of the output options, before any work is done.
 pub(crate) fn check_format_args(args: &PlanArgs) -> Result<(), CliError> {
+    let forced = args.record.backstop || args.record.expanded || args.record.no_backstop;
+    if forced && !args.record.wanted() && args.mozilla.graph.is_none() {
+        return Err(CliError::Usage {
+            message: "--backstop, --expanded and --no-backstop need --record or --graph".to_owned(),
+            hint: Some("they decide a recorded push (sift plan --record) or a taskgraph graph's backstop strategies".to_owned()),
+        });
+    }
+    if args.format == PlanFormat::Taskgraph && args.mozilla.graph.is_none() {
+        return Err(CliError::Usage {
+            message: "--format taskgraph needs --graph".to_owned(),
+            hint: Some("pass taskgraph's full-task-graph.json with --graph FILE".to_owned()),
+        });
+    }
+
     if args.group_by_needs && args.format != PlanFormat::Github {
         return Err(CliError::Usage {
             message: "--group-by-needs needs --format github".to_owned(),
             hint: Some(
                 "GitLab, Buildkite and Azure order jobs by their needs themselves".to_owned(),
+            ),
+        });
+    }
+    if args.mozilla.graph.is_some() && (args.explain || args.report.is_some()) {
+        return Err(CliError::Usage {
+            message: "--explain and --report do not work with --graph yet".to_owned(),
+            hint: Some(
+                "a taskgraph graph's decisions come from its own strategies; use --format json or taskgraph"
+                    .to_owned(),
             ),
         });
     }
@@ -77,6 +108,7 @@ pub(crate) fn emit(plan: &Plan, planner: &mut Planner, args: &PlanArgs) -> Resul
         PlanFormat::Buildkite => buildkite::pipeline(&tasks(), &config.ci)?,
         PlanFormat::Azure => azure::logging_commands(&tasks())?,
         PlanFormat::AzureJobs => azure::jobs_template(&tasks())?,
+        PlanFormat::Taskgraph => unreachable!("--format taskgraph needs --graph"),
         PlanFormat::Github => {
             let tasks = tasks();
             if tasks.len() > github::MATRIX_LIMIT {

@@ -12,6 +12,7 @@ mod files;
 mod gcs;
 mod git_changes;
 mod history;
+mod mozilla;
 mod order;
 mod pipeline;
 mod plan;
