@@ -9,8 +9,6 @@
 use std::cell::OnceCell;
 use std::collections::VecDeque;
 
-use rustc_hash::FxHashMap;
-
 use crate::config::Config;
 use crate::diagnostic::Diagnostics;
 use crate::pattern::{IndexScratch, NameGlob, PatternIndex, PatternList};
@@ -144,26 +142,24 @@ pub struct Planner<'c> {
 /// so a plan looks each changed path up once instead of trying every list.
 struct ChangedIndex {
     index: PatternIndex,
-    /// A list's address in the configuration → its id in `index`.
-    ids: FxHashMap<usize, u32>,
+    /// Per task: the id of its first list; its lists follow in the order
+    /// [`Strategy::changed_lists`] gives them.
+    first_list: Vec<u32>,
 }
 
 impl ChangedIndex {
     fn new(config: &Config) -> ChangedIndex {
         let mut lists = Vec::new();
+        let mut first_list = Vec::with_capacity(config.tasks.len());
         for task in &config.tasks {
+            first_list.push(lists.len() as u32);
             if let Some(strategy) = &task.strategy {
                 strategy.changed_lists(&mut lists);
             }
         }
-        let ids = lists
-            .iter()
-            .enumerate()
-            .map(|(id, list)| (address(list), id as u32))
-            .collect();
         ChangedIndex {
             index: PatternIndex::new(lists.iter().copied()),
-            ids,
+            first_list,
         }
     }
 
@@ -218,8 +214,20 @@ impl ChangedIndex {
     }
 }
 
-fn address(list: &PatternList) -> usize {
-    std::ptr::from_ref(list) as usize
+/// How many `changed` lists a strategy holds: where the lists of the
+/// members after it start.
+fn changed_lists_in(strategy: &Strategy) -> u32 {
+    match strategy {
+        Strategy::Changed(_) => 1,
+        Strategy::Any(members) | Strategy::All(members) => {
+            members.iter().map(changed_lists_in).sum()
+        }
+        Strategy::Not(member) => changed_lists_in(member),
+        Strategy::Schedules { .. }
+        | Strategy::Always
+        | Strategy::OnBackstop
+        | Strategy::OnExpanded => 0,
+    }
 }
 
 impl<'c> Planner<'c> {
@@ -346,7 +354,7 @@ impl<'c> Planner<'c> {
                 match &task.strategy {
                     None => (true, DecisionKind::NoStrategy),
                     Some(strategy) => {
-                        let evaluation = evaluator.evaluate(strategy);
+                        let evaluation = evaluator.evaluate(strategy, index, 0);
                         (evaluation.keep, DecisionKind::Strategy(evaluation))
                     }
                 }
@@ -430,22 +438,20 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    /// The first changed path (sorted) the list selects, with the deciding pattern.
-    fn first_selected(&mut self, patterns: &PatternList) -> Option<(String, String)> {
+    /// The first changed path (sorted) that list `local` of `task`'s
+    /// strategy selects, with the deciding pattern.
+    fn first_selected(
+        &mut self,
+        patterns: &PatternList,
+        task: usize,
+        local: u32,
+    ) -> Option<(String, String)> {
         let index = self.index.get_or_init(|| ChangedIndex::new(self.config));
         let paths = self.paths;
         let first = self
             .first_selected
             .get_or_insert_with(|| index.first_selected(paths));
-        let Some(&id) = index.ids.get(&address(patterns)) else {
-            // Not one of the configuration's lists: match it directly.
-            return paths.iter().find_map(|path| {
-                match crate::pattern::with_segments(path, |s| patterns.decide(s)) {
-                    Some((pattern, true)) => Some(((*path).to_owned(), patterns.describe(pattern))),
-                    _ => None,
-                }
-            });
-        };
+        let id = index.first_list[task] + local;
         first[id as usize].map(|(path, pattern)| {
             (
                 paths[path as usize].to_owned(),
@@ -454,7 +460,9 @@ impl<'a> Evaluator<'a> {
         })
     }
 
-    fn evaluate(&mut self, strategy: &Strategy) -> Evaluation {
+    /// Evaluates `strategy`, part of `task`'s, whose `changed` lists are
+    /// that task's from number `list` on.
+    fn evaluate(&mut self, strategy: &Strategy, task: usize, list: u32) -> Evaluation {
         match strategy {
             Strategy::Schedules { components, names } => {
                 let affected: Vec<ComponentId> = components
@@ -492,13 +500,15 @@ impl<'a> Evaluator<'a> {
                 }
             }
             Strategy::Changed(patterns) => {
-                let matched = self.first_selected(patterns);
+                let matched = self.first_selected(patterns, task, list);
                 let summary = match &matched {
-                    Some((path, pattern)) => format!("changed: {path} matches `{pattern}`"),
-                    None => format!(
-                        "changed: no changed file matches {}",
-                        short_patterns(patterns)
-                    ),
+                    Some((path, pattern)) => {
+                        concat(&["changed: ", path, " matches `", pattern, "`"])
+                    }
+                    None => concat(&[
+                        "changed: no changed file matches ",
+                        &short_patterns(patterns),
+                    ]),
                 };
                 Evaluation {
                     keep: matched.is_some(),
@@ -511,7 +521,7 @@ impl<'a> Evaluator<'a> {
             }
             Strategy::Always => leaf(true, "always = true", "always"),
             Strategy::Not(member) => {
-                let child = self.evaluate(member);
+                let child = self.evaluate(member, task, list);
                 Evaluation {
                     keep: !child.keep,
                     strategy: "not".to_owned(),
@@ -523,8 +533,8 @@ impl<'a> Evaluator<'a> {
             }
             Strategy::OnBackstop => crate::history::evaluate_on_push(self.push, false),
             Strategy::OnExpanded => crate::history::evaluate_on_push(self.push, true),
-            Strategy::Any(members) => self.composite("any", members, true),
-            Strategy::All(members) => self.composite("all", members, false),
+            Strategy::Any(members) => self.composite("any", members, true, task, list),
+            Strategy::All(members) => self.composite("all", members, false, task, list),
         }
     }
 
@@ -532,10 +542,18 @@ impl<'a> Evaluator<'a> {
     /// skips). Members are evaluated in order and stop at the first decisive
     /// one, as taskgraph's lazy composites do, so explanations show exactly
     /// the members that were consulted.
-    fn composite(&mut self, key: &str, members: &[Strategy], decisive: bool) -> Evaluation {
+    fn composite(
+        &mut self,
+        key: &str,
+        members: &[Strategy],
+        decisive: bool,
+        task: usize,
+        mut list: u32,
+    ) -> Evaluation {
         let mut children = Vec::new();
         for member in members {
-            let child = self.evaluate(member);
+            let child = self.evaluate(member, task, list);
+            list += changed_lists_in(member);
             let stop = child.keep == decisive;
             children.push(child);
             if stop {
@@ -595,6 +613,15 @@ fn changed_strategy(patterns: &PatternList) -> String {
         out.push('"');
     }
     out.push(']');
+    out
+}
+
+/// The pieces, in one allocation.
+fn concat(pieces: &[&str]) -> String {
+    let mut out = String::with_capacity(pieces.iter().map(|p| p.len()).sum());
+    for piece in pieces {
+        out.push_str(piece);
+    }
     out
 }
 
