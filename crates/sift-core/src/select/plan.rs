@@ -469,26 +469,29 @@ impl<'a> Evaluator<'a> {
                     .iter()
                     .filter(|id| self.analysis.components.contains(*id))
                     .collect();
-                let configured = format!("schedules = [{}]", quoted(names));
+                let configured = quoted(names);
                 let summary = if names.is_empty() {
                     "schedules: an empty list never keeps a task".to_owned()
                 } else if affected.is_empty() {
-                    format!("schedules: none of {} affected", list_short(names))
+                    let mut summary = "schedules: none of ".to_owned();
+                    list_short_into(&mut summary, names);
+                    summary.push_str(" affected");
+                    summary
                 } else {
-                    let affected_names: Vec<String> = affected
-                        .iter()
-                        .map(|id| self.config.components.name(*id).to_owned())
-                        .collect();
+                    let components = &self.config.components;
+                    let affected_names: Vec<&str> =
+                        affected.iter().map(|id| components.name(*id)).collect();
                     let example = self
                         .analysis
                         .evidence(affected[0])
                         .first()
-                        .cloned()
-                        .unwrap_or_default();
-                    format!(
-                        "schedules: {} affected (by {example})",
-                        list_short(&affected_names)
-                    )
+                        .map_or("", String::as_str);
+                    let mut summary = "schedules: ".to_owned();
+                    list_short_into(&mut summary, &affected_names);
+                    summary.push_str(" affected (by ");
+                    summary.push_str(example);
+                    summary.push(')');
+                    summary
                 };
                 Evaluation {
                     keep: !affected.is_empty(),
@@ -642,24 +645,46 @@ pub(crate) fn leaf(keep: bool, strategy: &str, summary: &str) -> Evaluation {
     }
 }
 
+/// `schedules = ["a", "b"]`.
 fn quoted(names: &[String]) -> String {
-    names
-        .iter()
-        .map(|n| format!("\"{n}\""))
-        .collect::<Vec<_>>()
-        .join(", ")
+    let mut out = String::with_capacity(16 + names.iter().map(|n| n.len() + 4).sum::<usize>());
+    out.push_str("schedules = [");
+    for (i, name) in names.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push('"');
+        out.push_str(name);
+        out.push('"');
+    }
+    out.push(']');
+    out
 }
 
 /// `a, b, c` or `a, b, c and 4 more`.
 fn list_short(names: &[String]) -> String {
+    let mut out = String::new();
+    list_short_into(&mut out, names);
+    out
+}
+
+/// [`list_short`], appended to `out`.
+fn list_short_into<S: AsRef<str>>(out: &mut String, names: &[S]) {
     const SHOWN: usize = 3;
-    if names.len() <= SHOWN + 1 {
-        names.join(", ")
+    let shown = if names.len() <= SHOWN + 1 {
+        names.len()
     } else {
-        format!(
-            "{} and {} more",
-            names[..SHOWN].join(", "),
-            names.len() - SHOWN
-        )
+        SHOWN
+    };
+    for (i, name) in names[..shown].iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(name.as_ref());
+    }
+    if shown < names.len() {
+        out.push_str(" and ");
+        out.push_str(&(names.len() - shown).to_string());
+        out.push_str(" more");
     }
 }
