@@ -30,7 +30,10 @@ use std::hash::Hasher;
 
 use rustc_hash::{FxHashMap, FxHasher};
 
-use super::{Alternative, PatternList, Segment, TextKind, Token, with_text_segments};
+use super::{
+    Alternative, PatternList, Segment, TextKind, Token, compile_text, match_prefix,
+    with_text_segments,
+};
 
 /// No entry (the end of a chain).
 const NONE: u32 = u32::MAX;
@@ -72,6 +75,8 @@ pub struct PatternIndex {
 #[derive(Debug)]
 struct Entry {
     body: Body,
+    /// A text alternative's segments, compiled when it is first a candidate.
+    compiled: std::sync::OnceLock<Box<[Segment]>>,
     /// The first of its owners in [`PatternIndex::owners`].
     first_owner: u32,
     /// The next alternative in the same bucket.
@@ -214,6 +219,7 @@ impl PatternIndex {
         };
         self.entries.push(Entry {
             body,
+            compiled: std::sync::OnceLock::new(),
             first_owner: NONE,
             next: chain.unwrap_or(NONE),
         });
@@ -251,11 +257,14 @@ impl PatternIndex {
     }
 
     fn matches(&self, id: u32, path: &[&str]) -> bool {
-        let alternative = match self.entries[id as usize].body {
-            Body::Text(start, end) => Alternative::Text(&self.texts[start as usize..end as usize]),
-            Body::Compiled(i) => Alternative::Segments(&self.compiled[i as usize]),
+        let entry = &self.entries[id as usize];
+        let segments = match entry.body {
+            Body::Text(start, end) => entry
+                .compiled
+                .get_or_init(|| compile_text(&self.texts[start as usize..end as usize])),
+            Body::Compiled(i) => &self.compiled[i as usize],
         };
-        alternative.matches(path)
+        match_prefix(segments, path)
     }
 
     /// Appends the chain starting at `head` to `out`, each alternative once

@@ -22,6 +22,7 @@
 //! rule files on the changed paths' ancestors and must not pay for the rest.
 
 use std::fmt;
+use std::sync::OnceLock;
 
 mod index;
 
@@ -64,6 +65,10 @@ pub struct Pattern {
     /// [`is_simple`]): configurations hold tens of thousands of patterns, and
     /// most plans try few of them.
     alternatives: Vec<Box<[Segment]>>,
+    /// A simple pattern's segments, compiled the first time it is matched:
+    /// patterns that are matched often (rule files, against every changed
+    /// path) are split once, patterns that never are cost nothing.
+    compiled: OnceLock<Box<[Segment]>>,
 }
 
 /// One alternative of a pattern: its text (a simple pattern) or its
@@ -74,16 +79,28 @@ pub(crate) enum Alternative<'a> {
     Segments(&'a [Segment]),
 }
 
-impl Alternative<'_> {
-    /// Whether it matches `path` or one of its ancestor directories.
-    pub(crate) fn matches(self, path: &[&str]) -> bool {
-        match self {
-            Alternative::Text(text) => {
-                with_text_segments(text, |segments| match_prefix(segments, path))
-            }
-            Alternative::Segments(segments) => match_prefix(segments, path),
-        }
-    }
+/// The compiled segments of a simple pattern's text.
+pub(crate) fn compile_text(text: &str) -> Box<[Segment]> {
+    with_text_segments(text, |segments| {
+        segments
+            .iter()
+            .map(|segment| match segment.kind {
+                TextKind::AnyDepth => Segment::AnyDepth,
+                TextKind::Literal => Segment::Literal(segment.text.into()),
+                TextKind::Wild => Segment::Wild(
+                    segment
+                        .text
+                        .chars()
+                        .map(|c| match c {
+                            '*' => Token::Star,
+                            '?' => Token::AnyChar,
+                            c => Token::Char(c),
+                        })
+                        .collect(),
+                ),
+            })
+            .collect()
+    })
 }
 
 impl fmt::Debug for Pattern {
@@ -142,6 +159,7 @@ impl Pattern {
             return Ok(Pattern {
                 source,
                 alternatives: Vec::new(),
+                compiled: OnceLock::new(),
             });
         }
         let compiled = expand_braces(&source).and_then(|expanded| {
@@ -154,6 +172,7 @@ impl Pattern {
             Ok(alternatives) => Ok(Pattern {
                 source,
                 alternatives,
+                compiled: OnceLock::new(),
             }),
             Err(error) => Err((error, source)),
         }
@@ -187,7 +206,14 @@ impl Pattern {
     /// As [`Pattern::matches`], for a path already split into segments; the hot
     /// loop of the planner splits each path once and tries many patterns.
     pub fn matches_segments(&self, path: &[&str]) -> bool {
-        !path.is_empty() && self.alternatives().any(|alt| alt.matches(path))
+        if path.is_empty() {
+            return false;
+        }
+        if self.alternatives.is_empty() {
+            let compiled = self.compiled.get_or_init(|| compile_text(&self.source));
+            return match_prefix(compiled, path);
+        }
+        self.alternatives.iter().any(|alt| match_prefix(alt, path))
     }
 }
 
@@ -1062,6 +1088,7 @@ mod tests {
             if let Ok(alternatives) = general {
                 let simple = Pattern::new(&pattern).unwrap();
                 prop_assert!(simple.alternatives.is_empty());
+                prop_assert_eq!(&alternatives, &vec![compile_text(&pattern).into_vec()]);
                 for path in &paths {
                     let segments: Vec<&str> = path.split('/').collect();
                     let compiled = alternatives.iter().any(|alt| match_prefix(alt, &segments));
