@@ -8,6 +8,7 @@ mod fast;
 mod history;
 mod mozilla;
 mod raw;
+mod schema;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -152,10 +153,10 @@ pub enum ConfigLoadError {
     Invalid(ConfigError),
 }
 
-fn parse<T: serde::de::DeserializeOwned>(
-    source: &Arc<SourceFile>,
-    diags: &mut Diagnostics,
-) -> Option<T> {
+fn parse<T: schema::Schema>(source: &Arc<SourceFile>, diags: &mut Diagnostics) -> Option<T> {
+    if let Some(value) = schema::read::<T>(&source.text) {
+        return Some(value);
+    }
     if let Some(value) = fast::from_str::<T>(&source.text) {
         return Some(value);
     }
@@ -282,9 +283,14 @@ pub(super) fn compile_components(
 }
 
 fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && !name.starts_with('!')
-        && !name.chars().any(|c| c.is_whitespace() || c.is_control())
+    let spaced = if name.is_ascii() {
+        // ASCII whitespace and control characters are all at or below
+        // the space, or DEL.
+        name.bytes().any(|b| b <= b' ' || b == 0x7f)
+    } else {
+        name.chars().any(|c| c.is_whitespace() || c.is_control())
+    };
+    !name.is_empty() && !name.starts_with('!') && !spaced
 }
 
 /// Which components a list may name.
@@ -347,24 +353,25 @@ fn resolve_components(
     (set, ordered)
 }
 
+/// Compiles a list of patterns, keeping their strings.
 fn compile_patterns(
-    names: &Names,
+    names: Names,
     source: &Arc<SourceFile>,
     diags: &mut Diagnostics,
 ) -> Option<PatternList> {
-    let raw: Vec<&str> = names
-        .get_ref()
-        .iter()
-        .map(|p| p.get_ref().as_str())
-        .collect();
-    match PatternList::new(&raw) {
+    let mut span = 0..0;
+    let patterns = names.into_inner().into_iter().map(|name| {
+        span = name.span();
+        name.into_inner()
+    });
+    match PatternList::from_strings(patterns) {
         Ok(list) => Some(list),
-        Err((index, error)) => {
+        Err((_, error, written)) => {
             diags.push(
                 ConfigDiagnostic::error(
                     source,
-                    Some(names.get_ref()[index].span()),
-                    format!("invalid pattern `{}`", raw[index]),
+                    Some(span),
+                    format!("invalid pattern `{written}`"),
                     error.to_string(),
                 )
                 .with_help("patterns use `*`, `?`, `**`, `[a-z]`, `{a,b}` and a leading `!` to exclude; see the README"),
@@ -406,7 +413,8 @@ fn compile_rules(
                 .with_help("add `inclusive = [...]` and/or `exclusive = [...]`"),
             );
         }
-        let files = compile_patterns(&rule.files, source, diags);
+        let pattern_spans = rule.files.get_ref().iter().map(Spanned::span).collect();
+        let files = compile_patterns(rule.files, source, diags);
         let inclusive = rule
             .inclusive
             .map(|names| {
@@ -416,7 +424,6 @@ fn compile_rules(
         let exclusive = rule
             .exclusive
             .map(|names| resolve_components(names, Allowed::Any, source, components, diags).0);
-        let pattern_spans = rule.files.get_ref().iter().map(Spanned::span).collect();
         if let Some(files) = files {
             rules.push(Rule {
                 line,
@@ -547,10 +554,9 @@ fn walk_files(root: &Path, rel_dir: &str, visit: &mut dyn FnMut(&str)) {
 /// other tasks (its strategy's patterns are most of the work).
 struct PreparedTask {
     source: Arc<SourceFile>,
-    name: String,
     name_span: std::ops::Range<usize>,
-    /// `None` for an invalid name: reported, not compiled.
-    task: Option<Task>,
+    /// The task, or its name if that is invalid (reported, not compiled).
+    task: Result<Task, String>,
     /// This task's own diagnostics; dropped if the task is a duplicate, as
     /// only the duplicate definition itself is reported then.
     diags: Diagnostics,
@@ -568,9 +574,8 @@ fn prepare_task(
     if !valid_name(&name) {
         return PreparedTask {
             source,
-            name,
             name_span,
-            task: None,
+            task: Err(name),
             diags,
         };
     }
@@ -586,21 +591,11 @@ fn prepare_task(
         components,
         &mut diags,
     );
-    let mut needs: Vec<(String, std::ops::Range<usize>)> = task
-        .needs
-        .map(|list| {
-            list.into_inner()
-                .into_iter()
-                .map(|n| {
-                    let span = n.span();
-                    (n.into_inner(), span)
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    needs.sort_by(|a, b| a.0.cmp(&b.0));
-    needs.dedup_by(|a, b| a.0 == b.0);
-    let (needs, need_spans) = needs.into_iter().unzip();
+    let mut needs = task.needs.map(Spanned::into_inner).unwrap_or_default();
+    needs.sort_by(|a, b| a.get_ref().cmp(b.get_ref()));
+    needs.dedup_by(|a, b| a.get_ref() == b.get_ref());
+    let need_spans = needs.iter().map(Spanned::span).collect();
+    let needs = needs.into_iter().map(Spanned::into_inner).collect();
     let timeout_s = task.timeout.and_then(|timeout| {
         let span = timeout.span();
         let text = timeout.into_inner();
@@ -639,8 +634,8 @@ fn prepare_task(
         }
     }
     PreparedTask {
-        task: Some(Task {
-            name: name.clone(),
+        task: Ok(Task {
+            name,
             strategy: strategy.unwrap_or(None),
             needs,
             need_spans,
@@ -658,7 +653,6 @@ fn prepare_task(
             line,
         }),
         source,
-        name,
         name_span,
         diags,
     }
@@ -674,47 +668,67 @@ fn compile_tasks(
     let prepared = crate::parallel::map_vec(raw, 256, |(source, name, task)| {
         prepare_task(source, name, task, components)
     });
-    let mut tasks: Vec<Task> = Vec::with_capacity(prepared.len());
-    let mut spans: FxHashMap<String, (Arc<SourceFile>, std::ops::Range<usize>)> =
-        FxHashMap::default();
-    for prepared in prepared {
-        let PreparedTask {
-            source,
-            name,
-            name_span,
-            task,
-            diags: task_diags,
-        } = prepared;
-        let Some(task) = task else {
-            diags.push(
+    // Sorted by name, each name's definitions in the order they were read
+    // (root file first): the first is kept, the others are duplicates.
+    // Each name leads with its first 16 bytes as a number: most comparisons
+    // of a large sort end there.
+    let mut order: Vec<(u128, &str, usize)> = prepared
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| {
+            p.task
+                .as_ref()
+                .ok()
+                .map(|t| (name_key(&t.name), t.name.as_str(), i))
+        })
+        .collect();
+    order.sort_unstable();
+    let order: Vec<(&str, usize)> = order.into_iter().map(|(_, name, i)| (name, i)).collect();
+    // Per duplicate: the definition that was kept.
+    let mut first_of: Vec<Option<usize>> = vec![None; prepared.len()];
+    for pair in order.windows(2) {
+        if pair[0].0 == pair[1].0 {
+            first_of[pair[1].1] = Some(first_of[pair[0].1].unwrap_or(pair[0].1));
+        }
+    }
+    let order: Vec<usize> = order.into_iter().map(|(_, i)| i).collect();
+    for (i, p) in prepared.iter().enumerate() {
+        match &p.task {
+            Err(name) => diags.push(
                 ConfigDiagnostic::error(
-                    &source,
-                    Some(name_span),
+                    &p.source,
+                    Some(p.name_span.clone()),
                     format!("invalid task name `{name}`"),
                     "here",
                 )
                 .with_help("task names are non-empty and hold no whitespace or `!`"),
-            );
-            continue;
-        };
-        if let Some((first_file, first_span)) = spans.get(&name) {
-            diags.push(
-                ConfigDiagnostic::error(
-                    &source,
-                    Some(name_span),
-                    format!("task `{name}` is defined twice"),
-                    "again here",
-                )
-                .with_related(first_file, first_span.clone(), "first defined here")
-                .with_help("task names are unique across sift.toml and its included files"),
-            );
+            ),
+            Ok(task) if first_of[i].is_some() => {
+                let first = &prepared[first_of[i].unwrap_or(i)];
+                diags.push(
+                    ConfigDiagnostic::error(
+                        &p.source,
+                        Some(p.name_span.clone()),
+                        format!("task `{}` is defined twice", task.name),
+                        "again here",
+                    )
+                    .with_related(&first.source, first.name_span.clone(), "first defined here")
+                    .with_help("task names are unique across sift.toml and its included files"),
+                );
+            }
+            Ok(_) => {}
+        }
+    }
+    let mut slots: Vec<Option<PreparedTask>> = prepared.into_iter().map(Some).collect();
+    let mut tasks: Vec<Task> = Vec::with_capacity(order.len());
+    for i in order {
+        let prepared = slots[i].take().expect("each task once");
+        if first_of[i].is_some() {
             continue;
         }
-        spans.insert(name, (source, name_span));
-        diags.extend(task_diags);
-        tasks.push(task);
+        diags.extend(prepared.diags);
+        tasks.push(prepared.task.expect("only valid names are ordered"));
     }
-    tasks.sort_by(|a, b| a.name.cmp(&b.name));
 
     // Unknown needs.
     let known: FxHashMap<&str, usize> = tasks
@@ -780,6 +794,15 @@ fn compile_tasks(
         task.need_ids = ids;
     }
     tasks
+}
+
+/// The first 16 bytes of a name, zero-padded, as a big-endian number: its
+/// order agrees with the names' order wherever the two differ.
+fn name_key(name: &str) -> u128 {
+    let mut key = [0u8; 16];
+    let n = name.len().min(16);
+    key[..n].copy_from_slice(&name.as_bytes()[..n]);
+    u128::from_be_bytes(key)
 }
 
 /// Every elementary cycle found by DFS (one per back edge), each rotated to
@@ -852,32 +875,22 @@ fn compile_strategy(
     components: &Components,
     diags: &mut Diagnostics,
 ) -> Result<Option<Strategy>, ()> {
-    let mut given: Vec<(&str, std::ops::Range<usize>)> = Vec::new();
-    if let Some(s) = &raw.schedules {
-        given.push(("schedules", s.span()));
-    }
-    if let Some(s) = &raw.changed {
-        given.push(("changed", s.span()));
-    }
-    if let Some(s) = &raw.always {
-        given.push(("always", s.span()));
-    }
-    if let Some(s) = &raw.any {
-        given.push(("any", s.span()));
-    }
-    if let Some(s) = &raw.all {
-        given.push(("all", s.span()));
-    }
-    if let Some(s) = &raw.not {
-        given.push(("not", s.span()));
-    }
-    if let Some(s) = &raw.on_backstop {
-        given.push(("on_backstop", s.span()));
-    }
-    if let Some(s) = &raw.on_expanded {
-        given.push(("on_expanded", s.span()));
-    }
-    if given.len() > 1 {
+    let keys = [
+        ("schedules", raw.schedules.as_ref().map(Spanned::span)),
+        ("changed", raw.changed.as_ref().map(Spanned::span)),
+        ("always", raw.always.as_ref().map(Spanned::span)),
+        ("any", raw.any.as_ref().map(Spanned::span)),
+        ("all", raw.all.as_ref().map(Spanned::span)),
+        ("not", raw.not.as_ref().map(Spanned::span)),
+        ("on_backstop", raw.on_backstop.as_ref().map(Spanned::span)),
+        ("on_expanded", raw.on_expanded.as_ref().map(Spanned::span)),
+    ];
+    let given_count = keys.iter().filter(|(_, span)| span.is_some()).count();
+    if given_count > 1 {
+        let given: Vec<(&str, std::ops::Range<usize>)> = keys
+            .into_iter()
+            .filter_map(|(key, span)| Some((key, span?)))
+            .collect();
         let keys: Vec<String> = given.iter().map(|(k, _)| format!("`{k}`")).collect();
         diags.push(
             ConfigDiagnostic::error(source, Some(given[1].1.clone()), format!("conflicting strategies {}", keys.join(" and ")), "second strategy here")
@@ -888,7 +901,7 @@ fn compile_strategy(
         );
         return Err(());
     }
-    if given.is_empty() {
+    if given_count == 0 {
         if top_level {
             return Ok(None);
         }
@@ -915,7 +928,7 @@ fn compile_strategy(
         }));
     }
     if let Some(patterns) = raw.changed {
-        return compile_patterns(&patterns, source, diags)
+        return compile_patterns(patterns, source, diags)
             .map(|p| Some(Strategy::Changed(p)))
             .ok_or(());
     }

@@ -188,7 +188,7 @@ pub(crate) struct RawStrategy {
     pub on_expanded: Option<Spanned<bool>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawTask {
     pub schedules: Option<Names>,

@@ -9,8 +9,6 @@
 use std::cell::OnceCell;
 use std::collections::VecDeque;
 
-use rustc_hash::FxHashMap;
-
 use crate::config::Config;
 use crate::diagnostic::Diagnostics;
 use crate::pattern::{IndexScratch, NameGlob, PatternIndex, PatternList};
@@ -147,26 +145,24 @@ pub struct Planner<'c> {
 /// so a plan looks each changed path up once instead of trying every list.
 struct ChangedIndex {
     index: PatternIndex,
-    /// A list's address in the configuration → its id in `index`.
-    ids: FxHashMap<usize, u32>,
+    /// Per task: the id of its first list; its lists follow in the order
+    /// [`Strategy::changed_lists`] gives them.
+    first_list: Vec<u32>,
 }
 
 impl ChangedIndex {
     fn new(config: &Config) -> ChangedIndex {
         let mut lists = Vec::new();
+        let mut first_list = Vec::with_capacity(config.tasks.len());
         for task in &config.tasks {
+            first_list.push(lists.len() as u32);
             if let Some(strategy) = &task.strategy {
                 strategy.changed_lists(&mut lists);
             }
         }
-        let ids = lists
-            .iter()
-            .enumerate()
-            .map(|(id, list)| (address(list), id as u32))
-            .collect();
         ChangedIndex {
             index: PatternIndex::new(lists.iter().copied()),
-            ids,
+            first_list,
         }
     }
 
@@ -221,8 +217,20 @@ impl ChangedIndex {
     }
 }
 
-fn address(list: &PatternList) -> usize {
-    std::ptr::from_ref(list) as usize
+/// How many `changed` lists a strategy holds: where the lists of the
+/// members after it start.
+fn changed_lists_in(strategy: &Strategy) -> u32 {
+    match strategy {
+        Strategy::Changed(_) => 1,
+        Strategy::Any(members) | Strategy::All(members) => {
+            members.iter().map(changed_lists_in).sum()
+        }
+        Strategy::Not(member) => changed_lists_in(member),
+        Strategy::Schedules { .. }
+        | Strategy::Always
+        | Strategy::OnBackstop
+        | Strategy::OnExpanded => 0,
+    }
 }
 
 impl<'c> Planner<'c> {
@@ -359,7 +367,7 @@ impl<'c> Planner<'c> {
                 match &task.strategy {
                     None => (true, DecisionKind::NoStrategy),
                     Some(strategy) => {
-                        let evaluation = evaluator.evaluate(strategy);
+                        let evaluation = evaluator.evaluate(strategy, index, 0);
                         (evaluation.keep, DecisionKind::Strategy(evaluation))
                     }
                 }
@@ -446,22 +454,20 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    /// The first changed path (sorted) the list selects, with the deciding pattern.
-    fn first_selected(&mut self, patterns: &PatternList) -> Option<(String, String)> {
+    /// The first changed path (sorted) that list `local` of `task`'s
+    /// strategy selects, with the deciding pattern.
+    fn first_selected(
+        &mut self,
+        patterns: &PatternList,
+        task: usize,
+        local: u32,
+    ) -> Option<(String, String)> {
         let index = self.index.get_or_init(|| ChangedIndex::new(self.config));
         let paths = self.paths;
         let first = self
             .first_selected
             .get_or_insert_with(|| index.first_selected(paths));
-        let Some(&id) = index.ids.get(&address(patterns)) else {
-            // Not one of the configuration's lists: match it directly.
-            return paths.iter().find_map(|path| {
-                match crate::pattern::with_segments(path, |s| patterns.decide(s)) {
-                    Some((pattern, true)) => Some(((*path).to_owned(), patterns.describe(pattern))),
-                    _ => None,
-                }
-            });
-        };
+        let id = index.first_list[task] + local;
         first[id as usize].map(|(path, pattern)| {
             (
                 paths[path as usize].to_owned(),
@@ -470,33 +476,38 @@ impl<'a> Evaluator<'a> {
         })
     }
 
-    fn evaluate(&mut self, strategy: &Strategy) -> Evaluation {
+    /// Evaluates `strategy`, part of `task`'s, whose `changed` lists are
+    /// that task's from number `list` on.
+    fn evaluate(&mut self, strategy: &Strategy, task: usize, list: u32) -> Evaluation {
         match strategy {
             Strategy::Schedules { components, names } => {
                 let affected: Vec<ComponentId> = components
                     .iter()
                     .filter(|id| self.analysis.components.contains(*id))
                     .collect();
-                let configured = format!("schedules = [{}]", quoted(names));
+                let configured = quoted(names);
                 let summary = if names.is_empty() {
                     "schedules: an empty list never keeps a task".to_owned()
                 } else if affected.is_empty() {
-                    format!("schedules: none of {} affected", list_short(names))
+                    let mut summary = "schedules: none of ".to_owned();
+                    list_short_into(&mut summary, names);
+                    summary.push_str(" affected");
+                    summary
                 } else {
-                    let affected_names: Vec<String> = affected
-                        .iter()
-                        .map(|id| self.config.components.name(*id).to_owned())
-                        .collect();
+                    let components = &self.config.components;
+                    let affected_names: Vec<&str> =
+                        affected.iter().map(|id| components.name(*id)).collect();
                     let example = self
                         .analysis
                         .evidence(affected[0])
                         .first()
-                        .cloned()
-                        .unwrap_or_default();
-                    format!(
-                        "schedules: {} affected (by {example})",
-                        list_short(&affected_names)
-                    )
+                        .map_or("", String::as_str);
+                    let mut summary = "schedules: ".to_owned();
+                    list_short_into(&mut summary, &affected_names);
+                    summary.push_str(" affected (by ");
+                    summary.push_str(example);
+                    summary.push(')');
+                    summary
                 };
                 Evaluation {
                     keep: !affected.is_empty(),
@@ -508,13 +519,15 @@ impl<'a> Evaluator<'a> {
                 }
             }
             Strategy::Changed(patterns) => {
-                let matched = self.first_selected(patterns);
+                let matched = self.first_selected(patterns, task, list);
                 let summary = match &matched {
-                    Some((path, pattern)) => format!("changed: {path} matches `{pattern}`"),
-                    None => format!(
-                        "changed: no changed file matches {}",
-                        short_patterns(patterns)
-                    ),
+                    Some((path, pattern)) => {
+                        concat(&["changed: ", path, " matches `", pattern, "`"])
+                    }
+                    None => concat(&[
+                        "changed: no changed file matches ",
+                        &short_patterns(patterns),
+                    ]),
                 };
                 Evaluation {
                     keep: matched.is_some(),
@@ -527,7 +540,7 @@ impl<'a> Evaluator<'a> {
             }
             Strategy::Always => leaf(true, "always = true", "always"),
             Strategy::Not(member) => {
-                let child = self.evaluate(member);
+                let child = self.evaluate(member, task, list);
                 Evaluation {
                     keep: !child.keep,
                     strategy: "not".to_owned(),
@@ -539,8 +552,8 @@ impl<'a> Evaluator<'a> {
             }
             Strategy::OnBackstop => crate::history::evaluate_on_push(self.push, false),
             Strategy::OnExpanded => crate::history::evaluate_on_push(self.push, true),
-            Strategy::Any(members) => self.composite("any", members, true),
-            Strategy::All(members) => self.composite("all", members, false),
+            Strategy::Any(members) => self.composite("any", members, true, task, list),
+            Strategy::All(members) => self.composite("all", members, false, task, list),
         }
     }
 
@@ -548,10 +561,18 @@ impl<'a> Evaluator<'a> {
     /// skips). Members are evaluated in order and stop at the first decisive
     /// one, as taskgraph's lazy composites do, so explanations show exactly
     /// the members that were consulted.
-    fn composite(&mut self, key: &str, members: &[Strategy], decisive: bool) -> Evaluation {
+    fn composite(
+        &mut self,
+        key: &str,
+        members: &[Strategy],
+        decisive: bool,
+        task: usize,
+        mut list: u32,
+    ) -> Evaluation {
         let mut children = Vec::new();
         for member in members {
-            let child = self.evaluate(member);
+            let child = self.evaluate(member, task, list);
+            list += changed_lists_in(member);
             let stop = child.keep == decisive;
             children.push(child);
             if stop {
@@ -614,6 +635,15 @@ fn changed_strategy(patterns: &PatternList) -> String {
     out
 }
 
+/// The pieces, in one allocation.
+fn concat(pieces: &[&str]) -> String {
+    let mut out = String::with_capacity(pieces.iter().map(|p| p.len()).sum());
+    for piece in pieces {
+        out.push_str(piece);
+    }
+    out
+}
+
 /// [`list_short`] over a pattern list, as written (with `!`).
 fn short_patterns(patterns: &PatternList) -> String {
     let described: Vec<String> = (0..patterns.len()).map(|i| patterns.describe(i)).collect();
@@ -631,24 +661,46 @@ pub fn leaf(keep: bool, strategy: &str, summary: &str) -> Evaluation {
     }
 }
 
+/// `schedules = ["a", "b"]`.
 fn quoted(names: &[String]) -> String {
-    names
-        .iter()
-        .map(|n| format!("\"{n}\""))
-        .collect::<Vec<_>>()
-        .join(", ")
+    let mut out = String::with_capacity(16 + names.iter().map(|n| n.len() + 4).sum::<usize>());
+    out.push_str("schedules = [");
+    for (i, name) in names.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push('"');
+        out.push_str(name);
+        out.push('"');
+    }
+    out.push(']');
+    out
 }
 
 /// `a, b, c` or `a, b, c and 4 more`.
 fn list_short(names: &[String]) -> String {
+    let mut out = String::new();
+    list_short_into(&mut out, names);
+    out
+}
+
+/// [`list_short`], appended to `out`.
+fn list_short_into<S: AsRef<str>>(out: &mut String, names: &[S]) {
     const SHOWN: usize = 3;
-    if names.len() <= SHOWN + 1 {
-        names.join(", ")
+    let shown = if names.len() <= SHOWN + 1 {
+        names.len()
     } else {
-        format!(
-            "{} and {} more",
-            names[..SHOWN].join(", "),
-            names.len() - SHOWN
-        )
+        SHOWN
+    };
+    for (i, name) in names[..shown].iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(name.as_ref());
+    }
+    if shown < names.len() {
+        out.push_str(" and ");
+        out.push_str(&(names.len() - shown).to_string());
+        out.push_str(" more");
     }
 }
