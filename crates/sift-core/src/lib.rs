@@ -10,7 +10,8 @@
 //! - [`tests`]: inside a test task (ordering, sharding, JUnit, failure caches);
 //! - [`history`]: push history and the backstop cadence;
 //! - [`run`]: `sift run`'s scheduling policy and report;
-//! - [`ci`]: CI pipelines, job summaries and the verdict.
+//! - [`ci`]: CI pipelines, job summaries and the verdict;
+//! - [`workspace`]: package-manager workspaces, lockfile diffs and `sift init`.
 //!
 //! Shared by all of them: [`config`] (loading and validating `sift.toml`),
 //! [`pattern`] (globs and the pattern index) and [`diagnostic`].
@@ -25,6 +26,7 @@ pub mod redact;
 pub mod run;
 pub mod select;
 pub mod tests;
+pub mod workspace;
 
 pub use config::{Config, ConfigLoadError};
 pub use diagnostic::{ConfigDiagnostic, ConfigError, Diagnostics};

@@ -33,6 +33,33 @@ pub struct Rule {
     pub inclusive: ComponentSet,
     /// `None` when the rule does not set `exclusive`.
     pub exclusive: Option<ComponentSet>,
+    /// `lockfile = "..."` / `manifest = "..."`: the exclusive components
+    /// come from the file's diff at plan time.
+    pub workspace: Option<WorkspaceRule>,
+}
+
+/// A rule whose exclusive components a change's lockfile or root manifest
+/// diff decides (see [`crate::workspace::resolve`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WorkspaceRule {
+    Lockfile(crate::workspace::Ecosystem),
+    Manifest(crate::workspace::Ecosystem),
+}
+
+impl WorkspaceRule {
+    pub fn ecosystem(self) -> crate::workspace::Ecosystem {
+        match self {
+            WorkspaceRule::Lockfile(e) | WorkspaceRule::Manifest(e) => e,
+        }
+    }
+
+    /// `lockfile = "cargo"`.
+    pub fn describe(self) -> String {
+        match self {
+            WorkspaceRule::Lockfile(e) => format!("lockfile = \"{}\"", e.key()),
+            WorkspaceRule::Manifest(e) => format!("manifest = \"{}\"", e.key()),
+        }
+    }
 }
 
 /// The rules of one `sift.toml`.
@@ -46,6 +73,8 @@ pub struct RuleFile {
     pub rules: Vec<Rule>,
     /// The rules' patterns in one index (list id = rule index), for large files.
     index: OnceLock<Option<PatternIndex>>,
+    /// Whether any rule is a `lockfile`/`manifest` rule.
+    has_workspace: bool,
 }
 
 impl RuleFile {
@@ -55,12 +84,14 @@ impl RuleFile {
         } else {
             dir.split('/').count()
         };
+        let has_workspace = rules.iter().any(|r| r.workspace.is_some());
         RuleFile {
             dir,
             depth,
             source,
             rules,
             index: OnceLock::new(),
+            has_workspace,
         }
     }
 
@@ -152,6 +183,9 @@ pub struct RuleTree<'c> {
     diagnostics: Diagnostics,
     scratch: IndexScratch,
     decisions: Vec<ListDecision>,
+    /// Changed lockfiles and root manifests → the exclusive components their
+    /// diff gave (set by the planner before it matches the change).
+    resolved: FxHashMap<String, ComponentSet>,
 }
 
 impl<'c> RuleTree<'c> {
@@ -168,7 +202,59 @@ impl<'c> RuleTree<'c> {
             diagnostics: Diagnostics::default(),
             scratch: IndexScratch::default(),
             decisions: Vec::new(),
+            resolved: FxHashMap::default(),
         }
+    }
+
+    /// Records what a workspace rule's diff decided for `path`.
+    pub fn set_resolved(&mut self, path: &str, exclusive: ComponentSet) {
+        self.resolved.insert(path.to_owned(), exclusive);
+    }
+
+    /// The last `lockfile`/`manifest` rule that selects `path`, with the
+    /// directory of its rule file: `None` for nearly every path, at the
+    /// cost of matching only the (few) workspace rules.
+    pub fn workspace_rule(&mut self, path: &str) -> Option<(WorkspaceRule, String)> {
+        let dir = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+        let chain = self.chain(dir);
+        if !chain.iter().any(|f| f.has_workspace) {
+            return None;
+        }
+        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        let mut found = None;
+        for file in chain.iter().filter(|f| f.has_workspace) {
+            let relative = &segments[file.depth.min(segments.len())..];
+            for rule in &file.rules {
+                if let Some(kind) = rule.workspace
+                    && rule.files.selects(relative)
+                {
+                    found = Some((kind, file.dir.clone()));
+                }
+            }
+        }
+        found
+    }
+
+    /// The exclusive components `path` gets from the rules, `lockfile` and
+    /// `manifest` rules left out: what a workspace package's manifest maps
+    /// to, for a lockfile change that affects the package.
+    pub fn exclusive_ignoring_workspace_rules(&mut self, path: &str) -> ComponentSet {
+        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        let dir = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+        let chain = self.chain(dir);
+        let mut exclusive: Option<&ComponentSet> = None;
+        for file in chain.iter() {
+            let relative = &segments[file.depth.min(segments.len())..];
+            for rule in &file.rules {
+                if rule.workspace.is_none()
+                    && let Some(e) = &rule.exclusive
+                    && rule.files.selects(relative)
+                {
+                    exclusive = Some(e);
+                }
+            }
+        }
+        exclusive.unwrap_or(self.components.all_exclusive()).clone()
     }
 
     /// Problems found in nested rule files read so far.
@@ -257,6 +343,7 @@ impl<'c> RuleTree<'c> {
         }
         let (_, chain) = self.last_chain.as_ref().expect("set above");
         let (scratch, decisions) = (&mut self.scratch, &mut self.decisions);
+        let (resolved, all_exclusive) = (&self.resolved, self.components.all_exclusive());
         out.clear();
         let exclusive = crate::pattern::with_segments(path, |segments| {
             let mut exclusive: Option<&ComponentSet> = None;
@@ -280,6 +367,9 @@ impl<'c> RuleTree<'c> {
                     out.union_with(&rule.inclusive);
                     if let Some(e) = &rule.exclusive {
                         exclusive = Some(e);
+                    } else if rule.workspace.is_some() {
+                        // Unresolved (no diff was asked for): every component.
+                        exclusive = Some(resolved.get(path).unwrap_or(all_exclusive));
                     }
                 }
             }
@@ -305,6 +395,13 @@ impl<'c> RuleTree<'c> {
                 result.inclusive.union_with(&rule.inclusive);
                 if let Some(exclusive) = &rule.exclusive {
                     result.exclusive = Some(exclusive.clone());
+                } else if rule.workspace.is_some() {
+                    result.exclusive = Some(
+                        self.resolved
+                            .get(path)
+                            .unwrap_or(self.components.all_exclusive())
+                            .clone(),
+                    );
                 }
                 if explain {
                     result.matched.push(MatchedRule {
