@@ -206,6 +206,12 @@ impl<'c> RuleTree<'c> {
         }
     }
 
+    /// Whether the root rule file or any rule file read so far has a
+    /// `lockfile`/`manifest` rule.
+    pub fn any_workspace_rules(&self) -> bool {
+        self.root_rules.has_workspace || self.files.values().flatten().any(|f| f.has_workspace)
+    }
+
     /// Records what a workspace rule's diff decided for `path`.
     pub fn set_resolved(&mut self, path: &str, exclusive: ComponentSet) {
         self.resolved.insert(path.to_owned(), exclusive);

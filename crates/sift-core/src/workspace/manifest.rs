@@ -60,6 +60,7 @@ impl Found {
                     name: package.name.clone(),
                     manifest: package.manifest.clone(),
                     because: vec![because],
+                    components: Vec::new(),
                 });
                 self.packages.sort_by(|a, b| a.name.cmp(&b.name));
             }

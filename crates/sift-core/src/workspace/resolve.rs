@@ -35,6 +35,8 @@ pub struct Affected {
     pub manifest: String,
     /// Why, one line each: `serde 1.0.219 → 1.0.228 (through tokio)`.
     pub because: Vec<String>,
+    /// The components the rules give its manifest (filled by the planner).
+    pub components: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -242,6 +244,7 @@ fn outcome_of(path: &str, diff: &LockDiff, ws: &Workspace) -> Result<Outcome, St
                 name: package.name.clone(),
                 manifest: package.manifest.clone(),
                 because,
+                components: Vec::new(),
             },
         );
     }
@@ -257,6 +260,7 @@ fn outcome_of(path: &str, diff: &LockDiff, ws: &Workspace) -> Result<Outcome, St
                 name: package.name.clone(),
                 manifest: package.manifest.clone(),
                 because: Vec::new(),
+                components: Vec::new(),
             })
             .because
             .push(format!(
@@ -380,6 +384,7 @@ fn go(path: &str, revisions: &dyn Revisions) -> Result<Outcome, String> {
                         name: p.name.clone(),
                         manifest: p.manifest.clone(),
                         because: vec![format!("`use {used}` changed")],
+                        components: Vec::new(),
                     }),
                     None => {
                         return Err(format!(
@@ -410,6 +415,7 @@ fn go(path: &str, revisions: &dyn Revisions) -> Result<Outcome, String> {
                     name: p.name.clone(),
                     manifest: p.manifest.clone(),
                     because: vec![format!("replace {} changed", r.from)],
+                    components: Vec::new(),
                 }));
             }
             packages.sort_by(|a, b| a.name.cmp(&b.name));
@@ -466,6 +472,7 @@ fn go(path: &str, revisions: &dyn Revisions) -> Result<Outcome, String> {
                 name: p.name.clone(),
                 manifest: p.manifest.clone(),
                 because: Vec::new(),
+                components: Vec::new(),
             });
             if entry.because.len() < 3 {
                 entry.because.push(line.clone());
@@ -479,6 +486,7 @@ fn go(path: &str, revisions: &dyn Revisions) -> Result<Outcome, String> {
                 name: owner.name.clone(),
                 manifest: owner.manifest.clone(),
                 because: vec!["its go.mod changed".to_owned()],
+                components: Vec::new(),
             });
     }
     Ok(Outcome::Packages {
