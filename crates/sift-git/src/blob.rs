@@ -10,7 +10,10 @@ use crate::error::GitError;
 
 /// The contents of each `(revision, path)` (`None` where the path does not
 /// exist at that revision), in order.
-pub fn read_files_at(repo: &Path, wanted: &[(&str, &str)]) -> Result<Vec<Option<Vec<u8>>>, GitError> {
+pub fn read_files_at(
+    repo: &Path,
+    wanted: &[(&str, &str)],
+) -> Result<Vec<Option<Vec<u8>>>, GitError> {
     if wanted.is_empty() {
         return Ok(Vec::new());
     }
@@ -26,7 +29,10 @@ pub fn read_files_at(repo: &Path, wanted: &[(&str, &str)]) -> Result<Vec<Option<
     }
     let git = Git::new(repo);
     let command = "git cat-file --batch";
-    let stdout = git.spawn(&["cat-file", "--batch"], Some(&input))?.wait()?.into_stdout(&git)?;
+    let stdout = git
+        .spawn(&["cat-file", "--batch"], Some(&input))?
+        .wait()?
+        .into_stdout(&git)?;
     let mut out = Vec::with_capacity(wanted.len());
     let mut rest = stdout.as_slice();
     let unexpected = |detail: &str| GitError::UnexpectedOutput {
@@ -34,7 +40,10 @@ pub fn read_files_at(repo: &Path, wanted: &[(&str, &str)]) -> Result<Vec<Option<
         detail: detail.to_owned(),
     };
     for _ in wanted {
-        let end = rest.iter().position(|&b| b == b'\n').ok_or_else(|| unexpected("a header line is cut short"))?;
+        let end = rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or_else(|| unexpected("a header line is cut short"))?;
         let header = String::from_utf8_lossy(&rest[..end]).into_owned();
         rest = &rest[end + 1..];
         if header.ends_with(" missing") || header.ends_with(" ambiguous") {
@@ -43,7 +52,9 @@ pub fn read_files_at(repo: &Path, wanted: &[(&str, &str)]) -> Result<Vec<Option<
         }
         let mut fields = header.split(' ');
         let (_, kind, size) = (fields.next(), fields.next(), fields.next());
-        let size: usize = size.and_then(|s| s.parse().ok()).ok_or_else(|| unexpected(&format!("header `{header}`")))?;
+        let size: usize = size
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| unexpected(&format!("header `{header}`")))?;
         if rest.len() < size + 1 {
             return Err(unexpected("an object is cut short"));
         }
@@ -86,8 +97,27 @@ mod tests {
         git(root, &["commit", "-qm", "one"]);
         std::fs::write(root.join("Cargo.lock"), "two\nlines").unwrap();
         git(root, &["commit", "-qam", "two"]);
-        let got = read_files_at(root, &[("HEAD~1", "Cargo.lock"), ("HEAD", "Cargo.lock"), ("HEAD", "nope"), ("HEAD", "d"), ("HEAD", "d/x")]).unwrap();
-        assert_eq!(got, [Some(b"one\n".to_vec()), Some(b"two\nlines".to_vec()), None, None, Some(Vec::new())]);
+        let got = read_files_at(
+            root,
+            &[
+                ("HEAD~1", "Cargo.lock"),
+                ("HEAD", "Cargo.lock"),
+                ("HEAD", "nope"),
+                ("HEAD", "d"),
+                ("HEAD", "d/x"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            got,
+            [
+                Some(b"one\n".to_vec()),
+                Some(b"two\nlines".to_vec()),
+                None,
+                None,
+                Some(Vec::new())
+            ]
+        );
         assert!(read_files_at(root, &[("--all", "x")]).is_err());
     }
 }

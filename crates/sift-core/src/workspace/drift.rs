@@ -31,8 +31,14 @@ fn describe(strategy: Option<&Strategy>) -> String {
         Some(Strategy::OnBackstop) => "on_backstop".to_owned(),
         Some(Strategy::OnExpanded) => "on_expanded".to_owned(),
         Some(Strategy::Not(m)) => format!("not {}", describe(Some(m))),
-        Some(Strategy::Any(ms)) => format!("any {:?}", ms.iter().map(|m| describe(Some(m))).collect::<Vec<_>>()),
-        Some(Strategy::All(ms)) => format!("all {:?}", ms.iter().map(|m| describe(Some(m))).collect::<Vec<_>>()),
+        Some(Strategy::Any(ms)) => format!(
+            "any {:?}",
+            ms.iter().map(|m| describe(Some(m))).collect::<Vec<_>>()
+        ),
+        Some(Strategy::All(ms)) => format!(
+            "all {:?}",
+            ms.iter().map(|m| describe(Some(m))).collect::<Vec<_>>()
+        ),
     }
 }
 
@@ -55,7 +61,13 @@ pub fn drift(generated: &Config, committed: &Config, files: &[String]) -> Vec<St
         match committed.components.get(name) {
             None => out.push(format!("component `{name}` is missing {hint}")),
             Some(other) if committed.components.kind(other) != generated.components.kind(id) => {
-                let kind = |k| if k == ComponentKind::Exclusive { "exclusive" } else { "inclusive" };
+                let kind = |k| {
+                    if k == ComponentKind::Exclusive {
+                        "exclusive"
+                    } else {
+                        "inclusive"
+                    }
+                };
                 out.push(format!(
                     "component `{name}` is {}, but the workspace makes it {}",
                     kind(committed.components.kind(other)),
@@ -78,27 +90,41 @@ pub fn drift(generated: &Config, committed: &Config, files: &[String]) -> Vec<St
             out.push(format!("task `{}` is missing {hint}", task.name));
             continue;
         };
-        let (want, have) = (scheduled(task.strategy.as_ref()), scheduled(other.strategy.as_ref()));
+        let (want, have) = (
+            scheduled(task.strategy.as_ref()),
+            scheduled(other.strategy.as_ref()),
+        );
         match (want, have) {
             (Some(want), Some(have)) => {
                 let package = task.name.strip_prefix("test-").unwrap_or(&task.name);
                 for missing in want.difference(&have) {
                     if missing == package {
-                        out.push(format!("task `{}` does not schedule its own package `{missing}`", task.name));
+                        out.push(format!(
+                            "task `{}` does not schedule its own package `{missing}`",
+                            task.name
+                        ));
                     } else {
-                        out.push(format!("task `{}` does not schedule `{missing}`, which `{package}` depends on", task.name));
+                        out.push(format!(
+                            "task `{}` does not schedule `{missing}`, which `{package}` depends on",
+                            task.name
+                        ));
                     }
                 }
                 for extra in have.difference(&want) {
-                    out.push(format!("task `{}` schedules `{extra}`, which `{package}` does not depend on", task.name));
+                    out.push(format!(
+                        "task `{}` schedules `{extra}`, which `{package}` does not depend on",
+                        task.name
+                    ));
                 }
             }
-            _ if describe(task.strategy.as_ref()) != describe(other.strategy.as_ref()) => out.push(format!(
-                "task `{}`: {} differs from the generated {}",
-                task.name,
-                describe(other.strategy.as_ref()),
-                describe(task.strategy.as_ref())
-            )),
+            _ if describe(task.strategy.as_ref()) != describe(other.strategy.as_ref()) => {
+                out.push(format!(
+                    "task `{}`: {} differs from the generated {}",
+                    task.name,
+                    describe(other.strategy.as_ref()),
+                    describe(task.strategy.as_ref())
+                ))
+            }
             _ => {}
         }
         if task.run != other.run {
@@ -110,27 +136,53 @@ pub fn drift(generated: &Config, committed: &Config, files: &[String]) -> Vec<St
             ));
         }
         if task.needs != other.needs {
-            out.push(format!("task `{}` needs {:?}; sift init writes {:?} {hint}", task.name, other.needs, task.needs));
+            out.push(format!(
+                "task `{}` needs {:?}; sift init writes {:?} {hint}",
+                task.name, other.needs, task.needs
+            ));
         }
     }
     for task in &committed.tasks {
         if generated.task(&task.name).is_none() && !kept.contains(task.name.as_str()) {
-            out.push(format!("task `{}` is not derived from the workspace {hint}", task.name));
+            out.push(format!(
+                "task `{}` is not derived from the workspace {hint}",
+                task.name
+            ));
         }
     }
 
     // Rules: what every file maps to, and which files have lockfile rules.
     let root = &committed.root;
-    let mut tree_g = RuleTree::new(root, &generated.components, Arc::clone(&generated.root_rules));
-    let mut tree_c = RuleTree::new(root, &committed.components, Arc::clone(&committed.root_rules));
+    let mut tree_g = RuleTree::new(
+        root,
+        &generated.components,
+        Arc::clone(&generated.root_rules),
+    );
+    let mut tree_c = RuleTree::new(
+        root,
+        &committed.components,
+        Arc::clone(&committed.root_rules),
+    );
     let (mut set_g, mut set_c) = (ComponentSet::new(), ComponentSet::new());
     let mut mapped = Vec::new();
     let mut workspace = Vec::new();
     for file in files {
-        let (rule_g, rule_c) = (tree_g.workspace_rule(file).map(|r| r.0), tree_c.workspace_rule(file).map(|r| r.0));
+        let (rule_g, rule_c) = (
+            tree_g.workspace_rule(file).map(|r| r.0),
+            tree_c.workspace_rule(file).map(|r| r.0),
+        );
         if rule_g != rule_c {
-            let says = |r: Option<crate::select::rules::WorkspaceRule>| r.map_or_else(|| "no lockfile or manifest rule".to_owned(), |r| format!("a `{}` rule", r.describe()));
-            workspace.push(format!("{file} has {} in sift.toml; sift init writes {}", says(rule_c), says(rule_g)));
+            let says = |r: Option<crate::select::rules::WorkspaceRule>| {
+                r.map_or_else(
+                    || "no lockfile or manifest rule".to_owned(),
+                    |r| format!("a `{}` rule", r.describe()),
+                )
+            };
+            workspace.push(format!(
+                "{file} has {} in sift.toml; sift init writes {}",
+                says(rule_c),
+                says(rule_g)
+            ));
             continue;
         }
         if rule_g.is_some() {
@@ -138,12 +190,24 @@ pub fn drift(generated: &Config, committed: &Config, files: &[String]) -> Vec<St
         }
         tree_g.components_into(file, &mut set_g);
         tree_c.components_into(file, &mut set_c);
-        let (g, c) = (generated.components.names_of(&set_g), committed.components.names_of(&set_c));
+        let (g, c) = (
+            generated.components.names_of(&set_g),
+            committed.components.names_of(&set_c),
+        );
         // Components kept by hand are the user's business.
-        let visible = |names: Vec<String>| -> Vec<String> { names.into_iter().filter(|n| !kept.contains(n.as_str())).collect() };
+        let visible = |names: Vec<String>| -> Vec<String> {
+            names
+                .into_iter()
+                .filter(|n| !kept.contains(n.as_str()))
+                .collect()
+        };
         let (g, c) = (visible(g), visible(c));
         if g != c {
-            mapped.push(format!("{file} affects [{}] in sift.toml; the workspace says [{}]", c.join(", "), g.join(", ")));
+            mapped.push(format!(
+                "{file} affects [{}] in sift.toml; the workspace says [{}]",
+                c.join(", "),
+                g.join(", ")
+            ));
         }
     }
     let shown = mapped.len().min(FILES_SHOWN);
@@ -151,7 +215,9 @@ pub fn drift(generated: &Config, committed: &Config, files: &[String]) -> Vec<St
     out.extend(workspace);
     out.extend(mapped.into_iter().take(shown));
     if more > 0 {
-        out.push(format!("... and {more} more file(s) whose components differ"));
+        out.push(format!(
+            "... and {more} more file(s) whose components differ"
+        ));
     }
     out
 }
@@ -162,8 +228,11 @@ mod tests {
     use crate::diagnostic::SourceFile;
 
     fn config(text: &str) -> Config {
-        Config::from_source(std::path::Path::new("/nonexistent"), SourceFile::new("sift.toml", text.to_owned()))
-            .unwrap_or_else(|e| panic!("{e:?}"))
+        Config::from_source(
+            std::path::Path::new("/nonexistent"),
+            SourceFile::new("sift.toml", text.to_owned()),
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"))
     }
 
     const GENERATED: &str = r#"
@@ -188,13 +257,21 @@ run = "cargo test -p b"
 
     #[test]
     fn no_drift_against_itself() {
-        let files = vec!["a/x.rs".to_owned(), "b/y.rs".to_owned(), "Cargo.lock".to_owned()];
+        let files = vec![
+            "a/x.rs".to_owned(),
+            "b/y.rs".to_owned(),
+            "Cargo.lock".to_owned(),
+        ];
         assert!(drift(&config(GENERATED), &config(GENERATED), &files).is_empty());
     }
 
     #[test]
     fn a_missing_edge_a_missing_package_and_a_lost_lockfile_rule() {
-        let files = vec!["a/x.rs".to_owned(), "b/y.rs".to_owned(), "Cargo.lock".to_owned()];
+        let files = vec![
+            "a/x.rs".to_owned(),
+            "b/y.rs".to_owned(),
+            "Cargo.lock".to_owned(),
+        ];
         let committed = config(
             r#"
 [components]
@@ -212,10 +289,22 @@ always = true
         let lines = drift(&config(GENERATED), &committed, &files);
         let text = lines.join("\n");
         assert!(text.contains("component `b` is missing"), "{text}");
-        assert!(text.contains("task `test-a` does not schedule `b`, which `a` depends on"), "{text}");
+        assert!(
+            text.contains("task `test-a` does not schedule `b`, which `a` depends on"),
+            "{text}"
+        );
         assert!(text.contains("task `test-b` is missing"), "{text}");
-        assert!(text.contains("task `extra` is not derived from the workspace"), "{text}");
-        assert!(text.contains("Cargo.lock has no lockfile or manifest rule in sift.toml"), "{text}");
-        assert!(text.contains("b/y.rs affects [a] in sift.toml; the workspace says [b]"), "{text}");
+        assert!(
+            text.contains("task `extra` is not derived from the workspace"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Cargo.lock has no lockfile or manifest rule in sift.toml"),
+            "{text}"
+        );
+        assert!(
+            text.contains("b/y.rs affects [a] in sift.toml; the workspace says [b]"),
+            "{text}"
+        );
     }
 }

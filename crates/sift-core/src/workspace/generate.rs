@@ -47,7 +47,9 @@ fn short_name(package: &Package) -> String {
         Ecosystem::Go => package
             .name
             .rsplit('/')
-            .find(|s| !(s.len() > 1 && s.starts_with('v') && s[1..].chars().all(|c| c.is_ascii_digit())))
+            .find(|s| {
+                !(s.len() > 1 && s.starts_with('v') && s[1..].chars().all(|c| c.is_ascii_digit()))
+            })
             .unwrap_or(&package.name)
             .to_owned(),
         _ => package.name.clone(),
@@ -97,9 +99,7 @@ fn dir_pattern(dir: &str) -> String {
 fn matching(patterns: &[&str], files: &[String]) -> Vec<String> {
     patterns
         .iter()
-        .filter(|p| {
-            Pattern::new(p).is_ok_and(|pattern| files.iter().any(|f| pattern.matches(f)))
-        })
+        .filter(|p| Pattern::new(p).is_ok_and(|pattern| files.iter().any(|f| pattern.matches(f))))
         .map(|p| (*p).to_owned())
         .collect()
 }
@@ -127,7 +127,10 @@ fn test_command(package: &Package, ws: &Workspace) -> Option<String> {
 
 /// A word for `sh -c`, quoted when it needs to be.
 fn shell_word(word: &str) -> String {
-    if word.chars().all(|c| c.is_ascii_alphanumeric() || "@/._-+=:,".contains(c)) {
+    if word
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "@/._-+=:,".contains(c))
+    {
         word.to_owned()
     } else {
         format!("'{}'", word.replace('\'', "'\\''"))
@@ -191,7 +194,10 @@ fn sections(text: &str) -> Vec<(String, String)> {
         .iter()
         .enumerate()
         .map(|(i, &(start, end))| {
-            let key = text[start..end].trim_matches(|c| c == '[' || c == ']').trim().to_owned();
+            let key = text[start..end]
+                .trim_matches(|c| c == '[' || c == ']')
+                .trim()
+                .to_owned();
             let until = starts.get(i + 1).copied().unwrap_or(text.len());
             let body = text[starts[i]..until].trim_end().to_owned();
             (key, body)
@@ -202,30 +208,55 @@ fn sections(text: &str) -> Vec<(String, String)> {
 fn toml_list(value: Option<&toml::Value>) -> Vec<String> {
     value
         .and_then(toml::Value::as_array)
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
-fn kept(existing: &str, generated_tasks: &BTreeSet<String>, generated_components: &BTreeSet<String>) -> Result<Kept, String> {
-    let table: toml::Table = existing.parse().map_err(|e: toml::de::Error| format!("the existing sift.toml is not valid TOML: {}", e.message().trim()))?;
+fn kept(
+    existing: &str,
+    generated_tasks: &BTreeSet<String>,
+    generated_components: &BTreeSet<String>,
+) -> Result<Kept, String> {
+    let table: toml::Table = existing.parse().map_err(|e: toml::de::Error| {
+        format!(
+            "the existing sift.toml is not valid TOML: {}",
+            e.message().trim()
+        )
+    })?;
     let mut kept = Kept {
-        names: toml_list(table.get("init").and_then(|i| i.get("keep"))).into_iter().collect(),
+        names: toml_list(table.get("init").and_then(|i| i.get("keep")))
+            .into_iter()
+            .collect(),
         ..Kept::default()
     };
     let components = table.get("components");
     let exclusive: Vec<String> = match components.and_then(|c| c.get("exclusive")) {
-        Some(toml::Value::Table(families)) => families.values().flat_map(|v| toml_list(Some(v))).collect(),
+        Some(toml::Value::Table(families)) => {
+            families.values().flat_map(|v| toml_list(Some(v))).collect()
+        }
         other => toml_list(other),
     };
     let inclusive = toml_list(components.and_then(|c| c.get("inclusive")));
-    for (name, is_exclusive) in exclusive.iter().map(|n| (n, true)).chain(inclusive.iter().map(|n| (n, false))) {
+    for (name, is_exclusive) in exclusive
+        .iter()
+        .map(|n| (n, true))
+        .chain(inclusive.iter().map(|n| (n, false)))
+    {
         if kept.names.contains(name) {
             kept.components.push((name.clone(), is_exclusive));
         } else if !generated_components.contains(name) {
             kept.dropped.push(format!("component `{name}`"));
         }
     }
-    let task_names: Vec<String> = table.get("tasks").and_then(toml::Value::as_table).map(|t| t.keys().cloned().collect()).unwrap_or_default();
+    let task_names: Vec<String> = table
+        .get("tasks")
+        .and_then(toml::Value::as_table)
+        .map(|t| t.keys().cloned().collect())
+        .unwrap_or_default();
     for name in &task_names {
         if !kept.names.contains(name) && !generated_tasks.contains(name) {
             kept.dropped.push(format!("task `{name}`"));
@@ -249,7 +280,9 @@ fn kept(existing: &str, generated_tasks: &BTreeSet<String>, generated_components
             "rules" => {
                 let header_end = body.find("[[rules]]").map_or(0, |i| i + "[[rules]]".len());
                 let rule: toml::Table = body[header_end..].parse().unwrap_or_default();
-                let names = toml_list(rule.get("exclusive")).into_iter().chain(toml_list(rule.get("inclusive")));
+                let names = toml_list(rule.get("exclusive"))
+                    .into_iter()
+                    .chain(toml_list(rule.get("inclusive")));
                 if names.into_iter().any(|n| kept_components.contains(&n)) {
                     kept.rules.push(body);
                 }
@@ -262,8 +295,13 @@ fn kept(existing: &str, generated_tasks: &BTreeSet<String>, generated_components
         kept.include = Some(format!("include = {}", quoted(&toml_list(Some(include)))));
     }
     for name in &kept.names {
-        if !kept.tasks.contains_key(name) && !kept_components.contains(name) && task_names.contains(name) {
-            return Err(format!("`[init] keep` names task `{name}`, which is not written as its own [tasks.{name}] table"));
+        if !kept.tasks.contains_key(name)
+            && !kept_components.contains(name)
+            && task_names.contains(name)
+        {
+            return Err(format!(
+                "`[init] keep` names task `{name}`, which is not written as its own [tasks.{name}] table"
+            ));
         }
     }
     Ok(kept)
@@ -271,7 +309,11 @@ fn kept(existing: &str, generated_tasks: &BTreeSet<String>, generated_components
 
 /// Builds the file. `files` are the repository's tracked files (patterns
 /// that match none are left out); `existing` is the current `sift.toml`.
-pub fn generate(workspaces: &[Workspace], files: &[String], existing: Option<&str>) -> Result<Generated, String> {
+pub fn generate(
+    workspaces: &[Workspace],
+    files: &[String],
+    existing: Option<&str>,
+) -> Result<Generated, String> {
     // Components, one per package, unique across ecosystems.
     let mut units: Vec<Unit> = Vec::new();
     let mut base_count: BTreeMap<String, usize> = BTreeMap::new();
@@ -294,19 +336,38 @@ pub fn generate(workspaces: &[Workspace], files: &[String], existing: Option<&st
                 name = format!("{base}-{}-{n}", package.ecosystem.key());
                 n += 1;
             }
-            name = name.chars().map(|c| if c.is_whitespace() || c.is_control() { '-' } else { c }).collect();
+            name = name
+                .chars()
+                .map(|c| {
+                    if c.is_whitespace() || c.is_control() {
+                        '-'
+                    } else {
+                        c
+                    }
+                })
+                .collect();
             taken.insert(name.clone());
-            units.push(Unit { ws, package, component: name, test: None });
+            units.push(Unit {
+                ws,
+                package,
+                component: name,
+                test: None,
+            });
         }
     }
     let component_of = |ws: &Workspace, name: &str, units: &[Unit]| -> Option<String> {
-        units.iter().find(|u| std::ptr::eq(u.ws, ws) && u.package.name == name).map(|u| u.component.clone())
+        units
+            .iter()
+            .find(|u| std::ptr::eq(u.ws, ws) && u.package.name == name)
+            .map(|u| u.component.clone())
     };
     // Test tasks and what they schedule.
     let mut tests: BTreeMap<String, (Vec<String>, String, String)> = BTreeMap::new();
     for i in 0..units.len() {
         let (ws, package) = (units[i].ws, units[i].package);
-        let Some(run) = test_command(package, ws) else { continue };
+        let Some(run) = test_command(package, ws) else {
+            continue;
+        };
         let mut schedules = vec![units[i].component.clone()];
         let deps = ws.transitive_deps(&package.name);
         schedules.extend(deps.iter().filter_map(|d| component_of(ws, d, &units)));
@@ -314,9 +375,18 @@ pub fn generate(workspaces: &[Workspace], files: &[String], existing: Option<&st
         schedules.dedup();
         let task = format!("test-{}", units[i].component);
         let comment = if deps.is_empty() {
-            format!("{} package `{}`: its own tests.", ws.ecosystem.title(), package.name)
+            format!(
+                "{} package `{}`: its own tests.",
+                ws.ecosystem.title(),
+                package.name
+            )
         } else {
-            format!("{} package `{}` and what it depends on: {}.", ws.ecosystem.title(), package.name, deps.join(", "))
+            format!(
+                "{} package `{}` and what it depends on: {}.",
+                ws.ecosystem.title(),
+                package.name,
+                deps.join(", ")
+            )
         };
         units[i].test = Some(task.clone());
         tests.insert(task, (schedules, run, comment));
@@ -325,24 +395,64 @@ pub fn generate(workspaces: &[Workspace], files: &[String], existing: Option<&st
 
     // Linters, formatters and docs by file type.
     let has = |e: Ecosystem| workspaces.iter().any(|w| w.ecosystem == e);
-    let js = workspaces.iter().find(|w| matches!(w.ecosystem, Ecosystem::Npm | Ecosystem::Pnpm | Ecosystem::Yarn));
+    let js = workspaces.iter().find(|w| {
+        matches!(
+            w.ecosystem,
+            Ecosystem::Npm | Ecosystem::Pnpm | Ecosystem::Yarn
+        )
+    });
     let uv = workspaces.iter().find(|w| w.ecosystem == Ecosystem::Uv);
     let go = workspaces.iter().find(|w| w.ecosystem == Ecosystem::Go);
     // (component, patterns, comment), (task, component, run, comment)
     let mut inclusive: Vec<(String, Vec<String>, String)> = Vec::new();
     let mut extra_tasks: Vec<(String, String, String, String)> = Vec::new();
-    let mut add = |component: &str, patterns: Vec<String>, comment: &str, tasks: Vec<(&str, String, &str)>| {
+    let mut add = |component: &str,
+                   patterns: Vec<String>,
+                   comment: &str,
+                   tasks: Vec<(&str, String, &str)>| {
         if patterns.is_empty() {
             return;
         }
         inclusive.push((component.to_owned(), patterns, comment.to_owned()));
         for (task, run, task_comment) in tasks {
-            extra_tasks.push((task.to_owned(), component.to_owned(), run, task_comment.to_owned()));
+            extra_tasks.push((
+                task.to_owned(),
+                component.to_owned(),
+                run,
+                task_comment.to_owned(),
+            ));
         }
     };
     if has(Ecosystem::Cargo) {
-        add("rust-format", matching(&["**/*.rs", "rustfmt.toml", ".rustfmt.toml"], files), "Rust sources and rustfmt's settings: the formatter's inputs.", vec![("format-rust", "cargo fmt --all --check".into(), "Formatting of every Rust file.")]);
-        add("rust-lint", matching(&["**/*.rs", "**/Cargo.toml", "Cargo.lock", "clippy.toml", ".clippy.toml"], files), "Rust sources, manifests and clippy's settings: the linter's inputs.", vec![("lint-rust", "cargo clippy --workspace --all-targets -- -D warnings".into(), "Clippy over the whole workspace.")]);
+        add(
+            "rust-format",
+            matching(&["**/*.rs", "rustfmt.toml", ".rustfmt.toml"], files),
+            "Rust sources and rustfmt's settings: the formatter's inputs.",
+            vec![(
+                "format-rust",
+                "cargo fmt --all --check".into(),
+                "Formatting of every Rust file.",
+            )],
+        );
+        add(
+            "rust-lint",
+            matching(
+                &[
+                    "**/*.rs",
+                    "**/Cargo.toml",
+                    "Cargo.lock",
+                    "clippy.toml",
+                    ".clippy.toml",
+                ],
+                files,
+            ),
+            "Rust sources, manifests and clippy's settings: the linter's inputs.",
+            vec![(
+                "lint-rust",
+                "cargo clippy --workspace --all-targets -- -D warnings".into(),
+                "Clippy over the whole workspace.",
+            )],
+        );
     }
     if let Some(ws) = js.filter(|w| w.root_scripts.iter().any(|s| s == "lint")) {
         let run = match ws.ecosystem {
@@ -350,29 +460,83 @@ pub fn generate(workspaces: &[Workspace], files: &[String], existing: Option<&st
             Ecosystem::Yarn => "yarn lint",
             _ => "npm run lint",
         };
-        add("js-lint", matching(&["**/*.{js,jsx,ts,tsx,mjs,cjs,mts,cts}", "eslint.config.*", ".eslintrc*", "tsconfig*.json"], files), "JavaScript and TypeScript sources and the linter's settings.", vec![("lint-js", run.into(), "The root package.json's `lint` script.")]);
+        add(
+            "js-lint",
+            matching(
+                &[
+                    "**/*.{js,jsx,ts,tsx,mjs,cjs,mts,cts}",
+                    "eslint.config.*",
+                    ".eslintrc*",
+                    "tsconfig*.json",
+                ],
+                files,
+            ),
+            "JavaScript and TypeScript sources and the linter's settings.",
+            vec![(
+                "lint-js",
+                run.into(),
+                "The root package.json's `lint` script.",
+            )],
+        );
     }
     if let Some(_ws) = uv.filter(|w| w.flags.iter().any(|f| f == "ruff")) {
-        add("python-lint", matching(&["**/*.py", "**/*.pyi", "ruff.toml", ".ruff.toml"], files), "Python sources and ruff's settings.", vec![
-            ("lint-python", "uv run ruff check".into(), "ruff's linter (configured in this repository)."),
-            ("format-python", "uv run ruff format --check".into(), "ruff's formatter."),
-        ]);
+        add(
+            "python-lint",
+            matching(&["**/*.py", "**/*.pyi", "ruff.toml", ".ruff.toml"], files),
+            "Python sources and ruff's settings.",
+            vec![
+                (
+                    "lint-python",
+                    "uv run ruff check".into(),
+                    "ruff's linter (configured in this repository).",
+                ),
+                (
+                    "format-python",
+                    "uv run ruff format --check".into(),
+                    "ruff's formatter.",
+                ),
+            ],
+        );
     }
     if let Some(ws) = go {
-        let dirs: Vec<String> = ws.packages.iter().map(|p| if p.dir.is_empty() { "./...".to_owned() } else { format!("./{}/...", shell_word(&p.dir)) }).collect();
-        add("go-lint", matching(&["**/*.go", "**/go.mod"], files), "Go sources and modules: gofmt's and go vet's inputs.", vec![
-            ("format-go", "test -z \"$(gofmt -l .)\"".into(), "gofmt lists no file to reformat."),
-            ("lint-go", format!("go vet {}", dirs.join(" ")), "go vet over every module."),
-        ]);
+        let dirs: Vec<String> = ws
+            .packages
+            .iter()
+            .map(|p| {
+                if p.dir.is_empty() {
+                    "./...".to_owned()
+                } else {
+                    format!("./{}/...", shell_word(&p.dir))
+                }
+            })
+            .collect();
+        add(
+            "go-lint",
+            matching(&["**/*.go", "**/go.mod"], files),
+            "Go sources and modules: gofmt's and go vet's inputs.",
+            vec![
+                (
+                    "format-go",
+                    "test -z \"$(gofmt -l .)\"".into(),
+                    "gofmt lists no file to reformat.",
+                ),
+                (
+                    "lint-go",
+                    format!("go vet {}", dirs.join(" ")),
+                    "go vet over every module.",
+                ),
+            ],
+        );
     }
     let docs_run = if has(Ecosystem::Cargo) {
         Some("cargo doc --workspace --no-deps".to_owned())
     } else {
-        js.filter(|w| w.root_scripts.iter().any(|s| s == "docs")).map(|w| match w.ecosystem {
-            Ecosystem::Pnpm => "pnpm run docs".to_owned(),
-            Ecosystem::Yarn => "yarn docs".to_owned(),
-            _ => "npm run docs".to_owned(),
-        })
+        js.filter(|w| w.root_scripts.iter().any(|s| s == "docs"))
+            .map(|w| match w.ecosystem {
+                Ecosystem::Pnpm => "pnpm run docs".to_owned(),
+                Ecosystem::Yarn => "yarn docs".to_owned(),
+                _ => "npm run docs".to_owned(),
+            })
     };
     let docs_patterns = matching(&["**/*.md", "**/*.rst"], files);
     let docs = docs_run.filter(|_| !docs_patterns.is_empty());
@@ -383,7 +547,8 @@ pub fn generate(workspaces: &[Workspace], files: &[String], existing: Option<&st
     if docs.is_some() {
         generated_tasks.insert("docs".into());
     }
-    let mut generated_components: BTreeSet<String> = units.iter().map(|u| u.component.clone()).collect();
+    let mut generated_components: BTreeSet<String> =
+        units.iter().map(|u| u.component.clone()).collect();
     generated_components.extend(inclusive.iter().map(|c| c.0.clone()));
     generated_components.insert("docs".into());
     let kept = match existing_text(existing) {
@@ -393,42 +558,92 @@ pub fn generate(workspaces: &[Workspace], files: &[String], existing: Option<&st
 
     let mut out = String::new();
     let packages: usize = workspaces.iter().map(|w| w.packages.len()).sum();
-    let _ = writeln!(out, "# sift.toml, generated by `sift init` from the package managers' own");
+    let _ = writeln!(
+        out,
+        "# sift.toml, generated by `sift init` from the package managers' own"
+    );
     let _ = writeln!(out, "# workspace graphs:");
     for ws in workspaces {
-        let lock = if ws.lockfiles.is_empty() { "no lockfile".to_owned() } else { ws.lockfiles.join(", ") };
-        let _ = writeln!(out, "#   {} ({}): {} package(s); {}", ws.ecosystem.title(), ws.detected_from, ws.packages.len(), lock);
+        let lock = if ws.lockfiles.is_empty() {
+            "no lockfile".to_owned()
+        } else {
+            ws.lockfiles.join(", ")
+        };
+        let _ = writeln!(
+            out,
+            "#   {} ({}): {} package(s); {}",
+            ws.ecosystem.title(),
+            ws.detected_from,
+            ws.packages.len(),
+            lock
+        );
     }
     let _ = writeln!(out, "#");
-    let _ = writeln!(out, "# Regenerate it with `sift init --force` when packages come and go;");
-    let _ = writeln!(out, "# `sift init --check` (in CI) fails when it no longer matches the workspaces.");
-    let _ = writeln!(out, "# Hand-written tasks and components are kept across regeneration when");
+    let _ = writeln!(
+        out,
+        "# Regenerate it with `sift init --force` when packages come and go;"
+    );
+    let _ = writeln!(
+        out,
+        "# `sift init --check` (in CI) fails when it no longer matches the workspaces."
+    );
+    let _ = writeln!(
+        out,
+        "# Hand-written tasks and components are kept across regeneration when"
+    );
     let _ = writeln!(out, "# `[init] keep` names them (see the README).");
     if let Some(include) = &kept.include {
         let _ = writeln!(out, "\n{include}");
     }
     if !kept.names.is_empty() {
         let names: Vec<String> = kept.names.iter().cloned().collect();
-        let _ = writeln!(out, "\n[init]\n# Kept as written by `sift init --force`: these hand-written tasks and\n# components, and the rules naming the components.\nkeep = {}", quoted(&names));
+        let _ = writeln!(
+            out,
+            "\n[init]\n# Kept as written by `sift init --force`: these hand-written tasks and\n# components, and the rules naming the components.\nkeep = {}",
+            quoted(&names)
+        );
     }
 
-    let mut exclusive: Vec<String> = units.iter().filter(|u| used.contains(&u.component)).map(|u| u.component.clone()).collect();
-    exclusive.extend(kept.components.iter().filter(|(_, e)| *e).map(|(n, _)| n.clone()));
+    let mut exclusive: Vec<String> = units
+        .iter()
+        .filter(|u| used.contains(&u.component))
+        .map(|u| u.component.clone())
+        .collect();
+    exclusive.extend(
+        kept.components
+            .iter()
+            .filter(|(_, e)| *e)
+            .map(|(n, _)| n.clone()),
+    );
     exclusive.sort();
     exclusive.dedup();
     let mut inclusive_names: Vec<String> = inclusive.iter().map(|c| c.0.clone()).collect();
     if docs.is_some() {
         inclusive_names.push("docs".into());
     }
-    inclusive_names.extend(kept.components.iter().filter(|(_, e)| !*e).map(|(n, _)| n.clone()));
+    inclusive_names.extend(
+        kept.components
+            .iter()
+            .filter(|(_, e)| !*e)
+            .map(|(n, _)| n.clone()),
+    );
     inclusive_names.sort();
     inclusive_names.dedup();
     let _ = writeln!(out, "\n[components]");
-    let _ = writeln!(out, "# One exclusive component per package: a file in a package's directory");
-    let _ = writeln!(out, "# affects that package only (and its dependents, through their tests).");
+    let _ = writeln!(
+        out,
+        "# One exclusive component per package: a file in a package's directory"
+    );
+    let _ = writeln!(
+        out,
+        "# affects that package only (and its dependents, through their tests)."
+    );
     let _ = writeln!(out, "exclusive = {}", quoted(&exclusive));
     if !inclusive_names.is_empty() {
-        let _ = writeln!(out, "# Inclusive components: only the files a rule names affect them (linters,");
+        let _ = writeln!(
+            out,
+            "# Inclusive components: only the files a rule names affect them (linters,"
+        );
         let _ = writeln!(out, "# formatters and docs, by file type).");
         let _ = writeln!(out, "inclusive = {}", quoted(&inclusive_names));
     }
@@ -437,28 +652,58 @@ pub fn generate(workspaces: &[Workspace], files: &[String], existing: Option<&st
         let _ = writeln!(out);
         match &docs {
             Some(_) => {
-                let _ = writeln!(out, "# Documentation outside the packages affects only the docs; inside a");
-                let _ = writeln!(out, "# package it also affects the package (a later rule), as it may be compiled in.");
-                let _ = writeln!(out, "[[rules]]\nfiles = {}\ninclusive = [\"docs\"]\nexclusive = []", quoted(&docs_patterns));
+                let _ = writeln!(
+                    out,
+                    "# Documentation outside the packages affects only the docs; inside a"
+                );
+                let _ = writeln!(
+                    out,
+                    "# package it also affects the package (a later rule), as it may be compiled in."
+                );
+                let _ = writeln!(
+                    out,
+                    "[[rules]]\nfiles = {}\ninclusive = [\"docs\"]\nexclusive = []",
+                    quoted(&docs_patterns)
+                );
             }
             None => {
-                let _ = writeln!(out, "# Documentation outside the packages affects no task (no docs build was");
-                let _ = writeln!(out, "# detected); inside a package it affects the package (a later rule).");
-                let _ = writeln!(out, "[[rules]]\nfiles = {}\nexclusive = []", quoted(&docs_patterns));
+                let _ = writeln!(
+                    out,
+                    "# Documentation outside the packages affects no task (no docs build was"
+                );
+                let _ = writeln!(
+                    out,
+                    "# detected); inside a package it affects the package (a later rule)."
+                );
+                let _ = writeln!(
+                    out,
+                    "[[rules]]\nfiles = {}\nexclusive = []",
+                    quoted(&docs_patterns)
+                );
             }
         }
     }
     // Package directories, shallow first so deeper packages win.
     let mut by_dir: BTreeMap<(usize, String), Vec<&Unit>> = BTreeMap::new();
     for unit in &units {
-        let depth = if unit.package.dir.is_empty() { 0 } else { unit.package.dir.split('/').count() };
-        by_dir.entry((depth, unit.package.dir.clone())).or_default().push(unit);
+        let depth = if unit.package.dir.is_empty() {
+            0
+        } else {
+            unit.package.dir.split('/').count()
+        };
+        by_dir
+            .entry((depth, unit.package.dir.clone()))
+            .or_default()
+            .push(unit);
     }
     let mut path_deps: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for unit in &units {
         for dir in &unit.package.path_deps {
             if used.contains(&unit.component) {
-                path_deps.entry(dir.clone()).or_default().push(unit.component.clone());
+                path_deps
+                    .entry(dir.clone())
+                    .or_default()
+                    .push(unit.component.clone());
             }
         }
     }
@@ -475,21 +720,45 @@ pub fn generate(workspaces: &[Workspace], files: &[String], existing: Option<&st
         let mut components: Vec<String> = Vec::new();
         if group.is_empty() {
             let users = &path_deps[dir];
-            let _ = writeln!(out, "# `{dir}`: a path dependency of {}, not a workspace package.", users.join(", "));
+            let _ = writeln!(
+                out,
+                "# `{dir}`: a path dependency of {}, not a workspace package.",
+                users.join(", ")
+            );
             components.extend(users.iter().cloned());
         }
         for unit in group {
-            let label = format!("{} package `{}`", unit.ws.ecosystem.title(), unit.package.name);
+            let label = format!(
+                "{} package `{}`",
+                unit.ws.ecosystem.title(),
+                unit.package.name
+            );
             if used.contains(&unit.component) {
-                let _ = writeln!(out, "# {label} ({}).", if dir.is_empty() { "the repository root" } else { dir });
+                let _ = writeln!(
+                    out,
+                    "# {label} ({}).",
+                    if dir.is_empty() {
+                        "the repository root"
+                    } else {
+                        dir
+                    }
+                );
                 components.push(unit.component.clone());
             } else {
-                let _ = writeln!(out, "# {label} has no `test` script and no package depends on it: its files affect no test.");
+                let _ = writeln!(
+                    out,
+                    "# {label} has no `test` script and no package depends on it: its files affect no test."
+                );
             }
         }
         components.sort();
         components.dedup();
-        let _ = writeln!(out, "[[rules]]\nfiles = [{}]\nexclusive = {}", toml_string(&pattern), quoted(&components));
+        let _ = writeln!(
+            out,
+            "[[rules]]\nfiles = [{}]\nexclusive = {}",
+            toml_string(&pattern),
+            quoted(&components)
+        );
     }
     for ws in workspaces {
         if !ws.lockfiles.is_empty() {
@@ -498,10 +767,22 @@ pub fn generate(workspaces: &[Workspace], files: &[String], existing: Option<&st
                 files_list.extend(ws.packages.iter().map(|p| p.manifest.clone()));
                 files_list.sort();
             }
-            let _ = writeln!(out, "\n# {} lockfile: a change affects only the packages whose resolved", ws.ecosystem.title());
-            let _ = writeln!(out, "# dependencies changed (sift diffs both versions; what it cannot read or");
+            let _ = writeln!(
+                out,
+                "\n# {} lockfile: a change affects only the packages whose resolved",
+                ws.ecosystem.title()
+            );
+            let _ = writeln!(
+                out,
+                "# dependencies changed (sift diffs both versions; what it cannot read or"
+            );
             let _ = writeln!(out, "# attribute affects everything, with the reason).");
-            let _ = writeln!(out, "[[rules]]\nfiles = {}\nlockfile = \"{}\"", quoted(&files_list), ws.ecosystem.key());
+            let _ = writeln!(
+                out,
+                "[[rules]]\nfiles = {}\nlockfile = \"{}\"",
+                quoted(&files_list),
+                ws.ecosystem.key()
+            );
         }
         if let Some(manifest) = &ws.root_manifest {
             let mut manifests = vec![manifest.clone()];
@@ -509,23 +790,43 @@ pub fn generate(workspaces: &[Workspace], files: &[String], existing: Option<&st
             if ws.ecosystem == Ecosystem::Pnpm && files.contains(&pnpm_yaml) {
                 manifests.push(pnpm_yaml);
             }
-            if matching(&manifests.iter().map(String::as_str).collect::<Vec<_>>(), files).is_empty() {
+            if matching(
+                &manifests.iter().map(String::as_str).collect::<Vec<_>>(),
+                files,
+            )
+            .is_empty()
+            {
                 continue;
             }
             let sections = match ws.ecosystem {
-                Ecosystem::Cargo => "[workspace.dependencies], [workspace.package] and [workspace.lints]",
+                Ecosystem::Cargo => {
+                    "[workspace.dependencies], [workspace.package] and [workspace.lints]"
+                }
                 Ecosystem::Uv => "[tool.uv.sources] and its constraints",
                 Ecosystem::Go => "`use` and `replace`",
                 Ecosystem::Pnpm => "dependencies, overrides and catalogs",
                 _ => "dependencies and overrides",
             };
-            let _ = writeln!(out, "\n# The root manifest: a change to {sections} affects only the packages");
-            let _ = writeln!(out, "# using the changed entries; other changes affect everything.");
-            let _ = writeln!(out, "[[rules]]\nfiles = {}\nmanifest = \"{}\"", quoted(&manifests), ws.ecosystem.key());
+            let _ = writeln!(out, "\n# The root manifest: a change to {sections}");
+            let _ = writeln!(
+                out,
+                "# affects only the packages using the changed entries; other changes"
+            );
+            let _ = writeln!(out, "# affect everything.");
+            let _ = writeln!(
+                out,
+                "[[rules]]\nfiles = {}\nmanifest = \"{}\"",
+                quoted(&manifests),
+                ws.ecosystem.key()
+            );
         }
     }
     for (component, patterns, comment) in &inclusive {
-        let _ = writeln!(out, "\n# {comment}\n[[rules]]\nfiles = {}\ninclusive = [\"{component}\"]", quoted(patterns));
+        let _ = writeln!(
+            out,
+            "\n# {comment}\n[[rules]]\nfiles = {}\ninclusive = [\"{component}\"]",
+            quoted(patterns)
+        );
     }
     for rule in &kept.rules {
         let _ = writeln!(out, "\n{rule}");
@@ -544,13 +845,35 @@ pub fn generate(workspaces: &[Workspace], files: &[String], existing: Option<&st
         }
     };
     for (name, (schedules, run, comment)) in &tests {
-        write_task(&mut out, name, format!("# {comment}\n[tasks.{name}]\nschedules = {}\nrun = {}", quoted(schedules), toml_string(run)));
+        write_task(
+            &mut out,
+            name,
+            format!(
+                "# {comment}\n[tasks.{name}]\nschedules = {}\nrun = {}",
+                quoted(schedules),
+                toml_string(run)
+            ),
+        );
     }
     for (name, component, run, comment) in &extra_tasks {
-        write_task(&mut out, name, format!("# {comment}\n[tasks.{name}]\nschedules = [\"{component}\"]\nrun = {}", toml_string(run)));
+        write_task(
+            &mut out,
+            name,
+            format!(
+                "# {comment}\n[tasks.{name}]\nschedules = [\"{component}\"]\nrun = {}",
+                toml_string(run)
+            ),
+        );
     }
     if let Some(run) = &docs {
-        write_task(&mut out, "docs", format!("# The documentation build.\n[tasks.docs]\nschedules = [\"docs\"]\nrun = {}", toml_string(run)));
+        write_task(
+            &mut out,
+            "docs",
+            format!(
+                "# The documentation build.\n[tasks.docs]\nschedules = [\"docs\"]\nrun = {}",
+                toml_string(run)
+            ),
+        );
     }
     for (name, text) in &kept.tasks {
         if !generated_tasks.contains(name) {
@@ -561,7 +884,12 @@ pub fn generate(workspaces: &[Workspace], files: &[String], existing: Option<&st
     for section in &kept.sections {
         let _ = writeln!(out, "\n{section}");
     }
-    Ok(Generated { text: out, dropped: kept.dropped, packages, tasks: task_count })
+    Ok(Generated {
+        text: out,
+        dropped: kept.dropped,
+        packages,
+        tasks: task_count,
+    })
 }
 
 fn existing_text(existing: Option<&str>) -> Option<&str> {
@@ -581,9 +909,15 @@ mod tests {
             ("README.md", "hi"),
             ("crates/core/Cargo.toml", "[package]\nname = \"core\"\n"),
             ("crates/core/src/lib.rs", ""),
-            ("crates/io/Cargo.toml", "[package]\nname = \"io\"\n[dependencies]\ncore = { path = \"../core\" }\n"),
+            (
+                "crates/io/Cargo.toml",
+                "[package]\nname = \"io\"\n[dependencies]\ncore = { path = \"../core\" }\n",
+            ),
             ("crates/io/src/lib.rs", ""),
-            ("crates/cli/Cargo.toml", "[package]\nname = \"cli\"\n[dependencies]\nio = { path = \"../io\" }\n"),
+            (
+                "crates/cli/Cargo.toml",
+                "[package]\nname = \"cli\"\n[dependencies]\nio = { path = \"../io\" }\n",
+            ),
             ("crates/cli/src/main.rs", ""),
         ]);
         let files = tree.0.keys().cloned().collect();
@@ -600,11 +934,20 @@ mod tests {
         assert_eq!(schedules("test-cli"), ["cli", "core", "io"]);
         assert_eq!(schedules("test-io"), ["core", "io"]);
         assert_eq!(schedules("test-core"), ["core"]);
-        assert_eq!(table["tasks"]["test-io"]["run"].as_str(), Some("cargo test -p io"));
-        assert_eq!(toml_list(table["components"].get("exclusive")), ["cli", "core", "io"]);
+        assert_eq!(
+            table["tasks"]["test-io"]["run"].as_str(),
+            Some("cargo test -p io")
+        );
+        assert_eq!(
+            toml_list(table["components"].get("exclusive")),
+            ["cli", "core", "io"]
+        );
         assert!(g.text.contains("lockfile = \"cargo\""));
         assert!(g.text.contains("manifest = \"cargo\""));
-        assert!(!g.text.contains("rustfmt.toml"), "only patterns that match a file");
+        assert!(
+            !g.text.contains("rustfmt.toml"),
+            "only patterns that match a file"
+        );
         assert_eq!((g.packages, g.tasks), (3, 6));
     }
 
@@ -652,12 +995,24 @@ extends = ".x"
 "#;
         let g = generate(&[ws], &files, Some(old)).unwrap();
         let table: toml::Table = g.text.parse().unwrap_or_else(|e| panic!("{e}\n{}", g.text));
-        assert_eq!(table["tasks"]["test-cli"]["run"].as_str(), Some("bash scripts/test -p cli"));
+        assert_eq!(
+            table["tasks"]["test-cli"]["run"].as_str(),
+            Some("bash scripts/test -p cli")
+        );
         assert_eq!(table["tasks"]["build"]["env"]["X"].as_str(), Some("1"));
         assert!(g.text.contains("# Build first.\n[tasks.build]"));
-        assert!(g.text.contains("# CI files.\n[[rules]]\nfiles = [\".ci/**\"]"));
-        assert!(!g.text.contains("crates/core/**\"]\nexclusive = [\"core\"]\n\n# Build"));
-        assert_eq!(toml_list(table["components"].get("inclusive")), ["ci-config", "docs", "rust-format", "rust-lint"]);
+        assert!(
+            g.text
+                .contains("# CI files.\n[[rules]]\nfiles = [\".ci/**\"]")
+        );
+        assert!(
+            !g.text
+                .contains("crates/core/**\"]\nexclusive = [\"core\"]\n\n# Build")
+        );
+        assert_eq!(
+            toml_list(table["components"].get("inclusive")),
+            ["ci-config", "docs", "rust-format", "rust-lint"]
+        );
         assert_eq!(toml_list(table.get("include")), ["ci/*.toml"]);
         assert_eq!(table["ci"]["gitlab"]["extends"].as_str(), Some(".x"));
         assert_eq!(g.dropped, ["component `old`", "task `gone`"]);
@@ -666,8 +1021,14 @@ extends = ".x"
     #[test]
     fn javascript_packages_without_tests_and_dependents_affect_no_test() {
         let tree = MemTree::new(&[
-            ("package.json", r#"{"name": "r", "workspaces": ["p/*"], "scripts": {"lint": "eslint ."}}"#),
-            ("p/a/package.json", r#"{"name": "a", "scripts": {"test": "node --test"}, "dependencies": {"b": "*"}}"#),
+            (
+                "package.json",
+                r#"{"name": "r", "workspaces": ["p/*"], "scripts": {"lint": "eslint ."}}"#,
+            ),
+            (
+                "p/a/package.json",
+                r#"{"name": "a", "scripts": {"test": "node --test"}, "dependencies": {"b": "*"}}"#,
+            ),
             ("p/a/index.js", ""),
             ("p/b/package.json", r#"{"name": "b"}"#),
             ("p/c/package.json", r#"{"name": "c"}"#),
@@ -675,24 +1036,45 @@ extends = ".x"
         let files: Vec<String> = tree.0.keys().cloned().collect();
         let g = generate(&discover(&tree, "").unwrap(), &files, None).unwrap();
         let table: toml::Table = g.text.parse().unwrap();
-        assert_eq!(toml_list(table["tasks"]["test-a"].get("schedules")), ["a", "b"]);
-        assert_eq!(table["tasks"]["test-a"]["run"].as_str(), Some("npm test --workspace a"));
+        assert_eq!(
+            toml_list(table["tasks"]["test-a"].get("schedules")),
+            ["a", "b"]
+        );
+        assert_eq!(
+            table["tasks"]["test-a"]["run"].as_str(),
+            Some("npm test --workspace a")
+        );
         assert_eq!(toml_list(table["components"].get("exclusive")), ["a", "b"]);
-        assert!(g.text.contains("# npm package `c` has no `test` script and no package depends on it"));
-        assert_eq!(table["tasks"]["lint-js"]["run"].as_str(), Some("npm run lint"));
+        assert!(
+            g.text
+                .contains("# npm package `c` has no `test` script and no package depends on it")
+        );
+        assert_eq!(
+            table["tasks"]["lint-js"]["run"].as_str(),
+            Some("npm run lint")
+        );
     }
 
     #[test]
     fn names_that_collide_across_ecosystems_get_their_ecosystem() {
         let tree = MemTree::new(&[
-            ("package.json", r#"{"name": "web", "scripts": {"test": "x"}}"#),
+            (
+                "package.json",
+                r#"{"name": "web", "scripts": {"test": "x"}}"#,
+            ),
             ("go.mod", "module example.com/web/v2\n"),
             ("main.go", ""),
         ]);
         let files: Vec<String> = tree.0.keys().cloned().collect();
         let g = generate(&discover(&tree, "").unwrap(), &files, None).unwrap();
         let table: toml::Table = g.text.parse().unwrap();
-        assert_eq!(toml_list(table["components"].get("exclusive")), ["web-go", "web-npm"]);
-        assert_eq!(table["tasks"]["test-web-go"]["run"].as_str(), Some("go test ./..."));
+        assert_eq!(
+            toml_list(table["components"].get("exclusive")),
+            ["web-go", "web-npm"]
+        );
+        assert_eq!(
+            table["tasks"]["test-web-go"]["run"].as_str(),
+            Some("go test ./...")
+        );
     }
 }

@@ -91,7 +91,8 @@ pub fn plan_and_record(root: &Path, args: PlanArgs) -> Result<u8, CliError> {
     let time = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    let mut planner = Planner::new(&config);
+    let revisions = super::workspace::GitRevisions::new(root, &change, &args.change);
+    let mut planner = Planner::new(&config).with_revisions(&revisions);
     let mut planned: Option<Plan> = None;
     let mut plan_for = |push: Option<PushContext>| {
         let options = PlanOptions {

@@ -20,9 +20,12 @@ pub fn run(root: &Path, args: PlanArgs) -> Result<u8, CliError> {
     check_format_args(&args)?;
     let (config, change) = super::load_config_and_change(root, &args.change)?;
     let options = super::plan_options(&args.select)?;
+    let revisions = super::workspace::GitRevisions::new(root, &change, &args.change);
     let plan = Planner::new(&config)
+        .with_revisions(&revisions)
         .plan(change, &options)
         .map_err(super::plan_error)?;
+    super::workspace::report(&plan);
     emit(&plan, &config, &args)?;
     // The process ends here: freeing a large configuration piece by piece
     // (tens of thousands of patterns and strings) would only cost time.
