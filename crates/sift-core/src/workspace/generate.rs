@@ -79,6 +79,43 @@ fn toml_string(text: &str) -> String {
     out
 }
 
+/// A TOML key: bare when it can be, quoted otherwise.
+fn toml_key(key: &str) -> String {
+    if !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        key.to_owned()
+    } else {
+        toml_string(key)
+    }
+}
+
+/// The parts of a dotted header key: `tasks."a.b".env` → `tasks`, `a.b`, `env`.
+fn key_parts(key: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    let mut quote: Option<char> = None;
+    let mut chars = key.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (Some('"'), '\\') => {
+                if let Some(next) = chars.next() {
+                    current.push(next);
+                }
+            }
+            (None, '.') => parts.push(std::mem::take(&mut current).trim().to_owned()),
+            (None, c) if c.is_whitespace() => {}
+            (_, c) => current.push(c),
+        }
+    }
+    parts.push(current.trim().to_owned());
+    parts
+}
+
 /// A glob-safe directory pattern: `dir/**`, `**` for the root.
 fn dir_pattern(dir: &str) -> String {
     if dir.is_empty() {
@@ -264,11 +301,10 @@ fn kept(
     }
     let kept_components: BTreeSet<&String> = kept.components.iter().map(|(n, _)| n).collect();
     for (key, body) in sections(existing) {
-        let first = key.split('.').next().unwrap_or_default();
-        match first {
+        let parts = key_parts(&key);
+        match parts[0].as_str() {
             "tasks" => {
-                let name = key.strip_prefix("tasks.").unwrap_or_default();
-                let name = name.split('.').next().unwrap_or_default().trim_matches('"');
+                let name = parts.get(1).map(String::as_str).unwrap_or_default();
                 if kept.names.contains(name) {
                     let entry = kept.tasks.entry(name.to_owned()).or_default();
                     if !entry.is_empty() {
@@ -849,7 +885,8 @@ pub fn generate(
             &mut out,
             name,
             format!(
-                "# {comment}\n[tasks.{name}]\nschedules = {}\nrun = {}",
+                "# {comment}\n[tasks.{}]\nschedules = {}\nrun = {}",
+                toml_key(name),
                 quoted(schedules),
                 toml_string(run)
             ),
@@ -1053,6 +1090,16 @@ extends = ".x"
             table["tasks"]["lint-js"]["run"].as_str(),
             Some("npm run lint")
         );
+    }
+
+    #[test]
+    fn header_keys_split_outside_quotes() {
+        assert_eq!(
+            key_parts("tasks.\"test-@a/b.c\".env"),
+            ["tasks", "test-@a/b.c", "env"]
+        );
+        assert_eq!(key_parts(" ci . gitlab "), ["ci", "gitlab"]);
+        assert_eq!(toml_key("test-@a/b"), "\"test-@a/b\"");
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod fake_ci;
 mod files;
 mod git_changes;
 mod history;
+mod init;
 mod order;
 mod pipeline;
 mod plan;
