@@ -136,18 +136,22 @@ fn tokens(line: &str) -> Result<(Vec<String>, Option<String>), (usize, String)> 
             i += 2;
         } else {
             let start = i;
-            while i < chars.len()
-                && !chars[i].is_whitespace()
-                && !matches!(chars[i], '"' | '`' | '(' | ')')
-                && !(chars[i] == '/' && chars.get(i + 1) == Some(&'/'))
-                && !(chars[i] == '=' && chars.get(i + 1) == Some(&'>'))
-            {
+            while i < chars.len() && !ends_word(&chars, i) {
                 i += 1;
             }
             tokens.push(chars[start..i].iter().collect());
         }
     }
     Ok((tokens, None))
+}
+
+/// Whether a bare word ends at `i`.
+fn ends_word(chars: &[char], i: usize) -> bool {
+    let next = chars.get(i + 1);
+    chars[i].is_whitespace()
+        || matches!(chars[i], '"' | '`' | '(' | ')')
+        || (chars[i] == '/' && next == Some(&'/'))
+        || (chars[i] == '=' && next == Some(&'>'))
 }
 
 /// A `require` line.

@@ -87,13 +87,10 @@ fn parse_json(path: &str, side: &str, text: &str) -> Result<serde_json::Value, S
 }
 
 /// Keys whose values differ between two tables (either may be absent).
-fn changed_keys<'a, V: PartialEq>(
+fn changed_keys<'a, V: PartialEq + 'a>(
     before: impl IntoIterator<Item = (&'a String, &'a V)>,
     after: impl IntoIterator<Item = (&'a String, &'a V)>,
-) -> Vec<String>
-where
-    V: 'a,
-{
+) -> Vec<String> {
     let before: Vec<(&String, &V)> = before.into_iter().collect();
     let after: Vec<(&String, &V)> = after.into_iter().collect();
     let mut keys: BTreeSet<String> = BTreeSet::new();
@@ -125,7 +122,7 @@ fn json_entries(value: Option<&serde_json::Value>) -> Vec<(&String, &serde_json:
 }
 
 /// The package at the workspace root, if the root is one.
-fn root_package<'w>(ws: &'w Workspace) -> Option<&'w Package> {
+fn root_package(ws: &Workspace) -> Option<&Package> {
     ws.packages.iter().find(|p| p.dir == ws.root)
 }
 

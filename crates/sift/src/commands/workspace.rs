@@ -40,6 +40,9 @@ impl Tree for DiskTree {
     }
 }
 
+/// A file at one side of the change: its text, absent, or why it cannot be read.
+type FileAt = Result<Option<String>, String>;
+
 /// The change's two sides: git objects for committed revisions, the
 /// working tree for `--uncommitted` heads and `--files-from` lists (which
 /// have no base).
@@ -48,7 +51,7 @@ pub struct GitRevisions {
     base: Result<String, String>,
     /// `None`: the working tree.
     head: Option<String>,
-    cache: RefCell<HashMap<(bool, String), Result<Option<String>, String>>>,
+    cache: RefCell<HashMap<(bool, String), FileAt>>,
 }
 
 impl GitRevisions {

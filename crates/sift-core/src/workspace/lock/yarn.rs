@@ -20,10 +20,13 @@ pub fn is_berry(text: &str) -> bool {
     text.lines().any(|l| l.starts_with("__metadata:"))
 }
 
+/// An open block: its indentation (`usize::MAX` until its first line), entries and key.
+type Block = (usize, Vec<(String, Yaml)>, Option<String>);
+
 /// Yarn 1's format as a tree of the same shape as YAML's.
 pub fn parse_v1(path: &str, text: &str) -> Result<Yaml, ParseError> {
     // (indent, entries) of open blocks.
-    let mut stack: Vec<(usize, Vec<(String, Yaml)>, Option<String>)> = vec![(0, Vec::new(), None)];
+    let mut stack: Vec<Block> = vec![(0, Vec::new(), None)];
     for (index, line) in text.lines().enumerate() {
         let number = index + 1;
         let trimmed = line.trim_end();
