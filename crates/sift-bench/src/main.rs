@@ -12,6 +12,7 @@ mod git_bench;
 mod history;
 mod json;
 mod names;
+mod replay;
 mod rng;
 mod rules;
 mod rusage;
@@ -59,6 +60,13 @@ USAGE:
         `sift plan --base C^ --head C --format json` with
         `git diff --name-status C^ C` as whole processes.
         Target: sift's median wall time at most 1.2x git's.
+
+    sift-bench replay --repo REPO --sift PATH [--commits N] [--dir DIR]
+        Clone REPO (a Cargo workspace) into DIR (default target/bench-replay),
+        write its sift.toml with `sift init`, and for each of the last N
+        first-parent commits (default 60) check that `sift plan` keeps every
+        test task whose package's files or (by real `cargo tree`, offline)
+        resolved dependencies changed. Exits 1 on any miss.
 ";
 
 fn main() -> ExitCode {
@@ -110,6 +118,16 @@ fn dispatch(args: &[String]) -> Result<ExitCode, String> {
                 }
                 Err(bench::RunError::Usage(message)) => Err(message),
             }
+        }
+        "replay" => {
+            let mut flags = Flags::parse(rest, &["--repo", "--sift", "--commits", "--dir"], &[])?;
+            let options = replay::ReplayOptions {
+                repo: PathBuf::from(flags.required("--repo")?),
+                sift: PathBuf::from(flags.required("--sift")?),
+                commits: flags.parsed("--commits", 60usize)?,
+                dir: flags.take("--dir").map_or_else(|| PathBuf::from("target/bench-replay"), PathBuf::from),
+            };
+            Ok(if replay::replay(&options)? { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
         "changed" => {
             let mut flags = Flags::parse(rest, &["--out", "--tasks", "--seed"], &[])?;
