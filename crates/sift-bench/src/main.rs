@@ -125,9 +125,15 @@ fn dispatch(args: &[String]) -> Result<ExitCode, String> {
                 repo: PathBuf::from(flags.required("--repo")?),
                 sift: PathBuf::from(flags.required("--sift")?),
                 commits: flags.parsed("--commits", 60usize)?,
-                dir: flags.take("--dir").map_or_else(|| PathBuf::from("target/bench-replay"), PathBuf::from),
+                dir: flags
+                    .take("--dir")
+                    .map_or_else(|| PathBuf::from("target/bench-replay"), PathBuf::from),
             };
-            Ok(if replay::replay(&options)? { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            Ok(if replay::replay(&options)? {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
         "changed" => {
             let mut flags = Flags::parse(rest, &["--out", "--tasks", "--seed"], &[])?;
