@@ -75,6 +75,8 @@ pub struct RuleFile {
     index: OnceLock<Option<PatternIndex>>,
     /// Whether any rule is a `lockfile`/`manifest` rule.
     has_workspace: bool,
+    /// Those rules' indexes, in file order.
+    workspace_rules: Vec<usize>,
 }
 
 impl RuleFile {
@@ -84,7 +86,10 @@ impl RuleFile {
         } else {
             dir.split('/').count()
         };
-        let has_workspace = rules.iter().any(|r| r.workspace.is_some());
+        let workspace_rules: Vec<usize> = (0..rules.len())
+            .filter(|&i| rules[i].workspace.is_some())
+            .collect();
+        let has_workspace = !workspace_rules.is_empty();
         RuleFile {
             dir,
             depth,
@@ -92,6 +97,7 @@ impl RuleFile {
             rules,
             index: OnceLock::new(),
             has_workspace,
+            workspace_rules,
         }
     }
 
@@ -226,19 +232,21 @@ impl<'c> RuleTree<'c> {
         if !chain.iter().any(|f| f.has_workspace) {
             return None;
         }
-        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-        let mut found = None;
-        for file in chain.iter().filter(|f| f.has_workspace) {
-            let relative = &segments[file.depth.min(segments.len())..];
-            for rule in &file.rules {
-                if let Some(kind) = rule.workspace
-                    && rule.files.selects(relative)
-                {
-                    found = Some((kind, file.dir.clone()));
+        crate::pattern::with_segments(path, |segments| {
+            let mut found = None;
+            for file in chain.iter().filter(|f| f.has_workspace) {
+                let relative = &segments[file.depth.min(segments.len())..];
+                for &index in &file.workspace_rules {
+                    let rule = &file.rules[index];
+                    if let Some(kind) = rule.workspace
+                        && rule.files.selects(relative)
+                    {
+                        found = Some((kind, file.dir.clone()));
+                    }
                 }
             }
-        }
-        found
+            found
+        })
     }
 
     /// The exclusive components `path` gets from the rules, `lockfile` and

@@ -755,6 +755,34 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Whatever the two versions of a root manifest hold, attributing
+        /// the change answers (packages or everything), never panics.
+        #[test]
+        fn attribution_never_panics(base in "\\PC{0,120}", head in "\\PC{0,120}", pick in 0usize..5) {
+            let (file, kind) = [
+                ("Cargo.toml", Ecosystem::Cargo),
+                ("package.json", Ecosystem::Npm),
+                ("pnpm-workspace.yaml", Ecosystem::Pnpm),
+                ("pyproject.toml", Ecosystem::Uv),
+                ("go.work", Ecosystem::Go),
+            ][pick];
+            let revs = TwoTrees { base: MemTree::new(&[(file, &base)]), head: MemTree::new(&[(file, &head)]) };
+            let _ = resolve(file, WorkspaceRule::Manifest(kind), &revs);
+            let _ = resolve(file, WorkspaceRule::Lockfile(kind), &revs);
+        }
+
+        /// Mutated versions of a real root manifest: same.
+        #[test]
+        fn attribution_never_panics_on_edited_manifests(cut in 0usize..120, insert in "[\\[\\]{}\"=, a-z0-9.\\n]{0,12}") {
+            let mut head = ROOT.to_owned();
+            let at = (0..=cut.min(head.len())).rev().find(|&i| head.is_char_boundary(i)).unwrap_or(0);
+            head.insert_str(at, &insert);
+            let revs = TwoTrees { base: cargo(ROOT), head: cargo(&head) };
+            let _ = resolve("Cargo.toml", WorkspaceRule::Manifest(Ecosystem::Cargo), &revs);
+        }
+    }
+
     #[test]
     fn uv_sources_affect_their_users() {
         let tree = |rev: &str| {
