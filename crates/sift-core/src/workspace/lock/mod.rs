@@ -67,14 +67,22 @@ impl LockGraph {
         }
     }
 
+    /// Every node's identity, computed once per diff.
+    fn keys(&self) -> Vec<String> {
+        (0..self.nodes.len()).map(|id| self.key(id)).collect()
+    }
+
     /// Identity → (digest, sorted dependency identities), merged over
     /// duplicates (npm lists one version at several places).
-    fn signatures(&self) -> BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> {
-        let mut out: BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
+    fn signatures<'k>(
+        &self,
+        keys: &'k [String],
+    ) -> BTreeMap<&'k str, (BTreeSet<&str>, BTreeSet<&'k str>)> {
+        let mut out: BTreeMap<&str, (BTreeSet<&str>, BTreeSet<&str>)> = BTreeMap::new();
         for (id, node) in self.nodes.iter().enumerate() {
-            let entry = out.entry(self.key(id)).or_default();
-            entry.0.insert(node.digest.clone());
-            entry.1.extend(node.deps.iter().map(|&d| self.key(d)));
+            let entry = out.entry(keys[id].as_str()).or_default();
+            entry.0.insert(node.digest.as_str());
+            entry.1.extend(node.deps.iter().map(|&d| keys[d].as_str()));
         }
         out
     }
@@ -155,23 +163,24 @@ const REASONS_PER_PACKAGE: usize = 3;
 
 /// Diffs two versions of one lockfile's graph.
 pub fn diff(base: &LockGraph, head: &LockGraph) -> LockDiff {
-    let (sig_base, sig_head) = (base.signatures(), head.signatures());
-    let differs: BTreeSet<&String> = sig_base
+    let (keys_base, keys_head) = (base.keys(), head.keys());
+    let (sig_base, sig_head) = (base.signatures(&keys_base), head.signatures(&keys_head));
+    let differs: BTreeSet<&str> = sig_base
         .iter()
         .filter(|(k, v)| sig_head.get(*k) != Some(*v))
-        .map(|(k, _)| k)
+        .map(|(k, _)| *k)
         .chain(
             sig_head
                 .iter()
                 .filter(|(k, v)| sig_base.get(*k) != Some(*v))
-                .map(|(k, _)| k),
+                .map(|(k, _)| *k),
         )
         .collect();
     // A package whose entry differs only because a dependency's version
     // changed (that dependency is itself new or gone) is not a change of
     // its own: the dependency's change reaches its users already. One that
     // switched to another, unchanged, version of a dependency is.
-    let changed_keys: BTreeSet<&String> = differs
+    let changed_keys: BTreeSet<&str> = differs
         .iter()
         .copied()
         .filter(|key| match (sig_base.get(*key), sig_head.get(*key)) {
@@ -188,9 +197,9 @@ pub fn diff(base: &LockGraph, head: &LockGraph) -> LockDiff {
     // Changes by name, with the versions on each side.
     let mut by_name: BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
     let mut member_changed: BTreeSet<String> = BTreeSet::new();
-    for (graph, after) in [(base, false), (head, true)] {
+    for (graph, keys, after) in [(base, &keys_base, false), (head, &keys_head, true)] {
         for (id, node) in graph.nodes.iter().enumerate() {
-            if !changed_keys.contains(&graph.key(id)) {
+            if !changed_keys.contains(keys[id].as_str()) {
                 continue;
             }
             if let Some(member) = &node.member {
@@ -226,10 +235,10 @@ pub fn diff(base: &LockGraph, head: &LockGraph) -> LockDiff {
         });
     }
     let mut attributed: BTreeSet<String> = BTreeSet::new();
-    for graph in [head, base] {
+    for (graph, keys) in [(head, &keys_head), (base, &keys_base)] {
         let dependents = graph.dependents();
         for (id, node) in graph.nodes.iter().enumerate() {
-            if node.member.is_some() || node.root || !changed_keys.contains(&graph.key(id)) {
+            if node.member.is_some() || node.root || !changed_keys.contains(keys[id].as_str()) {
                 continue;
             }
             let change = change_of.get(node.name.as_str()).copied();
