@@ -82,6 +82,9 @@ impl LockGraph {
         for (id, node) in self.nodes.iter().enumerate() {
             let entry = out.entry(keys[id].as_str()).or_default();
             entry.0.insert(node.digest.as_str());
+            // A workspace package's identity is its name: its version (a
+            // release bump) is part of what changed.
+            entry.0.insert(node.version.as_str());
             entry.1.extend(node.deps.iter().map(|&d| keys[d].as_str()));
         }
         out
@@ -372,6 +375,16 @@ mod tests {
         let d = diff(&base, &head);
         assert_eq!(d.affected.keys().collect::<Vec<_>>(), ["a"]);
         assert_eq!(d.changes[0].describe(), "x 2 (removed)");
+    }
+
+    #[test]
+    fn a_workspace_package_version_bump_affects_it() {
+        let base = graph(&[("a", "0.1.0", &[1], true), ("b", "1.0.0", &[], true)]);
+        let mut head = base.clone();
+        head.nodes[1].version = "1.1.0".into();
+        let d = diff(&base, &head);
+        assert_eq!(d.affected.keys().collect::<Vec<_>>(), ["b"]);
+        assert!(d.changes.is_empty() && d.unattributed.is_empty());
     }
 
     #[test]
