@@ -571,3 +571,42 @@ fn uv_and_go_workspaces_side_by_side() {
         .unwrap();
     assert_eq!(go["changes"][0], "golang.org/x/text v0.13.0 → v0.14.0");
 }
+
+#[test]
+fn print_writes_nothing_and_a_repository_without_a_workspace_is_a_usage_error() {
+    let repo = TestRepo::git();
+    repo.write("go.work", "go 1.22\nuse ./m\n")
+        .write("m/go.mod", "module example.com/m\n")
+        .write("m/m.go", "package m\n");
+    repo.commit("module");
+    let printed = sift(&repo, &["init", "--print"]);
+    assert!(
+        printed
+            .ok()
+            .contains("[tasks.test-m]\nschedules = [\"m\"]\nrun = \"go test ./m/...\""),
+        "{}",
+        printed.stdout
+    );
+    assert!(!repo.path().join("sift.toml").exists());
+    // A broken manifest is an error naming its line, and nothing is written.
+    repo.write("m/go.mod", "module example.com/m\nrequire (\n");
+    let broken = sift(&repo, &["init"]);
+    assert_eq!(broken.code, 11, "{}", broken.stderr);
+    assert!(
+        broken
+            .stderr
+            .contains("m/go.mod:2:1: `require (` is never closed"),
+        "{}",
+        broken.stderr
+    );
+    let empty = TestRepo::git();
+    empty.write("README.md", "nothing to see\n");
+    let run = sift(&empty, &["init"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("no Cargo, npm, pnpm, Yarn, uv or Go workspace"),
+        "{}",
+        run.stderr
+    );
+}
