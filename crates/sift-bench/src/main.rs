@@ -16,6 +16,7 @@ mod replay;
 mod rng;
 mod rules;
 mod rusage;
+mod taskgraph;
 mod tasks;
 mod tree;
 
@@ -60,6 +61,15 @@ USAGE:
         `sift plan --base C^ --head C --format json` with
         `git diff --name-status C^ C` as whole processes.
         Target: sift's median wall time at most 1.2x git's.
+
+    sift-bench taskgraph --out DIR --sift PATH --python PY [--runs N] [--tasks 1000,10000,20000] [--files 100,1000]
+        For skip-unless-changed and skip-unless-schedules graphs of each size and
+        change: write a Gecko-shaped full-task-graph.json, target tasks,
+        parameters and a moz.build tree into DIR/<strategy>-<tasks>-<files>, then
+        time `sift plan --graph ... --format taskgraph` (whole process, median of
+        --runs, default 5) and taskgraph's optimize_task_graph call alone (PY must
+        import taskgraph), and check that both keep the same tasks.
+        Target: sift at least 100x faster on the largest case.
 
     sift-bench replay --repo REPO --sift PATH [--commits N] [--dir DIR]
         Clone REPO (a Cargo workspace) into DIR (default target/bench-replay),
@@ -198,6 +208,49 @@ fn dispatch(args: &[String]) -> Result<ExitCode, String> {
             match git_bench::run(&options) {
                 Ok(false) if enforce => Ok(ExitCode::from(3)),
                 Ok(_) => Ok(ExitCode::SUCCESS),
+                Err(message) => {
+                    eprintln!("error: {message}");
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        "taskgraph" => {
+            let mut flags = Flags::parse(
+                rest,
+                &[
+                    "--out", "--sift", "--python", "--runs", "--tasks", "--files",
+                ],
+                &[],
+            )?;
+            let list = |text: String| -> Result<Vec<usize>, String> {
+                text.split(',')
+                    .map(|n| n.trim().parse().map_err(|_| format!("not a number: `{n}`")))
+                    .collect()
+            };
+            let options = taskgraph::MatrixOptions {
+                out: PathBuf::from(flags.required("--out")?),
+                sift: PathBuf::from(flags.required("--sift")?)
+                    .canonicalize()
+                    .map_err(|e| format!("--sift: {e}"))?,
+                python: flags.required("--python")?,
+                runs: flags.parsed("--runs", 5usize)?,
+                tasks: list(
+                    flags
+                        .take("--tasks")
+                        .unwrap_or_else(|| "1000,10000,20000".to_owned()),
+                )?,
+                files: list(
+                    flags
+                        .take("--files")
+                        .unwrap_or_else(|| "100,1000".to_owned()),
+                )?,
+            };
+            match taskgraph::matrix(&options) {
+                Ok(true) => Ok(ExitCode::SUCCESS),
+                Ok(false) => {
+                    eprintln!("error: sift and taskgraph kept different tasks");
+                    Ok(ExitCode::from(1))
+                }
                 Err(message) => {
                     eprintln!("error: {message}");
                     Ok(ExitCode::from(1))

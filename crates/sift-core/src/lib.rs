@@ -11,6 +11,8 @@
 //! - [`history`]: push history and the backstop cadence;
 //! - [`run`]: `sift run`'s scheduling policy and report;
 //! - [`ci`]: CI pipelines, job summaries and the verdict;
+//! - [`report`]: the self-contained HTML report of a plan, a run and shards;
+//! - [`mozilla`]: Mozilla's own inputs (moz.build, taskgraph graphs);
 //! - [`workspace`]: package-manager workspaces, lockfile diffs and `sift init`.
 //!
 //! Shared by all of them: [`config`] (loading and validating `sift.toml`),
@@ -20,9 +22,11 @@ pub mod ci;
 pub mod config;
 pub mod diagnostic;
 pub mod history;
+pub mod mozilla;
 pub mod parallel;
 pub mod pattern;
 pub mod redact;
+pub mod report;
 pub mod run;
 pub mod select;
 pub mod tests;

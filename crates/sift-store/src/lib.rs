@@ -112,18 +112,28 @@ impl StoreError {
             StoreError::Build { .. } => {
                 Some("check the store URL and the provider's environment variables".into())
             }
-            StoreError::Request { kind, detail, .. } => Some(match kind {
-                _ if detail.contains("NoSuchBucket") => {
-                    "the bucket does not exist: create it, or fix the store URL".into()
-                }
-                RequestFailure::Denied => {
-                    "check the credentials in the environment (e.g. AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) and the bucket's permissions".into()
-                }
-                RequestFailure::NotFound => "the bucket or object does not exist".into(),
-                RequestFailure::Other => {
-                    "the request was retried with backoff and still failed; check the endpoint (AWS_ENDPOINT_URL) and the network".into()
-                }
-            }),
+            StoreError::Request {
+                kind,
+                detail,
+                store,
+                ..
+            } => {
+                let provider = Provider::of(store);
+                Some(match kind {
+                    _ if detail.contains("NoSuchBucket") => {
+                        "the bucket does not exist: create it, or fix the store URL".into()
+                    }
+                    RequestFailure::Denied => format!(
+                        "check the credentials in the environment ({}) and the bucket's permissions",
+                        provider.credentials
+                    ),
+                    RequestFailure::NotFound => "the bucket or object does not exist".into(),
+                    RequestFailure::Other => format!(
+                        "the request was retried with backoff and still failed; check the endpoint ({}) and the network",
+                        provider.endpoint
+                    ),
+                })
+            }
             StoreError::Contention { .. } => Some(
                 "very many jobs recorded at once; run the decision job again".into(),
             ),
@@ -160,6 +170,33 @@ impl StoreError {
             key: key.to_owned(),
             detail: redact::scrub(&error.to_string()),
             kind,
+        }
+    }
+}
+
+/// What to point a user at for one kind of store, by its URL's scheme.
+struct Provider {
+    credentials: &'static str,
+    endpoint: &'static str,
+}
+
+impl Provider {
+    fn of(store: &str) -> Provider {
+        if store.starts_with("gs://") {
+            Provider {
+                credentials: "GOOGLE_SERVICE_ACCOUNT or GOOGLE_APPLICATION_CREDENTIALS",
+                endpoint: "the service account's `gcs_base_url`; a plain-http one needs GOOGLE_ALLOW_HTTP=true",
+            }
+        } else if store.starts_with("az://") {
+            Provider {
+                credentials: "AZURE_STORAGE_ACCOUNT_NAME with AZURE_STORAGE_ACCOUNT_KEY or another credential",
+                endpoint: "AZURE_STORAGE_ACCOUNT_NAME, or AZURITE_BLOB_STORAGE_URL for Azurite",
+            }
+        } else {
+            Provider {
+                credentials: "e.g. AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY",
+                endpoint: "AWS_ENDPOINT_URL",
+            }
         }
     }
 }

@@ -261,8 +261,14 @@ impl Store {
                 if let Some(path) = env.get("SERVICE_ACCOUNT") {
                     builder = builder.with_service_account_path(path);
                 }
+                // A plain-http endpoint (an emulator named by the service
+                // account's `gcs_base_url`) needs GOOGLE_ALLOW_HTTP=true, as
+                // AWS_ALLOW_HTTP does for S3.
+                let allow_http = env
+                    .get("GOOGLE_ALLOW_HTTP")
+                    .is_some_and(|v| v.eq_ignore_ascii_case("true"));
                 let store = builder
-                    .with_client_options(client_options(false))
+                    .with_client_options(client_options(allow_http))
                     .with_retry(retry_config())
                     .with_bucket_name(bucket)
                     .build()

@@ -51,6 +51,28 @@ pub enum Command {
     History(HistoryArgs),
     /// One required check: exit 0 iff every task the plan kept succeeded (exit 13 otherwise).
     Verdict(VerdictArgs),
+    /// Write one self-contained HTML page: the task graph, the why of every task, the run, the shards.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("documents").required(true).multiple(true)))]
+pub struct ReportArgs {
+    /// The plan: `sift plan --format json --explain` output (`-` for stdin).
+    #[arg(long, value_name = "FILE|-", group = "documents")]
+    pub plan: Option<String>,
+
+    /// The run: `sift run --format json` output (`--dry-run` too; `-` for stdin).
+    #[arg(long, value_name = "FILE|-", group = "documents")]
+    pub run: Option<String>,
+
+    /// The shards: `sift shard --format json` output without --index (`-` for stdin).
+    #[arg(long, value_name = "FILE|-", group = "documents")]
+    pub shards: Option<String>,
+
+    /// Where to write the HTML page.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -119,6 +141,9 @@ pub enum PlanFormat {
     Azure,
     /// An Azure Pipelines jobs template (YAML) with `dependsOn`; generate it with `--all`.
     AzureJobs,
+    /// With --graph: the kept labels as a JSON list, as taskgraph's optimized graph holds them
+    /// (`--removed` adds the removed ones with reasons).
+    Taskgraph,
 }
 
 /// Which tasks are requested.
@@ -187,6 +212,11 @@ pub struct RunArgs {
     /// (Buildkite), and to FILE if given.
     #[arg(long, value_name = "FILE", num_args = 0..=1)]
     pub summary: Option<Option<PathBuf>>,
+
+    /// Also write a self-contained HTML page to FILE: the plan with the why of every task,
+    /// and the run (or with --dry-run the expected schedule) as a Gantt chart (see `sift report`).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -217,8 +247,47 @@ pub struct PlanArgs {
     #[arg(long, value_name = "FILE", num_args = 0..=1)]
     pub summary: Option<Option<PathBuf>>,
 
+    /// With `--format json`: add each task's `needs` and `why` (the chain `sift why` prints) and the
+    /// change's `component_evidence` (files and rule lines), as `sift report` draws them.
+    #[arg(long)]
+    pub explain: bool,
+
+    /// Also write the plan as a self-contained HTML page to FILE (see `sift report`).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+
     #[command(flatten)]
     pub record: PushRecordArgs,
+
+    #[command(flatten)]
+    pub mozilla: MozillaArgs,
+}
+
+/// Mozilla's own inputs: moz.build files and taskgraph graphs.
+#[derive(Debug, Args, Clone, Default)]
+pub struct MozillaArgs {
+    /// Also read moz.build SCHEDULES annotations on the changed paths' ancestors
+    /// (as `[mozbuild] enabled = true`); without a sift.toml, Mozilla's component lists apply.
+    #[arg(long)]
+    pub mozbuild: bool,
+
+    /// Optimize taskgraph's full task graph (full-task-graph.json) with taskgraph's strategies
+    /// and removal semantics, instead of sift.toml's tasks.
+    #[arg(long, value_name = "FILE")]
+    pub graph: Option<PathBuf>,
+
+    /// With --graph: the target tasks (target-tasks.json) [default: every task].
+    #[arg(long, value_name = "FILE", requires = "graph")]
+    pub target_tasks: Option<PathBuf>,
+
+    /// With --graph: taskgraph's parameters (parameters.yml or JSON): files_changed,
+    /// pushlog_id, backstop, do_not_optimize, optimize_strategies, ...
+    #[arg(long, value_name = "FILE", requires = "graph")]
+    pub params: Option<PathBuf>,
+
+    /// With --format taskgraph: `{"kept": [...], "removed": {label: reason}}` instead of a list.
+    #[arg(long, requires = "graph")]
+    pub removed: bool,
 }
 
 /// `sift plan --record`: remember the push in the store, decide backstops.
@@ -239,9 +308,14 @@ pub struct PushRecordArgs {
     #[arg(long, value_name = "BRANCH", requires = "recording")]
     pub branch: Option<String>,
 
-    /// Make this push a backstop (every task runs, except `backstop = false` ones).
-    #[arg(long, conflicts_with = "no_backstop", requires = "recording")]
+    /// Make this push a backstop (every task runs, except `backstop = false` ones; with --graph,
+    /// skip-unless-backstop and skip-unless-expanded keep their tasks).
+    #[arg(long, conflicts_with = "no_backstop")]
     pub backstop: bool,
+
+    /// Make this push an expanded push (`on_expanded` / skip-unless-expanded tasks run).
+    #[arg(long, conflicts_with = "no_backstop")]
+    pub expanded: bool,
 
     /// Never make this push a backstop or expanded push (e.g. preview branches).
     #[arg(long, requires = "recording")]
@@ -309,6 +383,11 @@ pub struct FilesArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+
+    /// What moz.build files alone say, as `mach file-info schedules PATH...` prints it (the
+    /// union of the paths' components); with --json, per path.
+    #[arg(long)]
+    pub mozbuild: bool,
 }
 
 #[derive(Debug, Args)]
@@ -332,6 +411,11 @@ pub struct CheckArgs {
     /// Treat warnings as errors.
     #[arg(long)]
     pub deny_warnings: bool,
+
+    /// Also read every moz.build: errors, syntax sift cannot read, and `Files()` blocks under
+    /// conditions (not read), each with file:line.
+    #[arg(long)]
+    pub mozbuild: bool,
 }
 
 #[derive(Debug, Args)]
@@ -575,6 +659,11 @@ pub struct ShardArgs {
     /// (Azure, TF_BUILD), with `buildkite-agent annotate` (Buildkite), and to FILE if given.
     #[arg(long, value_name = "FILE", num_args = 0..=1)]
     pub summary: Option<Option<PathBuf>>,
+
+    /// Also write every shard as a self-contained HTML page to FILE, one bar per shard
+    /// against the lower bound (see `sift report`).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -304,6 +304,8 @@ mod tests {
             started_at: None,
             finished_at: None,
             duration_s: duration,
+            start_s: None,
+            needs: Vec::new(),
         };
         let report = RunReport::new(
             Some("a".repeat(40)),

@@ -6,6 +6,7 @@
 
 mod fast;
 mod history;
+mod mozilla;
 mod raw;
 
 use std::collections::{BTreeMap, HashMap};
@@ -43,6 +44,9 @@ pub struct Config {
     /// `[init] keep`: names of hand-written tasks and components that
     /// `sift init --force` keeps.
     pub init_keep: Vec<String>,
+    /// `[mozbuild] enabled = true`: moz.build SCHEDULES annotations apply
+    /// before the rule files (see [`crate::mozilla`]).
+    pub mozbuild: bool,
     /// The root file and included task files.
     pub sources: Vec<Arc<SourceFile>>,
     /// Non-fatal findings while loading.
@@ -69,7 +73,9 @@ impl Config {
             return Err(ConfigError(diags));
         };
 
-        let components = compile_components(raw.components.take(), &source, &mut diags);
+        let components =
+            mozilla::compile_components_spec(raw.components.take(), &source, &mut diags);
+        let mozbuild = mozilla::compile_mozbuild(raw.mozbuild.take());
         let rules = compile_rules(
             std::mem::take(&mut raw.rules),
             &source,
@@ -122,6 +128,7 @@ impl Config {
             cadence,
             ci,
             init_keep,
+            mozbuild,
             sources,
             warnings: diags,
         })
@@ -176,6 +183,7 @@ fn parse<T: serde::de::DeserializeOwned>(
                     "backstop",
                     "ci",
                     "init",
+                    "mozbuild",
                 ]
                 .iter()
                 .any(|key| message.contains(&format!("`{key}`")));
@@ -206,7 +214,7 @@ pub(crate) fn compile_nested(
     (RuleFile::new(dir.to_owned(), source, rules), diags)
 }
 
-fn compile_components(
+pub(super) fn compile_components(
     raw: Option<raw::RawComponents>,
     source: &Arc<SourceFile>,
     diags: &mut Diagnostics,

@@ -10,7 +10,9 @@ pub(crate) type Names = Spanned<Vec<Spanned<String>>>;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawRoot {
-    pub components: Option<RawComponents>,
+    pub components: Option<Spanned<RawComponentsSpec>>,
+    /// `[mozbuild]`: read moz.build SCHEDULES annotations (issue 14).
+    pub mozbuild: Option<RawMozbuild>,
     #[serde(default)]
     pub rules: Vec<Spanned<RawRule>>,
     #[serde(default, deserialize_with = "entries")]
@@ -95,6 +97,40 @@ pub(crate) struct RawBackstop {
     pub every_pushes: Option<Spanned<i64>>,
     pub every_hours: Option<Spanned<f64>>,
     pub every_pushes_expanded: Option<Spanned<i64>>,
+}
+
+/// `[mozbuild]`: Mozilla's moz.build files as a layer of rule files.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawMozbuild {
+    pub enabled: Option<Spanned<bool>>,
+}
+
+/// `components = "gecko"` (a built-in preset) or a `[components]` table.
+#[derive(Debug)]
+pub(crate) enum RawComponentsSpec {
+    Preset(String),
+    Table(RawComponents),
+}
+
+impl<'de> Deserialize<'de> for RawComponentsSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SpecVisitor;
+        impl<'de> Visitor<'de> for SpecVisitor {
+            type Value = RawComponentsSpec;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a preset name such as \"gecko\" or a [components] table")
+            }
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
+                Ok(RawComponentsSpec::Preset(value.to_owned()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                RawComponents::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(RawComponentsSpec::Table)
+            }
+        }
+        deserializer.deserialize_any(SpecVisitor)
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -30,6 +30,8 @@ pub enum Force {
     #[default]
     Auto,
     Backstop,
+    /// `--expanded`: an expanded push that is not a backstop.
+    Expanded,
     NoBackstop,
 }
 
@@ -76,6 +78,13 @@ pub fn decide(
             };
         }
         Force::NoBackstop => return plain("not a backstop (--no-backstop)".to_owned()),
+        Force::Expanded => {
+            return PushDecision {
+                backstop: false,
+                expanded: true,
+                reason: "expanded push (--expanded)".to_owned(),
+            };
+        }
         Force::Auto => {}
     }
     if !cadence.is_listed(branch) {

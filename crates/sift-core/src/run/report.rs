@@ -52,6 +52,11 @@ pub struct TaskResult {
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
     pub duration_s: Option<f64>,
+    /// When it started, in seconds after the run started (millisecond
+    /// precision, unlike `started_at`): what a Gantt chart needs.
+    pub start_s: Option<f64>,
+    /// The tasks it needs (sorted), for the critical path.
+    pub needs: Vec<String>,
 }
 
 /// A finished run.
@@ -61,6 +66,10 @@ pub struct RunReport {
     pub head: Option<String>,
     /// Sorted by name.
     pub tasks: Vec<TaskResult>,
+    /// How many tasks could run at once (`-j`), if known.
+    pub jobs: Option<usize>,
+    /// Seconds from the run's start to its end, if known.
+    pub wall_s: Option<f64>,
 }
 
 const OUTCOMES: [Outcome; 7] = [
@@ -76,7 +85,13 @@ const OUTCOMES: [Outcome; 7] = [
 impl RunReport {
     pub fn new(base: Option<String>, head: Option<String>, mut tasks: Vec<TaskResult>) -> Self {
         tasks.sort_by(|a, b| a.name.cmp(&b.name));
-        RunReport { base, head, tasks }
+        RunReport {
+            base,
+            head,
+            tasks,
+            jobs: None,
+            wall_s: None,
+        }
     }
 
     pub fn count(&self, outcome: Outcome) -> usize {
@@ -97,6 +112,8 @@ impl RunReport {
             "format_version": 1,
             "base": self.base,
             "head": self.head,
+            "jobs": self.jobs,
+            "wall_s": self.wall_s,
             "tasks": self.tasks,
             "summary": summary,
         });

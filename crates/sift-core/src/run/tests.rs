@@ -251,6 +251,8 @@ fn report_json_junit_and_records() {
                 started_at: Some("2026-01-01T00:00:00Z".into()),
                 finished_at: Some("2026-01-01T00:00:01Z".into()),
                 duration_s: Some(1.5),
+                start_s: None,
+                needs: Vec::new(),
             },
             TaskResult {
                 name: "a".into(),
@@ -261,6 +263,8 @@ fn report_json_junit_and_records() {
                 started_at: None,
                 finished_at: None,
                 duration_s: None,
+                start_s: None,
+                needs: Vec::new(),
             },
         ],
     );

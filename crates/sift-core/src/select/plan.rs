@@ -21,7 +21,7 @@ use crate::select::task::Strategy;
 use crate::workspace::resolve::{Attribution, Outcome, Revisions};
 
 /// How many files to remember per component as evidence.
-const EVIDENCE_PER_COMPONENT: usize = 3;
+pub(crate) const EVIDENCE_PER_COMPONENT: usize = 3;
 
 /// What the user asked to plan.
 #[derive(Clone, Debug, Default)]
@@ -127,6 +127,9 @@ pub struct Plan {
     pub tasks: Vec<Decision>,
     /// The recorded push (`--record`), if any.
     pub push: Option<crate::history::PushContext>,
+    /// Warnings about inputs the plan read (e.g. a moz.build sift could not
+    /// read, whose paths were answered conservatively).
+    pub warnings: Diagnostics,
 }
 
 impl Plan {
@@ -251,11 +254,14 @@ fn address(list: &PatternList) -> usize {
 
 impl<'c> Planner<'c> {
     pub fn new(config: &'c Config) -> Self {
-        let tree = RuleTree::new(
+        let mut tree = RuleTree::new(
             &config.root,
             &config.components,
             std::sync::Arc::clone(&config.root_rules),
         );
+        if config.mozbuild {
+            tree.enable_mozbuild();
+        }
         Planner {
             config,
             tree,
@@ -361,6 +367,13 @@ impl<'c> Planner<'c> {
         Ok(analysis)
     }
 
+    /// The components of a change, with evidence (for strategies outside
+    /// this configuration's tasks, e.g. a taskgraph graph).
+    pub fn analyze(&mut self, change: &Change) -> Result<ChangeAnalysis, PlanError> {
+        let paths = change.all_paths();
+        self.analyze_paths(&paths)
+    }
+
     /// Decides every task for `change`.
     pub fn plan(&mut self, change: Change, options: &PlanOptions) -> Result<Plan, PlanError> {
         let config = self.config;
@@ -453,6 +466,9 @@ impl<'c> Planner<'c> {
             analysis,
             tasks,
             push: options.push.clone(),
+            warnings: Diagnostics {
+                items: self.tree.diagnostics().warnings().cloned().collect(),
+            },
         })
     }
 }
@@ -691,7 +707,7 @@ fn short_patterns(patterns: &PatternList) -> String {
     list_short(&described)
 }
 
-pub(crate) fn leaf(keep: bool, strategy: &str, summary: &str) -> Evaluation {
+pub fn leaf(keep: bool, strategy: &str, summary: &str) -> Evaluation {
     Evaluation {
         keep,
         strategy: strategy.to_owned(),

@@ -4,7 +4,10 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::select::plan::Plan;
+use crate::config::Config;
+use crate::select::explain::{self, ComponentEvidence};
+use crate::select::plan::{DecisionKind, Evaluation, Plan, Planner};
+use crate::select::task::Task;
 
 /// Bumped only for incompatible changes; new fields may appear without a bump.
 pub const FORMAT_VERSION: u32 = 1;
@@ -14,6 +17,82 @@ pub struct TaskJson<'a> {
     pub name: &'a str,
     pub run: bool,
     pub reason: &'a str,
+    /// `--explain`: the tasks it `needs`, sorted (the graph's edges).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub needs: Option<&'a [String]>,
+    /// `--explain`: the full chain behind the decision.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<WhyJson<'a>>,
+}
+
+/// A task's `why` (`sift plan --format json --explain`): what `sift why`
+/// prints, as data. Components are named; their evidence (files and rule
+/// lines) is in the plan's `component_evidence`, once per component.
+#[derive(Debug, Serialize)]
+pub struct WhyJson<'a> {
+    /// `file:line` of the task's definition.
+    pub defined_at: String,
+    /// `strategy`, `needed_by`, `no_strategy`, `not_requested`, `all`,
+    /// `schedule_all` or `backstop`.
+    pub kind: &'static str,
+    /// kind `strategy`: how the strategy decided.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evaluation: Option<EvaluationJson<'a>>,
+    /// kind `needed_by`: the kept tasks that need it (sorted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub needed_by: Option<&'a [String]>,
+    /// kind `needed_by`: the nearest dependent kept by its own decision,
+    /// then the tasks between it and this one: `[that, …, a direct dependent]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nearest: Option<Vec<String>>,
+}
+
+/// One strategy (or composite member) as it decided.
+#[derive(Debug, Serialize)]
+pub struct EvaluationJson<'a> {
+    /// As configured, e.g. `schedules = ["linux"]`, `any`.
+    pub strategy: &'a str,
+    pub keep: bool,
+    pub summary: &'a str,
+    /// `schedules`: the listed components the change affects.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub affected: Vec<&'a str>,
+    /// `changed`: the first changed file that matched, and the pattern.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matched: Option<MatchedJson<'a>>,
+    /// Composite members, as far as they were evaluated.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<EvaluationJson<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MatchedJson<'a> {
+    pub path: &'a str,
+    pub pattern: &'a str,
+}
+
+impl<'a> EvaluationJson<'a> {
+    fn of(evaluation: &'a Evaluation, config: &'a Config) -> Self {
+        EvaluationJson {
+            strategy: &evaluation.strategy,
+            keep: evaluation.keep,
+            summary: &evaluation.summary,
+            affected: evaluation
+                .affected
+                .iter()
+                .map(|&id| config.components.name(id))
+                .collect(),
+            matched: evaluation
+                .matched
+                .as_ref()
+                .map(|(path, pattern)| MatchedJson { path, pattern }),
+            children: evaluation
+                .children
+                .iter()
+                .map(|c| EvaluationJson::of(c, config))
+                .collect(),
+        }
+    }
 }
 
 /// `"push"`: the recorded push (`sift plan --record`), else null.
@@ -88,17 +167,75 @@ impl<'a> WorkspaceJson<'a> {
 /// The plan as JSON: one changed file and one task per line. Plans of large
 /// changes list 100,000 files, and serde's pretty printer costs several times
 /// more than this while the result is no easier to read.
-pub fn plan_json(plan: &Plan) -> String {
+pub fn plan_json(plan: &Plan, config: &Config) -> String {
+    write_plan_json(plan, config, None)
+}
+
+/// [`plan_json`] with each task's `needs` and `why` and the plan's
+/// `component_evidence` (`sift plan --format json --explain`, and what
+/// `sift report` draws): the graph, and the chain `sift why` prints for every
+/// task. It costs a second rule match of each component's evidence files and
+/// a document several times larger, so plain JSON leaves it out.
+pub fn plan_json_explained(plan: &Plan, planner: &mut Planner) -> String {
+    let config = planner.config();
+    let evidence: Vec<(&str, ComponentEvidence)> = plan
+        .analysis
+        .components
+        .iter()
+        .map(|id| {
+            (
+                config.components.name(id),
+                explain::component_evidence(planner, plan, id),
+            )
+        })
+        .collect();
+    write_plan_json(plan, config, Some(&evidence))
+}
+
+fn write_plan_json(
+    plan: &Plan,
+    config: &Config,
+    evidence: Option<&[(&str, ComponentEvidence)]>,
+) -> String {
+    let nearest = evidence.map(|_| explain::NearestKept::new(plan));
     let tasks: Vec<TaskJson> = plan
         .tasks
         .iter()
-        .map(|d| TaskJson {
-            name: &d.name,
-            run: d.run,
-            reason: &d.reason,
+        .enumerate()
+        .map(|(index, d)| {
+            // The plan's tasks are the configuration's, in the same (name) order.
+            let task: Option<&Task> = config
+                .tasks
+                .get(index)
+                .filter(|t| t.name == d.name)
+                .or_else(|| config.task(&d.name));
+            let why = nearest.as_ref().map(|nearest| WhyJson {
+                defined_at: task.map(Task::location).unwrap_or_default(),
+                kind: explain::kind_name(&d.kind),
+                evaluation: match &d.kind {
+                    DecisionKind::Strategy(evaluation) => {
+                        Some(EvaluationJson::of(evaluation, config))
+                    }
+                    _ => None,
+                },
+                needed_by: match &d.kind {
+                    DecisionKind::NeededBy(names) => Some(names.as_slice()),
+                    _ => None,
+                },
+                nearest: nearest.chain(plan, index),
+            });
+            TaskJson {
+                name: &d.name,
+                run: d.run,
+                reason: &d.reason,
+                needs: nearest
+                    .is_some()
+                    .then(|| task.map_or(&[][..], |t| t.needs.as_slice())),
+                why,
+            }
         })
         .collect();
-    let mut out = Vec::with_capacity(64 * (plan.changed_files.len() + tasks.len()) + 256);
+    let mut out = Vec::with_capacity(80 * (plan.changed_files.len() + tasks.len()) + 256);
     out.extend_from_slice(
         format!("{{\n  \"format_version\": {FORMAT_VERSION},\n  \"base\": ").as_bytes(),
     );
@@ -119,8 +256,18 @@ pub fn plan_json(plan: &Plan) -> String {
         out.extend_from_slice(b",\n  \"workspace\": ");
         write_lines(&mut out, &workspace);
     }
+    if let Some(evidence) = evidence {
+        out.extend_from_slice(b",\n  \"component_evidence\": ");
+        write_map_lines(&mut out, evidence);
+    }
     out.extend_from_slice(b",\n  \"push\": ");
     write_value(&mut out, &plan.push.as_ref().map(PushJson::of));
+    if !plan.warnings.items.is_empty() {
+        // Inputs read conservatively (e.g. a moz.build sift could not read).
+        let warnings: Vec<String> = plan.warnings.items.iter().map(|d| d.to_plain()).collect();
+        out.extend_from_slice(b",\n  \"warnings\": ");
+        write_value(&mut out, &warnings);
+    }
     out.extend_from_slice(b",\n  \"tasks\": ");
     write_lines(&mut out, &tasks);
     out.extend_from_slice(b"\n}\n");
@@ -141,6 +288,22 @@ fn write_lines<T: Serialize>(out: &mut Vec<u8>, items: &[T]) {
     out.extend_from_slice(b"\n  ]");
 }
 
+/// `{` + one compact `"key": value` per line + `}`, indented for the top level.
+fn write_map_lines<T: Serialize>(out: &mut Vec<u8>, entries: &[(&str, T)]) {
+    if entries.is_empty() {
+        out.extend_from_slice(b"{}");
+        return;
+    }
+    out.extend_from_slice(b"{");
+    for (index, (key, value)) in entries.iter().enumerate() {
+        out.extend_from_slice(if index == 0 { b"\n    " } else { b",\n    " });
+        write_value(out, key);
+        out.extend_from_slice(b": ");
+        write_value(out, value);
+    }
+    out.extend_from_slice(b"\n  }");
+}
+
 fn write_value<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
     serde_json::to_writer(out, value).expect("plain data serializes");
 }
@@ -148,6 +311,9 @@ fn write_value<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
 /// The human table: change summary, then kept tasks, then skipped ones.
 pub fn plan_text(plan: &Plan) -> String {
     let mut out = String::new();
+    for warning in &plan.warnings.items {
+        let _ = writeln!(out, "{}", warning.to_plain());
+    }
     let files = plan.changed_files.len();
     let _ = writeln!(out, "changed files: {files}");
     if plan.components.is_empty() {

@@ -157,6 +157,8 @@ pub struct PathSchedules {
     pub exclusive: Option<ComponentSet>,
     /// Filled only when explanations were asked for.
     pub matched: Vec<MatchedRule>,
+    /// What moz.build files said, applied before the rules (`[mozbuild]`).
+    pub mozbuild: Option<crate::mozilla::mozbuild::PathAnnotations>,
 }
 
 impl PathSchedules {
@@ -192,6 +194,9 @@ pub struct RuleTree<'c> {
     /// Changed lockfiles and root manifests → the exclusive components their
     /// diff gave (set by the planner before it matches the change).
     resolved: FxHashMap<String, ComponentSet>,
+    /// moz.build files: a layer applied before the rule files, with
+    /// Mozilla's own semantics (`[mozbuild] enabled = true`).
+    mozbuild: Option<crate::mozilla::mozbuild::MozbuildTree>,
 }
 
 impl<'c> RuleTree<'c> {
@@ -209,6 +214,7 @@ impl<'c> RuleTree<'c> {
             scratch: IndexScratch::default(),
             decisions: Vec::new(),
             resolved: FxHashMap::default(),
+            mozbuild: None,
         }
     }
 
@@ -271,6 +277,29 @@ impl<'c> RuleTree<'c> {
         exclusive.unwrap_or(self.components.all_exclusive()).clone()
     }
 
+    /// Applies the moz.build files of the tree before the rule files.
+    pub fn enable_mozbuild(&mut self) {
+        self.mozbuild = Some(crate::mozilla::mozbuild::MozbuildTree::new(&self.root));
+    }
+
+    /// The moz.build layer, when enabled.
+    pub fn mozbuild(&mut self) -> Option<&mut crate::mozilla::mozbuild::MozbuildTree> {
+        self.mozbuild.as_mut()
+    }
+
+    /// What the moz.build layer says about `path`, its problems moved into
+    /// this tree's diagnostics.
+    fn annotations(
+        &mut self,
+        path: &str,
+        explain: bool,
+    ) -> Option<crate::mozilla::mozbuild::PathAnnotations> {
+        let tree = self.mozbuild.as_mut()?;
+        let annotations = tree.annotations(path, self.components, explain);
+        self.diagnostics.extend(tree.take_diagnostics());
+        Some(annotations)
+    }
+
     /// Problems found in nested rule files read so far.
     pub fn diagnostics(&self) -> &Diagnostics {
         &self.diagnostics
@@ -330,6 +359,12 @@ impl<'c> RuleTree<'c> {
         }
         let mut dirs: Vec<&str> = dirs.into_iter().collect();
         dirs.sort_unstable();
+        if let Some(tree) = self.mozbuild.as_mut() {
+            // The root and every directory above a path: the same walk.
+            let probes = dirs.iter().copied().chain(std::iter::once(""));
+            tree.preload_dirs(probes, self.components);
+            self.diagnostics.extend(tree.take_diagnostics());
+        }
         let (root, components) = (&self.root, self.components);
         // Most probed directories hold no rule file (a failed open is a few
         // microseconds), so a thread only pays off with dozens of them.
@@ -355,12 +390,17 @@ impl<'c> RuleTree<'c> {
             let chain = self.chain(dir);
             self.last_chain = Some((dir.to_owned(), chain));
         }
+        out.clear();
+        let base = self.annotations(path, false);
+        let base_exclusive = base.as_ref().and_then(|a| {
+            out.union_with(&a.inclusive());
+            a.exclusive()
+        });
         let (_, chain) = self.last_chain.as_ref().expect("set above");
         let (scratch, decisions) = (&mut self.scratch, &mut self.decisions);
         let (resolved, all_exclusive) = (&self.resolved, self.components.all_exclusive());
-        out.clear();
         let exclusive = crate::pattern::with_segments(path, |segments| {
-            let mut exclusive: Option<&ComponentSet> = None;
+            let mut exclusive: Option<&ComponentSet> = base_exclusive.as_ref();
             for file in chain.iter() {
                 let relative = &segments[file.depth.min(segments.len())..];
                 // Decisions come sorted by rule, so the last exclusive still wins.
@@ -400,6 +440,11 @@ impl<'c> RuleTree<'c> {
         };
         let chain = self.chain(dir);
         let mut result = PathSchedules::default();
+        if let Some(annotations) = self.annotations(path, explain) {
+            result.inclusive = annotations.inclusive();
+            result.exclusive = annotations.exclusive();
+            result.mozbuild = Some(annotations);
+        }
         for file in chain.iter() {
             let relative = &segments[file.depth.min(segments.len())..];
             for (index, rule) in file.rules.iter().enumerate() {

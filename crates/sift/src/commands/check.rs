@@ -16,7 +16,12 @@ use crate::error::CliError;
 use crate::{exit, output};
 
 pub fn run(root: &Path, args: CheckArgs) -> Result<u8, CliError> {
-    let config = match Config::load(root) {
+    let loaded = if args.mozbuild && !root.join(RULE_FILE).exists() {
+        Ok(Config::mozilla_default(root))
+    } else {
+        Config::load(root)
+    };
+    let config = match loaded {
         Ok(config) => config,
         Err(ConfigLoadError::Invalid(error)) => {
             // Root errors stop here: nested files need the root's components.
@@ -42,6 +47,12 @@ pub fn run(root: &Path, args: CheckArgs) -> Result<u8, CliError> {
     }
     dead_task_patterns(&config, &tracked, &mut diagnostics);
     unused_components(&config, &mut diagnostics);
+    if args.mozbuild || config.mozbuild {
+        let (found, report, files) = super::mozilla::check(root, &config);
+        diagnostics.extend(found);
+        eprint!("{report}");
+        eprintln!("read {files} moz.build file(s)");
+    }
 
     diagnostics.sort();
     output::print_diagnostics(&diagnostics);

@@ -14,6 +14,9 @@ use crate::exit;
 #[derive(Serialize)]
 struct FileJson {
     path: String,
+    /// moz.build blocks that applied (`[mozbuild] enabled = true`), root first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    mozbuild: Vec<RuleJson>,
     rules: Vec<RuleJson>,
     inclusive: Vec<String>,
     /// `null` when no rule sets it: every exclusive component applies.
@@ -29,13 +32,30 @@ struct RuleJson {
 }
 
 pub fn run(root: &Path, args: FilesArgs) -> Result<u8, CliError> {
+    if args.mozbuild {
+        return super::mozilla::files(root, &args);
+    }
     let config = super::load_config(root)?;
     let mut planner = Planner::new(&config);
     let mut results = Vec::new();
     for raw in &args.paths {
         let path = normalize_path(raw);
         let s = planner.path_schedules(&path, true);
+        let mozbuild = s
+            .mozbuild
+            .iter()
+            .flat_map(|a| &a.matched)
+            .map(|m| RuleJson {
+                file: m.file.source.name.clone(),
+                line: m.file.blocks[m.block].line,
+                pattern: m
+                    .pattern
+                    .clone()
+                    .unwrap_or_else(|| "(not a literal)".to_owned()),
+            })
+            .collect();
         results.push(FileJson {
+            mozbuild,
             rules: s
                 .matched
                 .iter()
@@ -64,6 +84,13 @@ pub fn run(root: &Path, args: FilesArgs) -> Result<u8, CliError> {
         let mut out = String::new();
         for file in &results {
             let _ = writeln!(out, "{}", file.path);
+            for block in &file.mozbuild {
+                let _ = writeln!(
+                    out,
+                    "  moz.build {}:{} `{}`",
+                    block.file, block.line, block.pattern
+                );
+            }
             if file.rules.is_empty() {
                 let _ = writeln!(out, "  rules: (none match)");
             }

@@ -76,31 +76,58 @@ fn head_of(plan_head: Option<&str>, args: &PlanArgs) -> Result<String, CliError>
 /// `sift plan --record`: decide the push, plan under that decision, record.
 pub fn plan_and_record(root: &Path, args: PlanArgs) -> Result<u8, CliError> {
     super::plan::check_format_args(&args)?;
+    if args.mozilla.graph.is_some() {
+        // A taskgraph graph: its backstop strategies follow the recorded push.
+        let prepared = super::mozilla::GraphPlan::prepare(root, &args)?;
+        let head = head_of(prepared.head(), &args)?;
+        let plan = record_and_plan(root, &args, &prepared.config, &head, None, |push| {
+            prepared.plan(&args, push.as_ref())
+        })?;
+        return prepared.emit(plan, &args);
+    }
     let config = super::load_config(root)?;
     let options = super::plan_options(&args.select)?;
     let change = super::load_change(root, &args.change)?;
-    let record = &args.record;
-    let branch = resolve_branch(root, record.branch.as_deref())?;
-    let force = match (record.backstop, record.no_backstop) {
-        (true, _) => Force::Backstop,
-        (_, true) => Force::NoBackstop,
-        _ => Force::Auto,
-    };
     let head = head_of(change.origin.head.as_deref(), &args)?;
     let base = change.origin.base.clone();
-    let time = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
     let revisions = super::workspace::GitRevisions::new(root, &change, &args.change);
     let mut planner = Planner::new(&config).with_revisions(&revisions);
-    let mut planned: Option<Plan> = None;
-    let mut plan_for = |push: Option<PushContext>| {
+    let plan = record_and_plan(root, &args, &config, &head, base.as_deref(), |push| {
         let options = PlanOptions {
             push,
             ..options.clone()
         };
-        planner.plan(change.clone(), &options)
+        planner
+            .plan(change.clone(), &options)
+            .map_err(super::plan_error)
+    })?;
+    super::plan::emit(&plan, &mut planner, &args)?;
+    Ok(exit::OK)
+}
+
+/// Takes the branch's next push number, decides it, plans under that
+/// decision with `plan_for` and records the push; `--record-optional`
+/// plans unrecorded when the store cannot be reached.
+fn record_and_plan(
+    root: &Path,
+    args: &PlanArgs,
+    config: &sift_core::Config,
+    head: &str,
+    base: Option<&str>,
+    mut plan_for: impl FnMut(Option<PushContext>) -> Result<Plan, CliError>,
+) -> Result<Plan, CliError> {
+    let record = &args.record;
+    let branch = resolve_branch(root, record.branch.as_deref())?;
+    let force = match (record.backstop, record.expanded, record.no_backstop) {
+        (true, _, _) => Force::Backstop,
+        (_, true, _) => Force::Expanded,
+        (_, _, true) => Force::NoBackstop,
+        _ => Force::Auto,
     };
+    let time = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let mut planned: Option<Plan> = None;
     // A wrong URL is a usage error, not a store hiccup: --record-optional
     // does not excuse it.
     let url = super::cache::resolve_store(root, &record.store)?;
@@ -108,8 +135,8 @@ pub fn plan_and_record(root: &Path, args: PlanArgs) -> Result<u8, CliError> {
         let store = Store::open(&url, true)?;
         let history = History::new(store, &branch)?;
         let request = PushRequest {
-            head: &head,
-            base: base.as_deref(),
+            head,
+            base,
             time,
             cadence: &config.cadence,
             force,
@@ -122,7 +149,7 @@ pub fn plan_and_record(root: &Path, args: PlanArgs) -> Result<u8, CliError> {
         }))
     })();
     let plan = match recorded {
-        Ok(Err(plan_error)) => return Err(super::plan_error(plan_error)),
+        Ok(Err(error)) => return Err(error),
         Ok(Ok(recorded)) => {
             report(&recorded.problems);
             let plan = planned.take().expect("a recorded push was planned");
@@ -149,12 +176,11 @@ pub fn plan_and_record(root: &Path, args: PlanArgs) -> Result<u8, CliError> {
                 output::note(&hint);
             }
             drop(planned.take());
-            plan_for(None).map_err(super::plan_error)?
+            plan_for(None)?
         }
         Err(error) => return Err(error.into()),
     };
-    super::plan::emit(&plan, &config, &args)?;
-    Ok(exit::OK)
+    Ok(plan)
 }
 
 fn runtime_block_on<T>(work: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {

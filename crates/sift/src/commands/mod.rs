@@ -7,10 +7,12 @@ mod files;
 mod history;
 mod init;
 mod inputs;
+mod mozilla;
 mod order;
 mod pipeline;
 mod plan;
 mod record;
+mod report;
 mod run;
 mod shard;
 mod verdict;
@@ -61,6 +63,7 @@ pub fn run_local(cli: Cli) -> Result<u8, CliError> {
         Command::Shard(args) => shard::run(args),
         Command::Record(args) => record::run(&root, args),
         Command::Verdict(args) => verdict::run(args),
+        Command::Report(args) => report::run(args),
         Command::Pipeline(_) | Command::Cache(_) | Command::History(_) => Err(CliError::Usage {
             message:
                 "`sift cache`, `sift history` and `sift pipeline` run in the sift-remote executable"

@@ -18,24 +18,45 @@ pub fn run(root: &Path, args: PlanArgs) -> Result<u8, CliError> {
         });
     }
     check_format_args(&args)?;
-    let (config, change) = super::load_config_and_change(root, &args.change)?;
+    if args.mozilla.graph.is_some() {
+        return super::mozilla::plan_graph(root, &args);
+    }
+    let (config, change) = if args.mozilla.mozbuild {
+        let config = super::mozilla::load_config(root, true)?;
+        (config, super::load_change(root, &args.change)?)
+    } else {
+        super::load_config_and_change(root, &args.change)?
+    };
     let options = super::plan_options(&args.select)?;
     let revisions = super::workspace::GitRevisions::new(root, &change, &args.change);
-    let plan = Planner::new(&config)
-        .with_revisions(&revisions)
-        .plan(change, &options)
-        .map_err(super::plan_error)?;
+    let mut planner = Planner::new(&config).with_revisions(&revisions);
+    let plan = planner.plan(change, &options).map_err(super::plan_error)?;
     super::workspace::report(&plan);
-    emit(&plan, &config, &args)?;
+    emit(&plan, &mut planner, &args)?;
     // The process ends here: freeing a large configuration piece by piece
     // (tens of thousands of patterns and strings) would only cost time.
     std::mem::forget(plan);
+    std::mem::forget(planner);
     std::mem::forget(config);
     Ok(exit::OK)
 }
 
 /// Usage errors of the output options, before any work is done.
 pub(crate) fn check_format_args(args: &PlanArgs) -> Result<(), CliError> {
+    let forced = args.record.backstop || args.record.expanded || args.record.no_backstop;
+    if forced && !args.record.wanted() && args.mozilla.graph.is_none() {
+        return Err(CliError::Usage {
+            message: "--backstop, --expanded and --no-backstop need --record or --graph".to_owned(),
+            hint: Some("they decide a recorded push (sift plan --record) or a taskgraph graph's backstop strategies".to_owned()),
+        });
+    }
+    if args.format == PlanFormat::Taskgraph && args.mozilla.graph.is_none() {
+        return Err(CliError::Usage {
+            message: "--format taskgraph needs --graph".to_owned(),
+            hint: Some("pass taskgraph's full-task-graph.json with --graph FILE".to_owned()),
+        });
+    }
+
     if args.group_by_needs && args.format != PlanFormat::Github {
         return Err(CliError::Usage {
             message: "--group-by-needs needs --format github".to_owned(),
@@ -44,21 +65,52 @@ pub(crate) fn check_format_args(args: &PlanArgs) -> Result<(), CliError> {
             ),
         });
     }
+    if args.mozilla.graph.is_some() && (args.explain || args.report.is_some()) {
+        return Err(CliError::Usage {
+            message: "--explain and --report do not work with --graph yet".to_owned(),
+            hint: Some(
+                "a taskgraph graph's decisions come from its own strategies; use --format json or taskgraph"
+                    .to_owned(),
+            ),
+        });
+    }
+    if args.explain && args.format != PlanFormat::Json {
+        return Err(CliError::Usage {
+            message: "--explain needs --format json".to_owned(),
+            hint: Some("`sift why TASK` explains one task as text".to_owned()),
+        });
+    }
     Ok(())
 }
 
-/// Prints a plan as `args` ask (format and `--summary`); `sift plan` and
-/// `sift plan --record` share it.
-pub(crate) fn emit(plan: &Plan, config: &Config, args: &PlanArgs) -> Result<(), CliError> {
+/// Prints a plan as `args` ask (format, `--summary`, `--report`); `sift plan`
+/// and `sift plan --record` share it.
+pub(crate) fn emit(plan: &Plan, planner: &mut Planner, args: &PlanArgs) -> Result<(), CliError> {
+    let config: &Config = planner.config();
     // Only the CI formats need the kept tasks with their commands and needs.
     let tasks = || ci::kept_tasks(plan, config);
+    // The report draws the explained plan; made once when both want it.
+    let explained =
+        (args.explain || args.report.is_some()).then(|| render::plan_json_explained(plan, planner));
+    if let Some(path) = &args.report {
+        let json = explained.as_deref().expect("made above for --report");
+        super::report::write(
+            path,
+            &sift_core::report::Inputs {
+                plan: Some(json),
+                ..Default::default()
+            },
+        )?;
+    }
     let mut text = match args.format {
         PlanFormat::Text => render::plan_text(plan),
-        PlanFormat::Json => render::plan_json(plan),
+        PlanFormat::Json if args.explain => explained.expect("made above for --explain"),
+        PlanFormat::Json => render::plan_json(plan, config),
         PlanFormat::Gitlab => gitlab::pipeline(&tasks(), &config.ci)?,
         PlanFormat::Buildkite => buildkite::pipeline(&tasks(), &config.ci)?,
         PlanFormat::Azure => azure::logging_commands(&tasks())?,
         PlanFormat::AzureJobs => azure::jobs_template(&tasks())?,
+        PlanFormat::Taskgraph => unreachable!("--format taskgraph needs --graph"),
         PlanFormat::Github => {
             let tasks = tasks();
             if tasks.len() > github::MATRIX_LIMIT {

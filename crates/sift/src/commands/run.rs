@@ -39,10 +39,8 @@ pub fn run(root: &Path, args: RunArgs) -> Result<u8, CliError> {
     let (config, change) = super::load_config_and_change(root, &args.change)?;
     let options = super::plan_options(&args.select)?;
     let revisions = super::workspace::GitRevisions::new(root, &change, &args.change);
-    let plan = Planner::new(&config)
-        .with_revisions(&revisions)
-        .plan(change, &options)
-        .map_err(super::plan_error)?;
+    let mut planner = Planner::new(&config).with_revisions(&revisions);
+    let plan = planner.plan(change, &options).map_err(super::plan_error)?;
     super::workspace::report(&plan);
     let run_dir = root.join(RUN_DIR);
     let records_path = run_dir.join("results.json");
@@ -71,7 +69,12 @@ pub fn run(root: &Path, args: RunArgs) -> Result<u8, CliError> {
     let out_to_stderr = args.format == RunFormat::Json;
 
     if args.dry_run {
-        return dry_run(&graph, jobs_n, args.format);
+        let (text, json) = dry_run(&graph, jobs_n, args.format);
+        if let Some(path) = &args.report {
+            write_report(path, &plan, &mut planner, &json)?;
+        }
+        super::plan::print_stdout(&text)?;
+        return Ok(exit::OK);
     }
 
     let jobs: Vec<Option<Job>> = graph
@@ -128,7 +131,9 @@ pub fn run(root: &Path, args: RunArgs) -> Result<u8, CliError> {
         );
         write_out(&line, out_to_stderr);
     }
+    let run_started = SystemTime::now();
     let outcome = runner::execute(&graph, &jobs, &common_env, &settings)?;
+    let wall_s = run_started.elapsed().map_or(0.0, |d| d.as_secs_f64());
 
     // One result per task of the plan.
     let index: HashMap<&str, usize> = graph
@@ -148,6 +153,11 @@ pub fn run(root: &Path, args: RunArgs) -> Result<u8, CliError> {
             started_at: None,
             finished_at: None,
             duration_s: None,
+            start_s: None,
+            needs: config
+                .task(&decision.name)
+                .map(|t| t.needs.clone())
+                .unwrap_or_default(),
         };
         match index.get(decision.name.as_str()) {
             None if decision.run => {
@@ -179,7 +189,12 @@ pub fn run(root: &Path, args: RunArgs) -> Result<u8, CliError> {
                         result.started_at = Some(format_rfc3339(start));
                         result.finished_at =
                             Some(format_rfc3339(start + done.seconds.round() as i64));
-                        result.duration_s = Some((done.seconds * 1000.0).round() / 1000.0);
+                        result.duration_s = Some(millis(done.seconds));
+                        result.start_s = Some(millis(
+                            done.started
+                                .duration_since(run_started)
+                                .map_or(0.0, |d| d.as_secs_f64()),
+                        ));
                     }
                 }
                 _ => {
@@ -190,7 +205,9 @@ pub fn run(root: &Path, args: RunArgs) -> Result<u8, CliError> {
         }
         results.push(result);
     }
-    let report = RunReport::new(plan.origin.base.clone(), plan.origin.head.clone(), results);
+    let mut report = RunReport::new(plan.origin.base.clone(), plan.origin.head.clone(), results);
+    report.jobs = Some(jobs_n);
+    report.wall_s = Some(millis(wall_s));
 
     records.update(&report);
     if let Err(e) = write_atomically(&records_path, &records.to_json()) {
@@ -198,6 +215,9 @@ pub fn run(root: &Path, args: RunArgs) -> Result<u8, CliError> {
             "cannot record the results in `{}`: {e}",
             records_path.display()
         ));
+    }
+    if let Some(path) = &args.report {
+        write_report(path, &plan, &mut planner, &report.json())?;
     }
     if let Some(file) = &args.junit {
         std::fs::write(file, report.junit())
@@ -330,35 +350,42 @@ fn job_for(root: &Path, config: &Config, name: &str) -> Option<Job> {
     })
 }
 
-fn dry_run(graph: &Graph, jobs: usize, format: RunFormat) -> Result<u8, CliError> {
+/// The expected schedule: as `format` asks, and as JSON (for `--report`).
+fn dry_run(graph: &Graph, jobs: usize, format: RunFormat) -> (String, String) {
     let schedule = simulate(graph, jobs);
     let makespan = schedule.iter().map(|e| e.finish).fold(0.0, f64::max);
-    let text = match format {
-        RunFormat::Json => {
-            let tasks: Vec<serde_json::Value> = schedule
+    let tasks: Vec<serde_json::Value> = schedule
+        .iter()
+        .map(|e| {
+            let task = &graph.tasks[e.task];
+            let mut needs: Vec<&str> = task
+                .needs
                 .iter()
-                .map(|e| {
-                    serde_json::json!({
-                        "name": graph.tasks[e.task].name,
-                        "slot": e.slot + 1,
-                        "expected_start_s": e.start,
-                        "expected_finish_s": e.finish,
-                        "failed_last_time": graph.tasks[e.task].failed_last_time,
-                        "recorded_duration_s": graph.tasks[e.task].seconds,
-                    })
-                })
+                .map(|&n| graph.tasks[n].name.as_str())
                 .collect();
-            let mut text = serde_json::to_string_pretty(&serde_json::json!({
-                "format_version": 1,
-                "dry_run": true,
-                "jobs": jobs,
-                "expected_makespan_s": makespan,
-                "tasks": tasks,
-            }))
-            .unwrap_or_default();
-            text.push('\n');
-            text
-        }
+            needs.sort_unstable();
+            serde_json::json!({
+                "name": task.name,
+                "slot": e.slot + 1,
+                "expected_start_s": e.start,
+                "expected_finish_s": e.finish,
+                "failed_last_time": task.failed_last_time,
+                "recorded_duration_s": task.seconds,
+                "needs": needs,
+            })
+        })
+        .collect();
+    let mut json = serde_json::to_string_pretty(&serde_json::json!({
+        "format_version": 1,
+        "dry_run": true,
+        "jobs": jobs,
+        "expected_makespan_s": makespan,
+        "tasks": tasks,
+    }))
+    .unwrap_or_default();
+    json.push('\n');
+    let text = match format {
+        RunFormat::Json => json.clone(),
         RunFormat::Text => {
             let mut text = format!(
                 "sift run --dry-run: {} tasks on {jobs} slots, expected {} (durations from the last recorded run; unknown ones count as the median)\n",
@@ -387,8 +414,25 @@ fn dry_run(graph: &Graph, jobs: usize, format: RunFormat) -> Result<u8, CliError
             text
         }
     };
-    super::plan::print_stdout(&text)?;
-    Ok(exit::OK)
+    (text, json)
+}
+
+/// `--report FILE`: the explained plan and the run (or the dry run).
+fn write_report(
+    path: &Path,
+    plan: &sift_core::Plan,
+    planner: &mut Planner,
+    run_json: &str,
+) -> Result<(), CliError> {
+    let plan_json = sift_core::select::render::plan_json_explained(plan, planner);
+    super::report::write(
+        path,
+        &sift_core::report::Inputs {
+            plan: Some(&plan_json),
+            run: Some(run_json),
+            shards: None,
+        },
+    )
 }
 
 fn write_out(text: &str, to_stderr: bool) {
@@ -397,6 +441,11 @@ fn write_out(text: &str, to_stderr: bool) {
     } else {
         let _ = super::plan::print_stdout(text);
     }
+}
+
+/// Seconds rounded to the millisecond.
+fn millis(seconds: f64) -> f64 {
+    (seconds * 1000.0).round() / 1000.0
 }
 
 fn unix_seconds(time: SystemTime) -> i64 {

@@ -100,21 +100,33 @@ pub fn run(args: ShardArgs) -> Result<u8, CliError> {
             "shard {i} of {shards} is empty: there are fewer tests than shards"
         ));
     }
+    let json_of = |shards: Vec<Shard>| {
+        let mut json = serde_json::to_string_pretty(&ShardJson {
+            format_version: 1,
+            times: lookup.source.to_string(),
+            total_seconds: round(plan.total_seconds),
+            lower_bound_seconds: round(plan.lower_bound),
+            split_factor: plan.split_factor,
+            shards: shards.into_iter().map(rounded).collect(),
+            unknown: &plan.unknown,
+        })
+        .expect("shards serialize");
+        json.push('\n');
+        json
+    };
+    if let Some(path) = &args.report {
+        // Every shard, whatever --index prints: the page compares them.
+        let json = json_of(plan.shards.clone());
+        super::report::write(
+            path,
+            &sift_core::report::Inputs {
+                shards: Some(&json),
+                ..Default::default()
+            },
+        )?;
+    }
     let mut out = match args.format {
-        ShardFormat::Json => {
-            let mut json = serde_json::to_string_pretty(&ShardJson {
-                format_version: 1,
-                times: lookup.source.to_string(),
-                total_seconds: round(plan.total_seconds),
-                lower_bound_seconds: round(plan.lower_bound),
-                split_factor: plan.split_factor,
-                shards: selected.into_iter().map(rounded).collect(),
-                unknown: &plan.unknown,
-            })
-            .expect("shards serialize");
-            json.push('\n');
-            json
-        }
+        ShardFormat::Json => json_of(selected),
         ShardFormat::Text if args.index.is_some() => {
             let mut out = String::new();
             for test in selected.iter().flat_map(|s| &s.tests) {

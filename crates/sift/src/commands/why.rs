@@ -4,7 +4,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use sift_core::history::PushContext;
-use sift_core::select::components::{ComponentId, ComponentKind};
+use sift_core::select::components::ComponentId;
+use sift_core::select::explain::{self, Effect};
 use sift_core::select::plan::{DecisionKind, Evaluation, Plan};
 use sift_core::workspace::resolve::{Attribution, Outcome};
 use sift_core::{Change, Planner};
@@ -70,7 +71,12 @@ pub fn run_with(
                 "  pulled in by kept dependents (its own strategy is not consulted):"
             );
             write_dependents(&mut out, &plan, names, 2, &mut Vec::new());
-            if let Some(chain) = nearest_self_kept(&plan, names) {
+            let index = plan
+                .tasks
+                .iter()
+                .position(|d| d.name == task.name)
+                .expect("the task has a decision");
+            if let Some(chain) = explain::NearestKept::new(&plan).chain(&plan, index) {
                 write_nearest(&mut out, &mut planner, &plan, &chain);
             }
         }
@@ -146,44 +152,28 @@ fn write_component(
     task: &str,
     depth: usize,
 ) {
-    let config = planner.config();
-    let name = config.components.name(id);
-    let evidence = plan.analysis.evidence(id);
+    let name = planner.config().components.name(id);
+    let evidence = explain::component_evidence(planner, plan, id);
     let _ = writeln!(out, "{}component `{name}` affected by:", indent(depth));
-    for path in evidence {
-        let schedules = planner.path_schedules(path, true);
-        let _ = writeln!(out, "{}{path}", indent(depth + 1));
-        if let Some(attribution) = plan.analysis.attribution(path) {
+    for file in &evidence.files {
+        let _ = writeln!(out, "{}{}", indent(depth + 1), file.path);
+        if let Some(attribution) = plan.analysis.attribution(&file.path) {
             write_attribution(out, attribution, name, task, depth + 2);
         }
-        let mut explained = false;
-        for matched in &schedules.matched {
-            let rule = matched.rule();
-            if rule.inclusive.contains(id) {
-                let _ = writeln!(
-                    out,
-                    "{}{} `{}` → inclusive += {name}",
-                    indent(depth + 2),
-                    matched.location(),
-                    matched.pattern
-                );
-                explained = true;
-            }
-            if rule.exclusive.as_ref().is_some_and(|e| e.contains(id)) {
-                let _ = writeln!(
-                    out,
-                    "{}{} `{}` → exclusive includes {name}",
-                    indent(depth + 2),
-                    matched.location(),
-                    matched.pattern
-                );
-                explained = true;
-            }
+        for hit in &file.rules {
+            let effect = match hit.effect {
+                Effect::Inclusive => "inclusive +=",
+                Effect::Exclusive => "exclusive includes",
+            };
+            let _ = writeln!(
+                out,
+                "{}{} `{}` → {effect} {name}",
+                indent(depth + 2),
+                hit.location(),
+                hit.pattern
+            );
         }
-        if !explained
-            && schedules.exclusive.is_none()
-            && config.components.kind(id) == ComponentKind::Exclusive
-        {
+        if file.every_exclusive {
             let _ = writeln!(
                 out,
                 "{}no rule sets `exclusive` for it: every exclusive component applies",
@@ -191,8 +181,13 @@ fn write_component(
             );
         }
     }
-    if evidence.len() == 3 {
-        let _ = writeln!(out, "{}(first 3 files shown)", indent(depth + 1));
+    if evidence.more_may_exist {
+        let _ = writeln!(
+            out,
+            "{}(first {} files shown)",
+            indent(depth + 1),
+            evidence.files.len()
+        );
     }
 }
 
@@ -231,35 +226,6 @@ fn write_attribution(
             }
         }
     }
-}
-
-/// The nearest dependent (fewest `needs` hops, then by name) that was kept
-/// for a reason of its own, with the tasks between: `[that, …, direct]`.
-fn nearest_self_kept(plan: &Plan, direct: &[String]) -> Option<Vec<String>> {
-    let mut queue: std::collections::VecDeque<Vec<String>> =
-        direct.iter().map(|n| vec![n.clone()]).collect();
-    let mut seen: Vec<String> = direct.to_vec();
-    while let Some(path) = queue.pop_front() {
-        let decision = plan.decision(path.last()?)?;
-        match &decision.kind {
-            DecisionKind::NeededBy(next) => {
-                for name in next {
-                    if !seen.contains(name) {
-                        seen.push(name.clone());
-                        let mut longer = path.clone();
-                        longer.push(name.clone());
-                        queue.push_back(longer);
-                    }
-                }
-            }
-            _ => {
-                let mut chain = path;
-                chain.reverse();
-                return Some(chain);
-            }
-        }
-    }
-    None
 }
 
 /// The self-kept dependent's own explanation, down to files and rule lines.

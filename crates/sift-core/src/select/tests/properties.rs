@@ -103,6 +103,67 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// `NearestKept` (all tasks at once, linear) answers what a breadth-first
+    /// search from each task answers: the fewest hops, then by name.
+    #[test]
+    fn nearest_kept_is_the_breadth_first_answer(
+        tasks in proptest::collection::vec((0u8..3, proptest::collection::vec(any::<prop::sample::Index>(), 0..4)), 1..16),
+        changed in proptest::collection::vec(0u8..3, 0..3),
+    ) {
+        let mut defs = Vec::new();
+        for (i, (strategy, needs)) in tasks.iter().enumerate() {
+            let mut needs: Vec<String> = if i == 0 { vec![] } else {
+                needs.iter().map(|ix| format!("\"t{:02}\"", ix.index(i))).collect()
+            };
+            needs.sort();
+            needs.dedup();
+            let strategy = ["changed = [\"dir1/**\"]", "changed = [\"dir2/**\"]", ""][*strategy as usize];
+            defs.push(format!("[tasks.t{i:02}]\n{strategy}\nneeds = [{}]\n", needs.join(", ")));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::from_source(dir.path(), SourceFile::new("sift.toml", defs.join("\n"))).unwrap();
+        let paths: Vec<String> = changed.iter().map(|d| format!("dir{d}/f")).collect();
+        let plan = Planner::new(&config).plan(Change::from_path_list(&paths.join("\n")), &PlanOptions::default()).unwrap();
+        let nearest = crate::select::explain::NearestKept::new(&plan);
+        for (index, decision) in plan.tasks.iter().enumerate() {
+            let expected = match &decision.kind {
+                crate::select::plan::DecisionKind::NeededBy(direct) => breadth_first(&plan, direct),
+                _ => None,
+            };
+            prop_assert_eq!(nearest.chain(&plan, index), expected, "{}", decision.name);
+        }
+    }
+}
+
+/// The nearest self-kept dependent by a breadth-first search over the kept
+/// dependents (the definition `NearestKept` must meet), as
+/// `[that, …, a direct dependent]`.
+fn breadth_first(plan: &Plan, direct: &[String]) -> Option<Vec<String>> {
+    use crate::select::plan::DecisionKind;
+    let mut queue: std::collections::VecDeque<Vec<String>> =
+        direct.iter().map(|n| vec![n.clone()]).collect();
+    let mut seen: Vec<String> = direct.to_vec();
+    while let Some(path) = queue.pop_front() {
+        match &plan.decision(path.last()?)?.kind {
+            DecisionKind::NeededBy(next) => {
+                for name in next {
+                    if !seen.contains(name) {
+                        seen.push(name.clone());
+                        let mut longer = path.clone();
+                        longer.push(name.clone());
+                        queue.push_back(longer);
+                    }
+                }
+            }
+            _ => return Some(path.into_iter().rev().collect()),
+        }
+    }
+    None
+}
+
 /// Patterns over a tiny alphabet, so random paths often match: every shape
 /// the index files differently (literal prefixes, names, extensions,
 /// residue), negation, `{a,b}`, `[..]` and `**` in every position.

@@ -1,0 +1,286 @@
+//! `mozpath.match(path, pattern)` (mozpack/path.py, copied into taskgraph's
+//! `taskgraph/util/path.py`), which differs from sift's native patterns:
+//!
+//! - a pattern also matches everything below a path it matches (`*` matches
+//!   every file at any depth, `foo/bar/*` matches `foo/bar/x/y`);
+//! - `**/` at the start or after `/` stands for zero or more directories;
+//!   `**` at the end (at the start or after `/`) for "anything below";
+//!   any other `*`, including a `**` that does not touch `/` (`**.py`), is
+//!   a run of non-`/` characters, so `**.py` behaves like `*.py`;
+//! - `?`, `[` and `]` are literal, and an empty pattern matches everything.
+//!
+//! mozpath builds a regular expression by textual substitution; this module
+//! performs the same substitutions into a token list and matches it with a
+//! linear sweep per token (no backtracking, so no pattern is slow).
+//! Paths are assumed to hold no newline (Python's `.` would stop there).
+
+/// A compiled `mozpath.match` pattern.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MozPattern {
+    source: String,
+    tokens: Vec<Token>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Token {
+    /// Literal text.
+    Literal(String),
+    /// `*`: any run of non-`/` characters (`[^/]*`).
+    Star,
+    /// `**/` at the start or after `/`: `(?:.+/)?`.
+    AnyDirs,
+    /// `**` at the end: `(?:/.+)?` after a `/`, `(?:.+)?` at the start.
+    AnyBelow { slash: bool },
+}
+
+impl MozPattern {
+    pub fn new(pattern: &str) -> MozPattern {
+        // 1. `(^|/)**/` → `\1(?:.+/)?`, left to right without overlaps: the
+        //    `/` before a `**/` belongs to the match, so `a/**/**/b` turns only
+        //    its first `**/` into directories.
+        let bytes = pattern.as_bytes();
+        let mut pieces: Vec<Piece> = vec![Piece::Text(String::new())];
+        let mut i = 0;
+        while i < bytes.len() {
+            let at_start = i == 0;
+            if bytes[i..].starts_with(b"**/") && at_start {
+                pieces.push(Piece::AnyDirs);
+                pieces.push(Piece::Text(String::new()));
+                i += 3;
+                continue;
+            }
+            if bytes[i] == b'/' && bytes[i + 1..].starts_with(b"**/") {
+                push_text(&mut pieces, "/");
+                pieces.push(Piece::AnyDirs);
+                pieces.push(Piece::Text(String::new()));
+                i += 4;
+                continue;
+            }
+            let c = pattern[i..].chars().next().expect("inside the string");
+            let mut buf = [0u8; 4];
+            push_text(&mut pieces, c.encode_utf8(&mut buf));
+            i += c.len_utf8();
+        }
+        // 2. `(^|/)**$` on the result → `(?:\1.+)?`. "The start" is the
+        //    start of the whole substituted text, so a trailing `**` right
+        //    after a `**/` replacement (`**/**`) is not converted.
+        let mut below = None;
+        let only_piece = pieces.len() == 1;
+        if let Some(Piece::Text(last)) = pieces.last_mut()
+            && last.ends_with("**")
+        {
+            let head = &last[..last.len() - 2];
+            if head.ends_with('/') {
+                let cut = last.len() - 3;
+                last.truncate(cut);
+                below = Some(true);
+            } else if head.is_empty() && only_piece {
+                last.clear();
+                below = Some(false);
+            }
+        }
+        // 3. Every remaining `*` → `[^/]*`.
+        let mut tokens = Vec::new();
+        for piece in pieces {
+            match piece {
+                Piece::AnyDirs => tokens.push(Token::AnyDirs),
+                Piece::Text(text) => {
+                    for (n, part) in text.split('*').enumerate() {
+                        if n > 0 {
+                            tokens.push(Token::Star);
+                        }
+                        if !part.is_empty() {
+                            tokens.push(Token::Literal(part.to_owned()));
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(slash) = below {
+            tokens.push(Token::AnyBelow { slash });
+        }
+        MozPattern {
+            source: pattern.to_owned(),
+            tokens,
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+
+    /// The literal text every matching path starts with.
+    pub fn literal_prefix(&self) -> &str {
+        match self.tokens.first() {
+            Some(Token::Literal(text)) => text,
+            _ => "",
+        }
+    }
+
+    /// `mozpath.match(path, pattern)`.
+    pub fn matches(&self, path: &str) -> bool {
+        if self.source.is_empty() {
+            return true;
+        }
+        let path = path.as_bytes();
+        if !path.starts_with(self.literal_prefix().as_bytes()) {
+            return false;
+        }
+        let n = path.len();
+        let mut cur = vec![false; n + 1];
+        cur[0] = true;
+        let mut next = vec![false; n + 1];
+        for token in &self.tokens {
+            next.iter_mut().for_each(|b| *b = false);
+            match token {
+                Token::Literal(text) => {
+                    let text = text.as_bytes();
+                    for p in 0..=n {
+                        if cur[p] && path[p..].starts_with(text) {
+                            next[p + text.len()] = true;
+                        }
+                    }
+                }
+                Token::Star => {
+                    for q in 0..=n {
+                        next[q] = cur[q] || (q > 0 && next[q - 1] && path[q - 1] != b'/');
+                    }
+                }
+                Token::AnyDirs => {
+                    // Empty, or `.+/`: from p, at least one character, ending in `/`.
+                    let mut started = false; // some p < q-1 with cur[p]
+                    for q in 0..=n {
+                        next[q] = cur[q] || (q >= 2 && started && path[q - 1] == b'/');
+                        if q >= 1 && cur[q - 1] {
+                            started = true;
+                        }
+                    }
+                }
+                Token::AnyBelow { slash } => {
+                    // Empty, or (`/`)`.+`: anywhere at least one character
+                    // (after the `/`) beyond the earliest start.
+                    let skip = if *slash { 2 } else { 1 };
+                    let start = (0..n).find(|&p| cur[p] && (!slash || path[p] == b'/'));
+                    for q in 0..=n {
+                        next[q] = cur[q] || start.is_some_and(|p| q >= p + skip);
+                    }
+                }
+            }
+            std::mem::swap(&mut cur, &mut next);
+            if !cur.iter().any(|b| *b) {
+                return false;
+            }
+        }
+        // `(?:/.*)?$`
+        cur[n] || (0..n).any(|p| cur[p] && path[p] == b'/')
+    }
+}
+
+enum Piece {
+    Text(String),
+    AnyDirs,
+}
+
+fn push_text(pieces: &mut Vec<Piece>, text: &str) {
+    match pieces.last_mut() {
+        Some(Piece::Text(last)) => last.push_str(text),
+        _ => pieces.push(Piece::Text(text.to_owned())),
+    }
+}
+
+/// `mozpath.match(path, pattern)` for a one-off pattern.
+pub fn matches(path: &str, pattern: &str) -> bool {
+    MozPattern::new(pattern).matches(path)
+}
+
+/// How a `Files()` pattern selects a path relative to its moz.build
+/// directory: equal to it, or, only when the pattern holds a `*`, by
+/// `mozpath.match`. So `Files('foo')` never applies to `foo/baz`.
+pub fn files_pattern_selects(pattern: &MozPattern, relpath: &str) -> bool {
+    pattern.as_str() == relpath || (pattern.as_str().contains('*') && pattern.matches(relpath))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[track_caller]
+    fn yes(path: &str, pattern: &str) {
+        assert!(matches(path, pattern), "{path} should match {pattern}");
+    }
+
+    #[track_caller]
+    fn no(path: &str, pattern: &str) {
+        assert!(!matches(path, pattern), "{path} should not match {pattern}");
+    }
+
+    /// The cases of mozpack's `test_path.py::test_match` and the reference.
+    #[test]
+    fn mozpack_match_cases() {
+        yes("foo", "");
+        yes("foo/bar/baz.qux", "foo/bar");
+        yes("foo/bar/baz.qux", "foo");
+        yes("foo", "*");
+        yes("foo/bar/baz.qux", "foo/bar/*");
+        yes("foo/bar/baz.qux", "foo/bar/*");
+        yes("foo/bar/baz.qux", "foo/bar/*");
+        yes("foo/bar/baz.qux", "foo/bar/*");
+        yes("foo/bar/baz.qux", "foo/*/baz.qux");
+        yes("foo/bar/baz.qux", "*/bar/baz.qux");
+        yes("foo/bar/baz.qux", "*/*/baz.qux");
+        yes("foo/bar/baz.qux", "*/*/*");
+        yes("foo/bar/baz.qux", "foo/*/*");
+        yes("foo/bar/baz.qux", "foo/*/*.qux");
+        yes("foo/bar/baz.qux", "foo/b*/*z.qux");
+        yes("foo/bar/baz.qux", "foo/b*r/ba*z.qux");
+        no("foo/bar/baz.qux", "foo/b*z/ba*r.qux");
+        yes("foo/bar/baz.qux", "**");
+        yes("foo/bar/baz.qux", "**/baz.qux");
+        yes("foo/bar/baz.qux", "**/bar/baz.qux");
+        yes("foo/bar/baz.qux", "foo/**/baz.qux");
+        yes("foo/bar/baz.qux", "foo/**/*.qux");
+        yes("foo/bar/baz.qux", "**/foo/bar/baz.qux");
+        yes("foo/bar/baz.qux", "foo/**/bar/baz.qux");
+        yes("foo/bar/baz.qux", "foo/**/bar/*.qux");
+        yes("foo/bar/baz.qux", "foo/**/*.qux");
+        yes("foo/bar/baz.qux", "**/*.qux");
+        no("foo/bar/baz.qux", "**.qux");
+        no("foo/bar", "foo/*/bar");
+        yes("foo/bar/baz.qux", "foo/**");
+        no("foo/nobar/baz.qux", "foo/**/bar/**");
+        yes("foo/bar", "foo/**/bar/**");
+    }
+
+    #[test]
+    fn reference_consequences() {
+        yes("a/b/c", "*");
+        yes("foo/bar/x/y", "foo/bar/*");
+        yes("gradle/wrapper/x", "*gradle*");
+        no("foo/bar", "foo/*/bar");
+        yes("subd/a.py", "subd/**.py");
+        no("subd/x/a.py", "subd/**.py");
+        yes("a?b", "a?b");
+        no("axb", "a?b");
+        yes("a[b]", "a[b]");
+        yes("docs", "docs/**");
+        yes("docs/a/b", "docs/**");
+        no("docsx/a", "docs/**");
+        yes("taskcluster/a/b.py", "taskcluster");
+        no("Docs/a", "docs/**");
+        // `**/**`: the trailing `**` follows a replacement, not a `/`.
+        yes("a/b", "**/**");
+        // Only the first of two adjacent `**/` becomes directories.
+        yes("a/x/y/b", "a/**/**/b");
+        no("a/b", "a/**/**/b");
+        yes("a/x/b", "a/**/**/b");
+    }
+
+    #[test]
+    fn files_patterns_without_star_are_exact() {
+        let foo = MozPattern::new("foo");
+        assert!(files_pattern_selects(&foo, "foo"));
+        assert!(!files_pattern_selects(&foo, "foo/baz"));
+        let star = MozPattern::new("foo/*");
+        assert!(files_pattern_selects(&star, "foo/baz/qux"));
+    }
+}

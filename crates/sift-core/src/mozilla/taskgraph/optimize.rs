@@ -1,0 +1,606 @@
+//! taskgraph's `optimize_task_graph` over a full graph, without the calls to
+//! Taskcluster: the removal phase exactly (`remove_tasks`, reference §5.3),
+//! and the replacement phase's removals (`should_replace_task` returning
+//! `True`). Replacement by a cached task (index-search) needs the
+//! Taskcluster index: such tasks are kept, and said so once.
+//!
+//! Deterministic: tasks are visited in a fixed order, and where taskgraph's
+//! own answer depends on Python's hash seed (an `if_dependencies` chain as
+//! in taskgraph issue #711), the conservative answer is taken: a task a kept
+//! task depends on is never removed.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::graph::{GraphTask, TaskGraph};
+use super::params::{AlwaysTarget, Params, PushlogId};
+use super::strategies::{Answer, Registered, Registry, Strategy, split};
+use crate::mozilla::mozpath::MozPattern;
+use crate::select::components::Components;
+use crate::select::plan::ChangeAnalysis;
+
+/// What the optimizer needs besides the graph.
+pub struct Inputs<'a> {
+    /// `target-tasks.json`; `None`: every task is a target.
+    pub target_tasks: Option<&'a [String]>,
+    pub params: &'a Params,
+    pub registry: &'a Registry,
+    /// The changed files, sorted and deduplicated.
+    pub files: &'a [String],
+    pub components: &'a Components,
+    /// The change's components (moz.build and rule files) with evidence.
+    pub analysis: &'a ChangeAnalysis,
+    /// Whether this push is a backstop (`--backstop`, the recorded push, or
+    /// the parameters' `backstop`).
+    pub backstop: bool,
+    /// Whether it is expanded (`--expanded`, the recorded push); `None`:
+    /// taskgraph's rule from the parameters (`pushlog_id % 10 == 0`).
+    pub expanded: Option<bool>,
+}
+
+/// The decision for one task.
+#[derive(Clone, Debug)]
+pub struct TaskDecision {
+    pub label: String,
+    pub kept: bool,
+    /// In taskgraph's words first (`test (skip-unless-schedules)`,
+    /// `dependent tasks`, `dependents optimized`, `if-dependencies pruning`),
+    /// then what sift found.
+    pub reason: String,
+    /// For "dependent tasks": the kept dependents.
+    pub needed_by: Vec<String>,
+}
+
+/// The optimizer's answer.
+#[derive(Debug)]
+pub struct Outcome {
+    /// Every task of the full graph, sorted by label.
+    pub decisions: Vec<TaskDecision>,
+    /// Strategies sift could not evaluate, each once, with a task count.
+    pub notes: Vec<String>,
+}
+
+/// Why the graph cannot be optimized.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OptimizeError {
+    #[error("target task `{0}` is not in the graph")]
+    UnknownTarget(String),
+    /// taskgraph's own error when a kept task depends on a removed one.
+    #[error("Optimization error: {0}")]
+    BadEdges(String),
+}
+
+struct Evaluator<'a> {
+    inputs: &'a Inputs<'a>,
+    /// Pattern → the first changed file it matches (`mozpath.match`).
+    patterns: rustc_hash::FxHashMap<String, Option<String>>,
+    /// Changed files' directories (for skip-unless-has-relevant-tests).
+    dirs: Vec<String>,
+    /// Strategy name → tasks it was consulted for but could not answer.
+    unanswered: BTreeMap<String, usize>,
+}
+
+impl<'a> Evaluator<'a> {
+    fn new(inputs: &'a Inputs<'a>) -> Self {
+        let mut dirs: Vec<String> = inputs
+            .files
+            .iter()
+            .filter_map(|f| f.rsplit_once('/').map(|(d, _)| d.to_owned()))
+            .filter(|d| !d.is_empty())
+            .collect();
+        dirs.sort();
+        dirs.dedup();
+        Evaluator {
+            inputs,
+            patterns: rustc_hash::FxHashMap::default(),
+            dirs,
+            unanswered: BTreeMap::new(),
+        }
+    }
+
+    /// The first changed file `pattern` matches, looked up once per pattern:
+    /// only files starting with the pattern's literal prefix are tried.
+    fn first_match(&mut self, pattern: &str) -> Option<String> {
+        if let Some(known) = self.patterns.get(pattern) {
+            return known.clone();
+        }
+        let compiled = MozPattern::new(pattern);
+        let prefix = compiled.literal_prefix();
+        let files = self.inputs.files;
+        let start = files.partition_point(|f| f.as_str() < prefix);
+        let found = files[start..]
+            .iter()
+            .take_while(|f| f.starts_with(prefix))
+            .find(|f| compiled.matches(f))
+            .cloned();
+        self.patterns.insert(pattern.to_owned(), found.clone());
+        found
+    }
+
+    fn pushlog(&self) -> Option<&PushlogId> {
+        self.inputs.params.pushlog_id.as_ref()
+    }
+
+    /// `should_remove_task`, with a detail for the reason.
+    fn remove(&mut self, reg: &Registered, task: &GraphTask, arg: &Value) -> (Answer, String) {
+        let yes_no = |b: bool| if b { Answer::Yes } else { Answer::No };
+        match &reg.strategy {
+            Strategy::Never | Strategy::IndexSearch => (Answer::No, String::new()),
+            Strategy::Always => (Answer::Yes, String::new()),
+            Strategy::Changed => {
+                let params = self.inputs.params;
+                if params.base_rev.is_some() && params.base_rev == params.head_rev {
+                    return (Answer::No, "base_rev equals head_rev".to_owned());
+                }
+                if params.repository_type.as_deref() == Some("hg")
+                    && self.pushlog() == Some(&PushlogId::Int(-1))
+                {
+                    return (Answer::No, "pushlog_id is -1".to_owned());
+                }
+                let Some(patterns) = string_list(arg) else {
+                    self.note(&reg.name);
+                    return (
+                        Answer::Unknown,
+                        "its argument is not a list of patterns".to_owned(),
+                    );
+                };
+                for pattern in &patterns {
+                    if let Some(file) = self.first_match(pattern) {
+                        return (Answer::No, format!("{file} matches `{pattern}`"));
+                    }
+                }
+                (
+                    Answer::Yes,
+                    format!("no changed file matches {}", short(&patterns)),
+                )
+            }
+            Strategy::Schedules => {
+                if self.pushlog() == Some(&PushlogId::Int(-1)) {
+                    return (Answer::No, "pushlog_id is -1".to_owned());
+                }
+                let Some(names) = string_list(arg) else {
+                    self.note(&reg.name);
+                    return (
+                        Answer::Unknown,
+                        "its argument is not a list of components".to_owned(),
+                    );
+                };
+                let affected: Vec<&String> = names
+                    .iter()
+                    .filter(|n| {
+                        self.inputs
+                            .components
+                            .get(n)
+                            .is_some_and(|id| self.inputs.analysis.components.contains(id))
+                    })
+                    .collect();
+                match affected.first() {
+                    Some(first) => {
+                        let id = self.inputs.components.get(first).expect("affected");
+                        let by = self
+                            .inputs
+                            .analysis
+                            .evidence(id)
+                            .first()
+                            .cloned()
+                            .unwrap_or_default();
+                        let shown: Vec<String> = affected.iter().map(|s| (*s).clone()).collect();
+                        (Answer::No, format!("{} affected (by {by})", short(&shown)))
+                    }
+                    None if names.is_empty() => (Answer::Yes, "an empty list".to_owned()),
+                    None => (Answer::Yes, format!("none of {} affected", short(&names))),
+                }
+            }
+            Strategy::RelevantTests => {
+                let manifests = task.test_manifests.as_deref().unwrap_or_default();
+                if manifests.is_empty() {
+                    return (Answer::Yes, "no test manifests".to_owned());
+                }
+                for dir in &self.dirs {
+                    if let Some(m) = manifests.iter().find(|m| m.starts_with(dir.as_str())) {
+                        return (Answer::No, format!("{m} is under {dir}"));
+                    }
+                }
+                (
+                    Answer::Yes,
+                    "no test manifest under a changed directory".to_owned(),
+                )
+            }
+            Strategy::Backstop => (
+                yes_no(!self.inputs.backstop),
+                if self.inputs.backstop {
+                    "a backstop push"
+                } else {
+                    "not a backstop push"
+                }
+                .to_owned(),
+            ),
+            Strategy::Expanded => {
+                if self.inputs.backstop {
+                    return (Answer::No, "a backstop push".to_owned());
+                }
+                if let Some(expanded) = self.inputs.expanded {
+                    return (
+                        yes_no(!expanded),
+                        if expanded {
+                            "an expanded push"
+                        } else {
+                            "not an expanded push"
+                        }
+                        .to_owned(),
+                    );
+                }
+                match self.pushlog().and_then(PushlogId::as_int) {
+                    Some(id) => (
+                        yes_no(id % 10 != 0),
+                        format!(
+                            "pushlog_id {id} {} a multiple of 10",
+                            if id % 10 == 0 { "is" } else { "is not" }
+                        ),
+                    ),
+                    None => {
+                        self.note(&reg.name);
+                        (
+                            Answer::Unknown,
+                            "no pushlog_id in the parameters".to_owned(),
+                        )
+                    }
+                }
+            }
+            Strategy::PlatformDebug => match &task.build_type {
+                Some(t) if t != "debug" => (Answer::Yes, format!("build_type {t}")),
+                _ => (Answer::No, String::new()),
+            },
+            Strategy::Service => {
+                self.note(&reg.name);
+                (
+                    Answer::Unknown,
+                    format!("{} needs Mozilla's services: kept", reg.name),
+                )
+            }
+            Strategy::Alias(sub) => self.remove(&sub.clone(), task, arg),
+            Strategy::Not(sub) => {
+                let (answer, detail) = self.remove(&sub.clone(), task, arg);
+                (not(answer), format!("not: {detail}"))
+            }
+            Strategy::Any(subs) | Strategy::All(subs) => {
+                let any = matches!(reg.strategy, Strategy::Any(_));
+                let args = split(reg, arg, subs.len());
+                let subs = subs.clone();
+                let mut unknown = None;
+                let mut last = String::new();
+                for (sub, arg) in subs.iter().zip(args) {
+                    let (answer, detail) = self.remove(sub, task, arg);
+                    last = detail;
+                    match answer {
+                        Answer::Yes if any => return (Answer::Yes, last),
+                        Answer::No if !any => return (Answer::No, last),
+                        Answer::Unknown => unknown = Some(last.clone()),
+                        _ => {}
+                    }
+                }
+                match unknown {
+                    Some(detail) => (Answer::Unknown, detail),
+                    None => (if any { Answer::No } else { Answer::Yes }, last),
+                }
+            }
+        }
+    }
+
+    /// `should_replace_task`: `Yes` means "replace with nothing" (remove).
+    fn replace(&mut self, reg: &Registered, arg: &Value) -> Answer {
+        match &reg.strategy {
+            Strategy::IndexSearch => Answer::Unknown,
+            Strategy::Alias(sub) => self.replace(&sub.clone(), arg),
+            Strategy::Not(sub) => not(self.replace(&sub.clone(), arg)),
+            Strategy::Any(subs) | Strategy::All(subs) => {
+                let any = matches!(reg.strategy, Strategy::Any(_));
+                let args = split(reg, arg, subs.len());
+                let mut unknown = false;
+                for (sub, arg) in subs.clone().iter().zip(args) {
+                    match self.replace(sub, arg) {
+                        Answer::Yes if any => return Answer::Yes,
+                        Answer::No if !any => return Answer::No,
+                        Answer::Unknown => unknown = true,
+                        _ => {}
+                    }
+                }
+                if unknown {
+                    Answer::Unknown
+                } else if any {
+                    Answer::No
+                } else {
+                    Answer::Yes
+                }
+            }
+            _ => Answer::No,
+        }
+    }
+
+    fn note(&mut self, name: &str) {
+        *self.unanswered.entry(name.to_owned()).or_default() += 1;
+    }
+}
+
+fn not(answer: Answer) -> Answer {
+    match answer {
+        Answer::Yes => Answer::No,
+        Answer::No => Answer::Yes,
+        Answer::Unknown => Answer::Unknown,
+    }
+}
+
+fn string_list(arg: &Value) -> Option<Vec<String>> {
+    arg.as_array()?
+        .iter()
+        .map(|v| v.as_str().map(str::to_owned))
+        .collect()
+}
+
+fn short(items: &[String]) -> String {
+    if items.len() <= 4 {
+        items.join(", ")
+    } else {
+        format!("{} and {} more", items[..3].join(", "), items.len() - 3)
+    }
+}
+
+/// Runs taskgraph's optimization over `graph`.
+pub fn optimize(graph: &TaskGraph, inputs: &Inputs) -> Result<Outcome, OptimizeError> {
+    let n = graph.len();
+    let tasks = &graph.tasks;
+    let params = inputs.params;
+    // requested = target tasks + always_target; the target graph is their closure.
+    let mut target = vec![inputs.target_tasks.is_none(); n];
+    for label in inputs.target_tasks.unwrap_or_default() {
+        let i = graph
+            .get(label)
+            .ok_or_else(|| OptimizeError::UnknownTarget(label.clone()))?;
+        target[i as usize] = true;
+    }
+    let mut requested = target.clone();
+    for (i, task) in tasks.iter().enumerate() {
+        let always = match &params.enable_always_target {
+            AlwaysTarget::All => task.always_target,
+            AlwaysTarget::None => false,
+            AlwaysTarget::Kinds(kinds) => task.always_target && kinds.contains(&task.kind),
+        };
+        requested[i] |= always;
+    }
+    let mut in_graph = requested.clone();
+    let mut stack: Vec<u32> = (0..n as u32).filter(|&i| in_graph[i as usize]).collect();
+    while let Some(i) = stack.pop() {
+        for &dep in &tasks[i as usize].dependencies {
+            if !in_graph[dep as usize] {
+                in_graph[dep as usize] = true;
+                stack.push(dep);
+            }
+        }
+    }
+    let mut do_not_optimize = vec![false; n];
+    for label in &params.do_not_optimize {
+        if let Some(i) = graph.get(label) {
+            do_not_optimize[i as usize] = true;
+        }
+    }
+    if !params.optimize_target_tasks {
+        for i in 0..n {
+            do_not_optimize[i] |= target[i];
+        }
+    }
+    let dependents = |i: u32| {
+        graph.dependents[i as usize]
+            .iter()
+            .copied()
+            .filter(|&d| in_graph[d as usize])
+    };
+
+    let mut evaluator = Evaluator::new(inputs);
+    let mut removed = vec![false; n];
+    let mut candidate = vec![false; n];
+    let mut reasons: Vec<(String, Vec<u32>)> = vec![(String::new(), Vec::new()); n];
+    let mut unknown_names: BTreeMap<String, usize> = BTreeMap::new();
+    let order: Vec<u32> = graph
+        .preorder()
+        .into_iter()
+        .filter(|&i| in_graph[i as usize])
+        .collect();
+    for &t in &order {
+        let ti = t as usize;
+        let task = &tasks[ti];
+        let prune_deps: Vec<u32> = dependents(t)
+            .filter(|&l| {
+                candidate[l as usize]
+                    && (tasks[l as usize].if_dependencies.is_empty()
+                        || tasks[l as usize].if_dependencies.contains(&t))
+            })
+            .collect();
+        enum Step {
+            Keep(String, Vec<u32>),
+            Remove(String),
+            Candidate(String),
+        }
+        let step = if do_not_optimize[ti] {
+            Step::Keep("do not optimize".to_owned(), Vec::new())
+        } else {
+            let needing: Vec<u32> = dependents(t)
+                .filter(|&l| !removed[l as usize] && !prune_deps.contains(&l))
+                .collect();
+            if !needing.is_empty() {
+                Step::Keep("dependent tasks".to_owned(), needing)
+            } else if !requested[ti] {
+                Step::Remove("dependents optimized".to_owned())
+            } else {
+                let (opt_by, answer, detail) = match &task.optimization {
+                    None => ("never".to_owned(), Answer::No, String::new()),
+                    Some((name, arg)) => match inputs.registry.get(name) {
+                        None => {
+                            *unknown_names.entry(name.clone()).or_default() += 1;
+                            (
+                                name.clone(),
+                                Answer::Unknown,
+                                "not a strategy sift knows: kept".to_owned(),
+                            )
+                        }
+                        Some(reg) => {
+                            let (answer, detail) = evaluator.remove(&reg, task, arg);
+                            (format!("{name} ({})", reg.description()), answer, detail)
+                        }
+                    },
+                };
+                let reason = if detail.is_empty() {
+                    opt_by
+                } else {
+                    format!("{opt_by}: {detail}")
+                };
+                match answer {
+                    Answer::Yes => Step::Remove(reason),
+                    _ if !task.if_dependencies.is_empty() => Step::Candidate(reason),
+                    _ => Step::Keep(reason, Vec::new()),
+                }
+            }
+        };
+        match step {
+            Step::Keep(reason, needing) => {
+                reasons[ti] = (reason, needing);
+                // Release the prune candidates this task's keep justifies.
+                let mut queue = prune_deps;
+                while let Some(l) = queue.pop() {
+                    let li = l as usize;
+                    if !candidate[li] || tasks[li].if_dependencies.is_empty() {
+                        continue;
+                    }
+                    candidate[li] = false;
+                    queue.extend(dependents(l).filter(|&r| candidate[r as usize]));
+                }
+            }
+            Step::Remove(reason) => {
+                if prune_deps.is_empty() {
+                    removed[ti] = true;
+                    reasons[ti] = (reason, Vec::new());
+                } else {
+                    candidate[ti] = true;
+                    reasons[ti] = (reason, Vec::new());
+                }
+            }
+            Step::Candidate(reason) => {
+                candidate[ti] = true;
+                reasons[ti] = (reason, Vec::new());
+            }
+        }
+    }
+    // Remaining prune candidates go, unless something kept depends on them;
+    // dependents first, so a candidate kept here protects its own
+    // dependencies (taskgraph would remove those and then fail, or not,
+    // depending on the hash seed).
+    let mut final_kept = vec![false; n];
+    for &t in &order {
+        let ti = t as usize;
+        if !candidate[ti] {
+            continue;
+        }
+        let needing: Vec<u32> = dependents(t)
+            .filter(|&d| !removed[d as usize] && (!candidate[d as usize] || final_kept[d as usize]))
+            .collect();
+        if needing.is_empty() {
+            removed[ti] = true;
+            reasons[ti] = ("if-dependencies pruning".to_owned(), Vec::new());
+        } else {
+            final_kept[ti] = true;
+            reasons[ti] = ("dependent tasks".to_owned(), needing);
+        }
+    }
+    // The replacement phase, dependencies first: "replace with nothing".
+    let mut maybe_replaced = 0usize;
+    for &t in order.iter().rev() {
+        let ti = t as usize;
+        if removed[ti] || do_not_optimize[ti] {
+            continue;
+        }
+        if tasks[ti].dependencies.iter().any(|&d| !removed[d as usize]) {
+            continue;
+        }
+        let Some((name, arg)) = &tasks[ti].optimization else {
+            continue;
+        };
+        let Some(reg) = inputs.registry.get(name) else {
+            continue;
+        };
+        match evaluator.replace(&reg, arg) {
+            Answer::Yes => {
+                removed[ti] = true;
+                reasons[ti] = (
+                    format!("{name} ({}): replaced with nothing", reg.description()),
+                    Vec::new(),
+                );
+            }
+            Answer::Unknown => maybe_replaced += 1,
+            Answer::No => {}
+        }
+    }
+    // taskgraph's get_subgraph refuses a kept task that depends on a removed one.
+    let mut bad = Vec::new();
+    for &t in &order {
+        let ti = t as usize;
+        if removed[ti] {
+            continue;
+        }
+        for &d in &tasks[ti].dependencies {
+            if removed[d as usize] {
+                bad.push(format!(
+                    "{} depends on {} but it has been removed",
+                    tasks[ti].label, tasks[d as usize].label
+                ));
+            }
+        }
+    }
+    if !bad.is_empty() {
+        return Err(OptimizeError::BadEdges(bad.join(", ")));
+    }
+    let mut notes = Vec::new();
+    for (name, count) in &evaluator.unanswered {
+        notes.push(format!(
+            "`{name}` could not be evaluated for {count} task(s) (it needs Mozilla's services or other parameters); they are kept"
+        ));
+    }
+    for (name, count) in &unknown_names {
+        notes.push(format!(
+            "`{name}` is not an optimization strategy sift knows ({count} task(s)); they are kept"
+        ));
+    }
+    if maybe_replaced > 0 {
+        notes.push(format!(
+            "{maybe_replaced} task(s) use index-search: Taskcluster could replace them with cached tasks; sift keeps them"
+        ));
+    }
+    let decisions = tasks
+        .iter()
+        .enumerate()
+        .map(|(i, task)| {
+            let (reason, needing) = std::mem::take(&mut reasons[i]);
+            let kept = in_graph[i] && !removed[i];
+            TaskDecision {
+                label: task.label.clone(),
+                kept,
+                reason: if in_graph[i] {
+                    reason
+                } else {
+                    "not in the target task graph".to_owned()
+                },
+                needed_by: needing
+                    .iter()
+                    .map(|&d| tasks[d as usize].label.clone())
+                    .collect(),
+            }
+        })
+        .collect();
+    Ok(Outcome { decisions, notes })
+}
+
+/// Whether a push is treated as a backstop: forced, recorded, else the
+/// parameters' `backstop`.
+pub fn backstop_from(params: &Params, forced: Option<bool>) -> bool {
+    forced.or(params.backstop).unwrap_or(false)
+}

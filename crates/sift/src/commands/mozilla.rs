@@ -1,0 +1,382 @@
+//! Mozilla's own inputs on the command line: `sift plan --graph` (taskgraph's
+//! full task graph), `sift plan --mozbuild`, `sift files --mozbuild` (like
+//! `mach file-info schedules`) and `sift check --mozbuild`.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde::Serialize;
+use sift_core::mozilla::mozbuild::{MOZBUILD, MozbuildTree, PathAnnotations};
+use sift_core::mozilla::taskgraph::{self, Params, Registry, TaskGraph};
+use sift_core::select::change::normalize_path;
+use sift_core::select::plan::{Decision, DecisionKind, leaf};
+use sift_core::select::render;
+use sift_core::{Change, Config, Plan, Planner};
+
+use crate::cli::{FilesArgs, PlanArgs, PlanFormat};
+use crate::error::CliError;
+use crate::{exit, output};
+
+/// The configuration, with moz.build reading on when asked. A tree with
+/// moz.build files but no sift.toml gets Mozilla's component lists.
+pub(crate) fn load_config(root: &Path, mozbuild: bool) -> Result<Config, CliError> {
+    if mozbuild && !root.join("sift.toml").exists() {
+        return Ok(Config::mozilla_default(root));
+    }
+    let mut config = super::load_config(root)?;
+    config.mozbuild |= mozbuild;
+    Ok(config)
+}
+
+fn input_error(path: &Path, what: &str, error: impl std::fmt::Display, hint: &str) -> CliError {
+    CliError::Input {
+        message: format!("`{}`: {what}: {error}", path.display()),
+        hint: Some(hint.to_owned()),
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, CliError> {
+    std::fs::read(path).map_err(|e| CliError::io(format!("cannot read `{}`", path.display()), e))
+}
+
+/// `sift plan --graph FILE`.
+pub fn plan_graph(root: &Path, args: &PlanArgs) -> Result<u8, CliError> {
+    let prepared = GraphPlan::prepare(root, args)?;
+    let plan = prepared.plan(args, None)?;
+    prepared.emit(plan, args)
+}
+
+/// A taskgraph graph read with everything its optimization needs, so that
+/// `sift plan --record --graph` can plan it under the recorded push.
+pub struct GraphPlan {
+    pub config: Config,
+    change: Change,
+    graph: TaskGraph,
+    targets: Option<Vec<String>>,
+    params: Params,
+    analysis: sift_core::select::plan::ChangeAnalysis,
+    files: Vec<String>,
+    registry: Registry,
+    warnings: sift_core::Diagnostics,
+    notes: std::cell::RefCell<Vec<String>>,
+}
+
+impl GraphPlan {
+    pub fn prepare(root: &Path, args: &PlanArgs) -> Result<GraphPlan, CliError> {
+        let m = &args.mozilla;
+        let graph_path = m.graph.as_deref().expect("called with --graph");
+        if !matches!(
+            args.format,
+            PlanFormat::Text | PlanFormat::Json | PlanFormat::Taskgraph
+        ) {
+            return Err(CliError::Usage {
+                message: "--graph writes text, json or taskgraph".to_owned(),
+                hint: Some(
+                    "use --format taskgraph to hand the kept labels to a decision task".to_owned(),
+                ),
+            });
+        }
+        if args.select.all || !args.select.target.is_empty() {
+            return Err(CliError::Usage {
+                message: "--all and --target do not apply to --graph".to_owned(),
+                hint: Some(
+                    "pass the requested tasks as --target-tasks target-tasks.json".to_owned(),
+                ),
+            });
+        }
+        let params = match &m.params {
+            Some(path) => {
+                let text = String::from_utf8_lossy(&read(path)?).into_owned();
+                Params::parse(&text).map_err(|e| {
+                    input_error(
+                        path,
+                        "invalid parameters",
+                        e,
+                        "expected taskgraph's parameters.yml or a JSON object",
+                    )
+                })?
+            }
+            None => Params::defaults(),
+        };
+        let config = load_config(root, true)?;
+        // The parameters' files_changed is what taskgraph optimizes for; an
+        // explicit change (--files-from, --base) or git decides otherwise.
+        let explicit = args.change.files_from.is_some() || args.change.base.is_some();
+        let change = match &params.files_changed {
+            Some(files) if !explicit => Change::from_path_list(&files.join("\n")),
+            _ => super::load_change(root, &args.change)?,
+        };
+        let graph_bytes = read(graph_path)?;
+        let graph = TaskGraph::from_json(&graph_bytes).map_err(|e| {
+            input_error(graph_path, "invalid task graph", e, "expected taskgraph's full-task-graph.json: {label: {\"dependencies\", \"optimization\", \"attributes\", ...}}")
+        })?;
+        drop(graph_bytes);
+        let targets = match &m.target_tasks {
+            Some(path) => Some(
+                taskgraph::target_tasks_from_json(&read(path)?).map_err(|e| {
+                    input_error(
+                        path,
+                        "invalid target tasks",
+                        e,
+                        "expected target-tasks.json: a JSON list of labels",
+                    )
+                })?,
+            ),
+            None => None,
+        };
+        let mut planner = Planner::new(&config);
+        let analysis = planner.analyze(&change).map_err(super::plan_error)?;
+        let warnings = planner.rules().diagnostics().clone();
+        drop(planner);
+        let mut files: Vec<String> = change.all_paths().iter().map(|p| (*p).to_owned()).collect();
+        files.sort();
+        files.dedup();
+        let autoland = params
+            .optimize_strategies
+            .as_deref()
+            .is_some_and(|s| s.ends_with("project.autoland"));
+        Ok(GraphPlan {
+            config,
+            change,
+            graph,
+            targets,
+            params,
+            analysis,
+            files,
+            registry: Registry::gecko(autoland),
+            warnings,
+            notes: std::cell::RefCell::new(Vec::new()),
+        })
+    }
+
+    /// The head commit to record: the parameters' `head_rev`, else the change's.
+    pub fn head(&self) -> Option<&str> {
+        self.params
+            .head_rev
+            .as_deref()
+            .or(self.change.origin.head.as_deref())
+    }
+
+    /// Optimizes the graph; a recorded push decides the backstop strategies.
+    pub fn plan(
+        &self,
+        args: &PlanArgs,
+        push: Option<&sift_core::history::PushContext>,
+    ) -> Result<Plan, CliError> {
+        let backstop = match push {
+            Some(push) => push.decision.backstop,
+            None => args.record.backstop || self.params.backstop.unwrap_or(false),
+        };
+        let expanded = match push {
+            Some(push) => Some(push.decision.expanded),
+            None => args.record.expanded.then_some(true),
+        };
+        let inputs = taskgraph::Inputs {
+            target_tasks: self.targets.as_deref(),
+            params: &self.params,
+            registry: &self.registry,
+            files: &self.files,
+            components: &self.config.components,
+            analysis: &self.analysis,
+            backstop,
+            expanded,
+        };
+        let outcome = taskgraph::optimize(&self.graph, &inputs).map_err(|e| CliError::Input {
+            message: e.to_string(),
+            hint: Some(
+                "taskgraph fails the same way: a task that is kept depends on one that was removed"
+                    .to_owned(),
+            ),
+        })?;
+        *self.notes.borrow_mut() = outcome.notes;
+        Ok(Plan {
+            origin: self.change.origin.clone(),
+            changed_files: self.change.files.clone(),
+            components: self.config.components.names_of(&self.analysis.components),
+            analysis: sift_core::select::plan::ChangeAnalysis::default(),
+            tasks: outcome.decisions.into_iter().map(decision).collect(),
+            push: push.cloned(),
+            warnings: sift_core::Diagnostics {
+                items: self.warnings.warnings().cloned().collect(),
+            },
+        })
+    }
+
+    /// Prints the plan as `--format` asks.
+    pub fn emit(self, plan: Plan, args: &PlanArgs) -> Result<u8, CliError> {
+        for note in self.notes.borrow().iter() {
+            output::note(note);
+        }
+        if !self.warnings.items.is_empty() {
+            output::print_diagnostics(&self.warnings);
+        }
+        let text = match args.format {
+            PlanFormat::Taskgraph => taskgraph_json(&plan, args.mozilla.removed),
+            PlanFormat::Json => render::plan_json(&plan, &self.config),
+            _ => render::plan_text(&plan),
+        };
+        // Freeing a large graph piece by piece would only cost time.
+        std::mem::forget(plan);
+        std::mem::forget(self);
+        super::plan::print_stdout(&text)?;
+        Ok(exit::OK)
+    }
+}
+
+fn decision(d: taskgraph::TaskDecision) -> Decision {
+    let kind = if d.needed_by.is_empty() {
+        DecisionKind::Strategy(leaf(d.kept, "taskgraph", &d.reason))
+    } else {
+        let mut names = d.needed_by;
+        names.sort();
+        DecisionKind::NeededBy(names)
+    };
+    let reason = match &kind {
+        DecisionKind::NeededBy(names) if names.len() == 1 => {
+            format!("{} (needed by {})", d.reason, names[0])
+        }
+        DecisionKind::NeededBy(names) => format!(
+            "{} (needed by {} and {} more)",
+            d.reason,
+            names[0],
+            names.len() - 1
+        ),
+        _ => d.reason,
+    };
+    Decision {
+        name: d.label,
+        run: d.kept,
+        reason,
+        kind,
+    }
+}
+
+/// The kept labels, as taskgraph's optimized graph holds them.
+fn taskgraph_json(plan: &Plan, removed: bool) -> String {
+    let kept: Vec<&str> = plan.kept().map(|d| d.name.as_str()).collect();
+    let mut out = if removed {
+        let removed: std::collections::BTreeMap<&str, &str> = plan
+            .tasks
+            .iter()
+            .filter(|d| !d.run)
+            .map(|d| (d.name.as_str(), d.reason.as_str()))
+            .collect();
+        serde_json::to_string_pretty(&serde_json::json!({"kept": kept, "removed": removed}))
+    } else {
+        serde_json::to_string_pretty(&kept)
+    }
+    .expect("plain data serializes");
+    out.push('\n');
+    out
+}
+
+#[derive(Serialize)]
+struct PathJson {
+    path: String,
+    /// The blocks that applied, root first: `dir/moz.build:LINE` and the pattern.
+    blocks: Vec<BlockJson>,
+    inclusive: Vec<String>,
+    /// `null`: every exclusive component (the default, or an uncertain answer).
+    exclusive: Option<Vec<String>>,
+    components: Vec<String>,
+    /// Why the answer is conservative, if it is.
+    uncertain: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct BlockJson {
+    location: String,
+    pattern: Option<String>,
+}
+
+/// `sift files --mozbuild PATH...`.
+pub fn files(root: &Path, args: &FilesArgs) -> Result<u8, CliError> {
+    let config = load_config(root, true)?;
+    let components = &config.components;
+    let mut tree = MozbuildTree::new(root);
+    let mut union = sift_core::select::components::ComponentSet::new();
+    let mut per_path = Vec::new();
+    for raw in &args.paths {
+        let path = normalize_path(raw);
+        let a: PathAnnotations = tree.annotations(&path, components, true);
+        let set = a.components(components);
+        union.union_with(&set);
+        per_path.push(PathJson {
+            blocks: a
+                .matched
+                .iter()
+                .map(|m| BlockJson {
+                    location: m.location(),
+                    pattern: m.pattern.clone(),
+                })
+                .collect(),
+            inclusive: components.names_of(&a.inclusive()),
+            exclusive: a.exclusive().map(|e| components.names_of(&e)),
+            components: components.names_of(&set),
+            uncertain: a.uncertain.clone(),
+            path,
+        });
+    }
+    let diagnostics = tree.take_diagnostics();
+    if diagnostics.has_errors() {
+        return Err(CliError::Config(diagnostics));
+    }
+    if !diagnostics.items.is_empty() {
+        output::print_diagnostics(&diagnostics);
+    }
+    let out = if args.json {
+        let doc = serde_json::json!({"components": components.names_of(&union), "paths": per_path});
+        let mut json = serde_json::to_string_pretty(&doc).expect("plain data serializes");
+        json.push('\n');
+        json
+    } else {
+        // mach prints `", ".join(set)`: the same names, here sorted.
+        let mut out = components.names_of(&union).join(", ");
+        out.push('\n');
+        out
+    };
+    super::plan::print_stdout(&out)?;
+    Ok(exit::OK)
+}
+
+/// `sift check --mozbuild`: every moz.build in the tree, read as a plan
+/// would read it. Returns the report and whether it found errors.
+pub fn check(root: &Path, config: &Config) -> (sift_core::Diagnostics, String, usize) {
+    let mut tree = MozbuildTree::new(root);
+    let mut dirs = Vec::new();
+    let walker = ignore::WalkBuilder::new(root).hidden(false).build();
+    for entry in walker.flatten() {
+        if entry.file_name() == MOZBUILD
+            && entry.file_type().is_some_and(|t| t.is_file())
+            && let Ok(relative) = entry.path().strip_prefix(root)
+        {
+            let dir = relative
+                .parent()
+                .map(|p| p.to_string_lossy().replace('\\', "/"))
+                .unwrap_or_default();
+            dirs.push(dir);
+        }
+    }
+    dirs.sort();
+    tree.preload_dirs(dirs.iter().map(String::as_str), &config.components);
+    let mut report = String::new();
+    let mut files: Vec<_> = tree.files().cloned().collect();
+    files.sort_by(|a, b| a.dir.cmp(&b.dir));
+    for file in &files {
+        for line in &file.conditional {
+            let _ = writeln!(
+                report,
+                "{}:{line}: `with Files` under a condition or in a function: not read (sift reads top-level blocks only)",
+                file.source.name
+            );
+        }
+        for line in &file.hidden {
+            let _ = writeln!(
+                report,
+                "{}:{line}: `with Files` after an empty block: mozbuild does not record it either",
+                file.source.name
+            );
+        }
+    }
+    (tree.take_diagnostics(), report, files.len())
+}
