@@ -12,6 +12,7 @@ mod git_bench;
 mod history;
 mod json;
 mod names;
+mod replay;
 mod rng;
 mod rules;
 mod rusage;
@@ -69,6 +70,13 @@ USAGE:
         --runs, default 5) and taskgraph's optimize_task_graph call alone (PY must
         import taskgraph), and check that both keep the same tasks.
         Target: sift at least 100x faster on the largest case.
+
+    sift-bench replay --repo REPO --sift PATH [--commits N] [--dir DIR]
+        Clone REPO (a Cargo workspace) into DIR (default target/bench-replay),
+        write its sift.toml with `sift init`, and for each of the last N
+        first-parent commits (default 60) check that `sift plan` keeps every
+        test task whose package's files or (by real `cargo tree`, offline)
+        resolved dependencies changed. Exits 1 on any miss.
 ";
 
 fn main() -> ExitCode {
@@ -120,6 +128,22 @@ fn dispatch(args: &[String]) -> Result<ExitCode, String> {
                 }
                 Err(bench::RunError::Usage(message)) => Err(message),
             }
+        }
+        "replay" => {
+            let mut flags = Flags::parse(rest, &["--repo", "--sift", "--commits", "--dir"], &[])?;
+            let options = replay::ReplayOptions {
+                repo: PathBuf::from(flags.required("--repo")?),
+                sift: PathBuf::from(flags.required("--sift")?),
+                commits: flags.parsed("--commits", 60usize)?,
+                dir: flags
+                    .take("--dir")
+                    .map_or_else(|| PathBuf::from("target/bench-replay"), PathBuf::from),
+            };
+            Ok(if replay::replay(&options)? {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
         "changed" => {
             let mut flags = Flags::parse(rest, &["--out", "--tasks", "--seed"], &[])?;

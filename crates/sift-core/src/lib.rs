@@ -12,7 +12,8 @@
 //! - [`run`]: `sift run`'s scheduling policy and report;
 //! - [`ci`]: CI pipelines, job summaries and the verdict;
 //! - [`report`]: the self-contained HTML report of a plan, a run and shards;
-//! - [`mozilla`]: Mozilla's own inputs (moz.build, taskgraph graphs).
+//! - [`mozilla`]: Mozilla's own inputs (moz.build, taskgraph graphs);
+//! - [`workspace`]: package-manager workspaces, lockfile diffs and `sift init`.
 //!
 //! Shared by all of them: [`config`] (loading and validating `sift.toml`),
 //! [`pattern`] (globs and the pattern index) and [`diagnostic`].
@@ -29,6 +30,7 @@ pub mod report;
 pub mod run;
 pub mod select;
 pub mod tests;
+pub mod workspace;
 
 pub use config::{Config, ConfigLoadError};
 pub use diagnostic::{ConfigDiagnostic, ConfigError, Diagnostics};

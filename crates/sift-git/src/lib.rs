@@ -19,6 +19,7 @@
 //! one `cat-file` probing the fallback branches. Extra commands run only to
 //! explain a failure.
 
+mod blob;
 mod command;
 mod error;
 mod in_process;
@@ -34,6 +35,7 @@ use sift_core::{Change, ChangeOrigin, ChangeStatus, ChangedFile};
 use crate::command::{Git, nul_fields, os_string};
 use crate::error::SHALLOW_HINT;
 
+pub use crate::blob::read_files_at;
 pub use crate::error::{CommandFailure, GitError};
 
 /// Which change to detect.

@@ -34,6 +34,9 @@ pub enum Command {
     Files(FilesArgs),
     /// Validate every sift.toml in the repository and warn about dead rules and unused components.
     Check(CheckArgs),
+    /// Write a sift.toml derived from the Cargo, npm/pnpm/Yarn, uv and Go workspaces at the root;
+    /// `--check` reports how the committed one has drifted from them.
+    Init(InitArgs),
     /// Queue a pipeline on a remote CI service, follow it with live logs, retry it, exit with its result.
     Pipeline(PipelineArgs),
     /// Order tests so that likely failures run first, explaining every score.
@@ -385,6 +388,22 @@ pub struct FilesArgs {
     /// union of the paths' components); with --json, per path.
     #[arg(long)]
     pub mozbuild: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Overwrite an existing sift.toml (tasks and components named in `[init] keep` are kept).
+    #[arg(long)]
+    pub force: bool,
+
+    /// Print the file on stdout instead of writing it.
+    #[arg(long, conflicts_with = "check")]
+    pub print: bool,
+
+    /// Write nothing: regenerate in memory and report how the committed sift.toml differs
+    /// (exit 14 on drift). For CI.
+    #[arg(long, conflicts_with = "force")]
+    pub check: bool,
 }
 
 #[derive(Debug, Args)]

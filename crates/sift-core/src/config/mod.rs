@@ -21,7 +21,7 @@ use toml::Spanned;
 use crate::diagnostic::{ConfigDiagnostic, ConfigError, Diagnostics, SourceFile};
 use crate::pattern::{Pattern, PatternList};
 use crate::select::components::{ComponentKind, ComponentSet, Components, suggest};
-use crate::select::rules::{RULE_FILE, Rule, RuleFile};
+use crate::select::rules::{RULE_FILE, Rule, RuleFile, WorkspaceRule};
 use crate::select::task::{Strategy, Task};
 use raw::{ComponentList, Names, RawRoot, RawRule, RawStrategy, RawTask};
 
@@ -42,6 +42,9 @@ pub struct Config {
     pub cadence: crate::history::Cadence,
     /// `[ci.gitlab]`, `[ci.buildkite]`: what generated pipelines inherit.
     pub ci: crate::ci::CiConfig,
+    /// `[init] keep`: names of hand-written tasks and components that
+    /// `sift init --force` keeps.
+    pub init_keep: Vec<String>,
     /// `[mozbuild] enabled = true`: moz.build SCHEDULES annotations apply
     /// before the rule files (see [`crate::mozilla`]).
     pub mozbuild: bool,
@@ -110,6 +113,7 @@ impl Config {
             history::compile_store(raw.store.take(), raw.cache.take(), &source, &mut diags);
         let cadence = history::compile_cadence(raw.backstop.take(), &source, &mut diags);
         let ci = crate::ci::CiConfig::compile(raw.ci, &source, &mut diags);
+        let init_keep = compile_keep(raw.init.take(), &source, &components, &tasks, &mut diags);
         if diags.has_errors() {
             diags.sort();
             return Err(ConfigError(diags));
@@ -124,6 +128,7 @@ impl Config {
             cache_store,
             cadence,
             ci,
+            init_keep,
             mozbuild,
             sources,
             warnings: diags,
@@ -178,6 +183,7 @@ fn parse<T: schema::Schema>(source: &Arc<SourceFile>, diags: &mut Diagnostics) -
                     "store",
                     "backstop",
                     "ci",
+                    "init",
                     "mozbuild",
                 ]
                 .iter()
@@ -402,7 +408,8 @@ fn compile_rules(
                 .with_help("list at least one pattern, e.g. `files = [\"**/*.py\"]`"),
             );
         }
-        if rule.inclusive.is_none() && rule.exclusive.is_none() {
+        let workspace = compile_workspace_rule(&rule, source, diags);
+        if rule.inclusive.is_none() && rule.exclusive.is_none() && workspace.is_none() {
             diags.push(
                 ConfigDiagnostic::warning(
                     source,
@@ -431,10 +438,122 @@ fn compile_rules(
                 pattern_spans,
                 inclusive,
                 exclusive,
+                workspace,
             });
         }
     }
     rules
+}
+
+/// `lockfile = "..."` / `manifest = "..."` on a rule.
+fn compile_workspace_rule(
+    rule: &RawRule,
+    source: &Arc<SourceFile>,
+    diags: &mut Diagnostics,
+) -> Option<WorkspaceRule> {
+    use crate::workspace::Ecosystem;
+    let (key, value, lockfile) = match (&rule.lockfile, &rule.manifest) {
+        (None, None) => return None,
+        (Some(l), Some(m)) => {
+            diags.push(
+                ConfigDiagnostic::error(
+                    source,
+                    Some(m.span()),
+                    "a rule has either `lockfile` or `manifest`",
+                    "second here",
+                )
+                .with_related(source, l.span(), "first here")
+                .with_help("write one rule for the lockfile and one for the root manifest"),
+            );
+            return None;
+        }
+        (Some(l), None) => ("lockfile", l, true),
+        (None, Some(m)) => ("manifest", m, false),
+    };
+    let Some(ecosystem) = Ecosystem::from_key(value.get_ref()) else {
+        let known: Vec<&str> = Ecosystem::ALL.iter().map(|e| e.key()).collect();
+        let help = match suggest(value.get_ref(), known.iter().copied()) {
+            Some(close) => format!("did you mean `{close}`?"),
+            None => format!(
+                "one of {}",
+                known
+                    .iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        diags.push(
+            ConfigDiagnostic::error(
+                source,
+                Some(value.span()),
+                format!("unknown {key} kind `{}`", value.get_ref()),
+                "not a package manager sift reads",
+            )
+            .with_help(help),
+        );
+        return None;
+    };
+    if let Some(exclusive) = &rule.exclusive {
+        diags.push(
+            ConfigDiagnostic::error(source, Some(exclusive.span()), format!("a `{key}` rule computes its exclusive components"), "remove this")
+                .with_help(format!("the {key}'s diff says which packages a change affects; their components are what rules give their manifests")),
+        );
+        return None;
+    }
+    Some(if lockfile {
+        WorkspaceRule::Lockfile(ecosystem)
+    } else {
+        WorkspaceRule::Manifest(ecosystem)
+    })
+}
+
+/// `[init] keep`: each name must be a task or a component.
+fn compile_keep(
+    raw: Option<raw::RawInit>,
+    source: &Arc<SourceFile>,
+    components: &Components,
+    tasks: &[Task],
+    diags: &mut Diagnostics,
+) -> Vec<String> {
+    let Some(names) = raw.and_then(|r| r.keep) else {
+        return Vec::new();
+    };
+    let mut keep = Vec::new();
+    for name in names.into_inner() {
+        let known = components.get(name.get_ref()).is_some()
+            || tasks
+                .binary_search_by(|t| t.name.as_str().cmp(name.get_ref()))
+                .is_ok();
+        if !known {
+            let candidates = tasks
+                .iter()
+                .map(|t| t.name.as_str())
+                .chain(components.ids().map(|id| components.name(id)));
+            let help = match suggest(name.get_ref(), candidates) {
+                Some(close) => format!("did you mean `{close}`?"),
+                None => {
+                    "list the hand-written tasks and components `sift init --force` should keep"
+                        .to_owned()
+                }
+            };
+            diags.push(
+                ConfigDiagnostic::error(
+                    source,
+                    Some(name.span()),
+                    format!(
+                        "`[init] keep` names `{}`, which is neither a task nor a component",
+                        name.get_ref()
+                    ),
+                    "unknown",
+                )
+                .with_help(help),
+            );
+            continue;
+        }
+        keep.push(name.into_inner());
+    }
+    keep
 }
 
 fn take_tasks(

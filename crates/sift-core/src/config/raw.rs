@@ -23,6 +23,15 @@ pub(crate) struct RawRoot {
     pub store: Option<RawStore>,
     pub backstop: Option<Spanned<RawBackstop>>,
     pub ci: Option<crate::ci::RawCi>,
+    pub init: Option<RawInit>,
+}
+
+/// `[init]`: what `sift init --force` keeps when it regenerates the file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawInit {
+    /// Hand-written tasks and components (and the rules naming them).
+    pub keep: Option<Names>,
 }
 
 /// A table read as its entries, in the order the parser gives them (both
@@ -172,6 +181,11 @@ pub(crate) struct RawRule {
     pub files: Names,
     pub inclusive: Option<Names>,
     pub exclusive: Option<Names>,
+    /// `lockfile = "cargo"`: the exclusive components come from the
+    /// lockfile's diff (the packages whose resolved dependencies changed).
+    pub lockfile: Option<Spanned<String>>,
+    /// `manifest = "cargo"`: likewise for a root manifest's workspace-wide sections.
+    pub manifest: Option<Spanned<String>>,
 }
 
 /// The strategy keys, shared by tasks and by composite members.

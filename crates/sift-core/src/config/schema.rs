@@ -223,6 +223,8 @@ struct RuleParts {
     files: Option<Names>,
     inclusive: Option<Names>,
     exclusive: Option<Names>,
+    lockfile: Option<Spanned<String>>,
+    manifest: Option<Spanned<String>>,
 }
 
 impl RuleParts {
@@ -233,6 +235,8 @@ impl RuleParts {
                 files: self.files?,
                 inclusive: self.inclusive,
                 exclusive: self.exclusive,
+                lockfile: self.lockfile,
+                manifest: self.manifest,
             },
         ))
     }
@@ -407,6 +411,8 @@ impl<'s> Reader<'s> {
                         files: None,
                         inclusive: None,
                         exclusive: None,
+                        lockfile: None,
+                        manifest: None,
                     });
                     Section::Rule(read.rules.len() - 1)
                 }
@@ -593,6 +599,8 @@ impl<'s> Reader<'s> {
             "files" => set(&mut rule.files, self.names()?),
             "inclusive" => set(&mut rule.inclusive, self.names()?),
             "exclusive" => set(&mut rule.exclusive, self.names()?),
+            "lockfile" => set(&mut rule.lockfile, self.string_value()?),
+            "manifest" => set(&mut rule.manifest, self.string_value()?),
             _ => None,
         }
     }

@@ -215,6 +215,50 @@ impl Pattern {
         }
         self.alternatives.iter().any(|alt| match_prefix(alt, path))
     }
+
+    /// Whether `path` itself matches, not merely one of its ancestors: the
+    /// glob semantics of package managers' workspace member lists, where
+    /// `packages/*` names `packages/a` but not `packages/a/fixtures`.
+    pub fn matches_exactly(&self, path: &str) -> bool {
+        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        !segments.is_empty()
+            && self
+                .alternatives
+                .iter()
+                .any(|alt| match_whole(alt, &segments))
+    }
+}
+
+/// As [`match_prefix`], but the whole path must be consumed (a trailing `**`
+/// still matches zero or more segments).
+fn match_whole(pattern: &[Segment], path: &[&str]) -> bool {
+    let (mut p, mut s) = (0usize, 0usize);
+    let mut backtrack: Option<(usize, usize)> = None;
+    loop {
+        if p == pattern.len() && s == path.len() {
+            return true;
+        }
+        if p < pattern.len() {
+            if let Segment::AnyDepth = pattern[p] {
+                backtrack = Some((p, s));
+                p += 1;
+                continue;
+            }
+            if s < path.len() && segment_matches(&pattern[p], path[s]) {
+                p += 1;
+                s += 1;
+                continue;
+            }
+        }
+        match backtrack {
+            Some((bp, bs)) if bs < path.len() => {
+                backtrack = Some((bp, bs + 1));
+                p = bp + 1;
+                s = bs + 1;
+            }
+            _ => return false,
+        }
+    }
 }
 
 /// Calls `f` with `path` split into its non-empty segments, in a stack buffer
@@ -906,6 +950,19 @@ mod tests {
         assert!(m("dir/**", "dir"));
         assert!(!m("dir/**", "dirx/a"));
         assert!(!m("dir/**", "other/dir/a"));
+    }
+
+    #[test]
+    fn exact_matching_names_the_path_itself() {
+        let p = Pattern::new("packages/*").unwrap();
+        assert!(p.matches_exactly("packages/a"));
+        assert!(!p.matches_exactly("packages/a/fixtures"));
+        assert!(!p.matches_exactly("packages"));
+        let deep = Pattern::new("apps/**").unwrap();
+        assert!(deep.matches_exactly("apps/a/b") && deep.matches_exactly("apps"));
+        let mid = Pattern::new("a/**/pkg").unwrap();
+        assert!(mid.matches_exactly("a/pkg") && mid.matches_exactly("a/x/y/pkg"));
+        assert!(!mid.matches_exactly("a/x/pkg/z"));
     }
 
     #[test]

@@ -16,6 +16,7 @@ use crate::select::change::{Change, ChangeOrigin, ChangedFile};
 use crate::select::components::{ComponentId, ComponentSet};
 use crate::select::rules::{PathSchedules, RuleTree};
 use crate::select::task::Strategy;
+use crate::workspace::resolve::{Attribution, Outcome, Revisions};
 
 /// How many files to remember per component as evidence.
 pub(crate) const EVIDENCE_PER_COMPONENT: usize = 3;
@@ -37,11 +38,35 @@ pub struct ChangeAnalysis {
     pub components: ComponentSet,
     /// Per component id: the first changed paths (sorted) that affect it.
     pub evidence: Vec<Vec<String>>,
+    /// Changed lockfiles and root manifests matched by `lockfile`/`manifest`
+    /// rules: what their diff affects, and why.
+    pub workspace: Vec<Attribution>,
 }
 
 impl ChangeAnalysis {
     pub fn evidence(&self, id: ComponentId) -> &[String] {
         self.evidence.get(id.0 as usize).map_or(&[], Vec::as_slice)
+    }
+
+    /// The lockfile or root manifest attribution of a changed path.
+    pub fn attribution(&self, path: &str) -> Option<&Attribution> {
+        self.workspace.iter().find(|a| a.path == path)
+    }
+
+    /// Why `path` (a lockfile or root manifest) affects `component`: the
+    /// first reason of the first package that maps to it.
+    pub fn workspace_reason(&self, path: &str, component: &str) -> Option<String> {
+        match &self.attribution(path)?.outcome {
+            Outcome::Packages { packages, .. } => packages
+                .iter()
+                .find(|p| p.components.iter().any(|c| c == component))
+                .and_then(|p| {
+                    p.because
+                        .first()
+                        .map(|b| format!("{b} → used by {}", p.name))
+                }),
+            Outcome::Everything(reason) => Some(format!("every component: {reason}")),
+        }
     }
 }
 
@@ -139,6 +164,8 @@ pub struct Planner<'c> {
     tree: RuleTree<'c>,
     /// Every `changed` list of every task, indexed on first use.
     changed: OnceCell<ChangedIndex>,
+    /// Both versions of changed files, for `lockfile`/`manifest` rules.
+    revisions: Option<&'c dyn Revisions>,
 }
 
 /// The `changed` pattern lists of a configuration in one [`PatternIndex`],
@@ -247,7 +274,56 @@ impl<'c> Planner<'c> {
             config,
             tree,
             changed: OnceCell::new(),
+            revisions: None,
         }
+    }
+
+    /// Gives `lockfile`/`manifest` rules the files' two versions. Without
+    /// them such a rule affects every exclusive component, with that reason.
+    pub fn with_revisions(mut self, revisions: &'c dyn Revisions) -> Self {
+        self.revisions = Some(revisions);
+        self
+    }
+
+    /// Attributes the changed lockfiles and root manifests (only those a
+    /// `lockfile`/`manifest` rule selects; a plan without any pays one check).
+    fn attribute_workspace_files(&mut self, paths: &[&str]) -> Vec<Attribution> {
+        if !self.tree.any_workspace_rules() {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for &path in paths {
+            let Some((rule, _)) = self.tree.workspace_rule(path) else {
+                continue;
+            };
+            let mut attribution = match self.revisions {
+                Some(revisions) => crate::workspace::resolve::attribute(path, rule, revisions),
+                None => Attribution {
+                    path: path.to_owned(),
+                    rule,
+                    outcome: Outcome::Everything(format!(
+                        "{path}: no base and head versions to compare"
+                    )),
+                },
+            };
+            let set = match &mut attribution.outcome {
+                Outcome::Packages { packages, .. } => {
+                    let mut set = ComponentSet::new();
+                    for package in packages {
+                        let components = self
+                            .tree
+                            .exclusive_ignoring_workspace_rules(&package.manifest);
+                        package.components = self.config.components.names_of(&components);
+                        set.union_with(&components);
+                    }
+                    set
+                }
+                Outcome::Everything(_) => self.config.components.all_exclusive().clone(),
+            };
+            self.tree.set_resolved(path, set);
+            out.push(attribution);
+        }
+        out
     }
 
     pub fn config(&self) -> &'c Config {
@@ -271,6 +347,7 @@ impl<'c> Planner<'c> {
             ..ChangeAnalysis::default()
         };
         self.tree.preload(paths.iter().copied());
+        analysis.workspace = self.attribute_workspace_files(paths);
         // Components that still want examples; once all have theirs, a path
         // costs only its rule matching and one union.
         let mut wanting: ComponentSet = components.ids().collect();
@@ -506,6 +583,14 @@ impl<'a> Evaluator<'a> {
                     list_short_into(&mut summary, &affected_names);
                     summary.push_str(" affected (by ");
                     summary.push_str(example);
+                    // A lockfile or root manifest names what changed in it.
+                    if !self.analysis.workspace.is_empty()
+                        && let Some(why) =
+                            self.analysis.workspace_reason(example, affected_names[0])
+                    {
+                        summary.push_str(": ");
+                        summary.push_str(&why);
+                    }
                     summary.push(')');
                     summary
                 };

@@ -117,6 +117,53 @@ impl<'a> PushJson<'a> {
     }
 }
 
+/// `"workspace"`: a changed lockfile or root manifest and what its diff affects.
+#[derive(Debug, Serialize)]
+pub struct WorkspaceJson<'a> {
+    pub path: &'a str,
+    pub rule: String,
+    /// Every change found, one line each.
+    pub changes: &'a [String],
+    pub packages: Vec<WorkspacePackageJson<'a>>,
+    /// Set when sift could not attribute the change: every component is affected.
+    pub everything: Option<&'a str>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WorkspacePackageJson<'a> {
+    pub name: &'a str,
+    pub components: &'a [String],
+    pub because: &'a [String],
+}
+
+impl<'a> WorkspaceJson<'a> {
+    fn of(a: &'a crate::workspace::resolve::Attribution) -> WorkspaceJson<'a> {
+        use crate::workspace::resolve::Outcome;
+        let (changes, packages, everything): (&[String], _, _) = match &a.outcome {
+            Outcome::Packages { changes, packages } => (
+                changes,
+                packages
+                    .iter()
+                    .map(|p| WorkspacePackageJson {
+                        name: &p.name,
+                        components: &p.components,
+                        because: &p.because,
+                    })
+                    .collect(),
+                None,
+            ),
+            Outcome::Everything(reason) => (&[], Vec::new(), Some(reason.as_str())),
+        };
+        WorkspaceJson {
+            path: &a.path,
+            rule: a.rule.describe(),
+            changes,
+            packages,
+            everything,
+        }
+    }
+}
+
 /// The plan as JSON: one changed file and one task per line. Plans of large
 /// changes list 100,000 files, and serde's pretty printer costs several times
 /// more than this while the result is no easier to read.
@@ -208,6 +255,16 @@ fn write_plan_json(
     write_each(&mut out, &plan.changed_files, write_file);
     out.extend_from_slice(b",\n  \"components\": ");
     write_value(&mut out, &plan.components);
+    if !plan.analysis.workspace.is_empty() {
+        let workspace: Vec<WorkspaceJson> = plan
+            .analysis
+            .workspace
+            .iter()
+            .map(WorkspaceJson::of)
+            .collect();
+        out.extend_from_slice(b",\n  \"workspace\": ");
+        write_each(&mut out, &workspace, write_value);
+    }
     if let Some(evidence) = evidence {
         out.extend_from_slice(b",\n  \"component_evidence\": ");
         write_map_lines(&mut out, evidence);

@@ -33,6 +33,33 @@ pub struct Rule {
     pub inclusive: ComponentSet,
     /// `None` when the rule does not set `exclusive`.
     pub exclusive: Option<ComponentSet>,
+    /// `lockfile = "..."` / `manifest = "..."`: the exclusive components
+    /// come from the file's diff at plan time.
+    pub workspace: Option<WorkspaceRule>,
+}
+
+/// A rule whose exclusive components a change's lockfile or root manifest
+/// diff decides (see [`crate::workspace::resolve`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WorkspaceRule {
+    Lockfile(crate::workspace::Ecosystem),
+    Manifest(crate::workspace::Ecosystem),
+}
+
+impl WorkspaceRule {
+    pub fn ecosystem(self) -> crate::workspace::Ecosystem {
+        match self {
+            WorkspaceRule::Lockfile(e) | WorkspaceRule::Manifest(e) => e,
+        }
+    }
+
+    /// `lockfile = "cargo"`.
+    pub fn describe(self) -> String {
+        match self {
+            WorkspaceRule::Lockfile(e) => format!("lockfile = \"{}\"", e.key()),
+            WorkspaceRule::Manifest(e) => format!("manifest = \"{}\"", e.key()),
+        }
+    }
 }
 
 /// The rules of one `sift.toml`.
@@ -46,6 +73,10 @@ pub struct RuleFile {
     pub rules: Vec<Rule>,
     /// The rules' patterns in one index (list id = rule index), for large files.
     index: OnceLock<Option<PatternIndex>>,
+    /// Whether any rule is a `lockfile`/`manifest` rule.
+    has_workspace: bool,
+    /// Those rules' indexes, in file order.
+    workspace_rules: Vec<usize>,
 }
 
 impl RuleFile {
@@ -55,12 +86,18 @@ impl RuleFile {
         } else {
             dir.split('/').count()
         };
+        let workspace_rules: Vec<usize> = (0..rules.len())
+            .filter(|&i| rules[i].workspace.is_some())
+            .collect();
+        let has_workspace = !workspace_rules.is_empty();
         RuleFile {
             dir,
             depth,
             source,
             rules,
             index: OnceLock::new(),
+            has_workspace,
+            workspace_rules,
         }
     }
 
@@ -154,6 +191,9 @@ pub struct RuleTree<'c> {
     diagnostics: Diagnostics,
     scratch: IndexScratch,
     decisions: Vec<ListDecision>,
+    /// Changed lockfiles and root manifests → the exclusive components their
+    /// diff gave (set by the planner before it matches the change).
+    resolved: FxHashMap<String, ComponentSet>,
     /// moz.build files: a layer applied before the rule files, with
     /// Mozilla's own semantics (`[mozbuild] enabled = true`).
     mozbuild: Option<crate::mozilla::mozbuild::MozbuildTree>,
@@ -173,8 +213,68 @@ impl<'c> RuleTree<'c> {
             diagnostics: Diagnostics::default(),
             scratch: IndexScratch::default(),
             decisions: Vec::new(),
+            resolved: FxHashMap::default(),
             mozbuild: None,
         }
+    }
+
+    /// Whether the root rule file or any rule file read so far has a
+    /// `lockfile`/`manifest` rule.
+    pub fn any_workspace_rules(&self) -> bool {
+        self.root_rules.has_workspace || self.files.values().flatten().any(|f| f.has_workspace)
+    }
+
+    /// Records what a workspace rule's diff decided for `path`.
+    pub fn set_resolved(&mut self, path: &str, exclusive: ComponentSet) {
+        self.resolved.insert(path.to_owned(), exclusive);
+    }
+
+    /// The last `lockfile`/`manifest` rule that selects `path`, with the
+    /// directory of its rule file: `None` for nearly every path, at the
+    /// cost of matching only the (few) workspace rules.
+    pub fn workspace_rule(&mut self, path: &str) -> Option<(WorkspaceRule, String)> {
+        let dir = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+        let chain = self.chain(dir);
+        if !chain.iter().any(|f| f.has_workspace) {
+            return None;
+        }
+        crate::pattern::with_segments(path, |segments| {
+            let mut found = None;
+            for file in chain.iter().filter(|f| f.has_workspace) {
+                let relative = &segments[file.depth.min(segments.len())..];
+                for &index in &file.workspace_rules {
+                    let rule = &file.rules[index];
+                    if let Some(kind) = rule.workspace
+                        && rule.files.selects(relative)
+                    {
+                        found = Some((kind, file.dir.clone()));
+                    }
+                }
+            }
+            found
+        })
+    }
+
+    /// The exclusive components `path` gets from the rules, `lockfile` and
+    /// `manifest` rules left out: what a workspace package's manifest maps
+    /// to, for a lockfile change that affects the package.
+    pub fn exclusive_ignoring_workspace_rules(&mut self, path: &str) -> ComponentSet {
+        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        let dir = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+        let chain = self.chain(dir);
+        let mut exclusive: Option<&ComponentSet> = None;
+        for file in chain.iter() {
+            let relative = &segments[file.depth.min(segments.len())..];
+            for rule in &file.rules {
+                if rule.workspace.is_none()
+                    && let Some(e) = &rule.exclusive
+                    && rule.files.selects(relative)
+                {
+                    exclusive = Some(e);
+                }
+            }
+        }
+        exclusive.unwrap_or(self.components.all_exclusive()).clone()
     }
 
     /// Applies the moz.build files of the tree before the rule files.
@@ -298,6 +398,7 @@ impl<'c> RuleTree<'c> {
         });
         let (_, chain) = self.last_chain.as_ref().expect("set above");
         let (scratch, decisions) = (&mut self.scratch, &mut self.decisions);
+        let (resolved, all_exclusive) = (&self.resolved, self.components.all_exclusive());
         let exclusive = crate::pattern::with_segments(path, |segments| {
             let mut exclusive: Option<&ComponentSet> = base_exclusive.as_ref();
             for file in chain.iter() {
@@ -320,6 +421,9 @@ impl<'c> RuleTree<'c> {
                     out.union_with(&rule.inclusive);
                     if let Some(e) = &rule.exclusive {
                         exclusive = Some(e);
+                    } else if rule.workspace.is_some() {
+                        // Unresolved (no diff was asked for): every component.
+                        exclusive = Some(resolved.get(path).unwrap_or(all_exclusive));
                     }
                 }
             }
@@ -350,6 +454,13 @@ impl<'c> RuleTree<'c> {
                 result.inclusive.union_with(&rule.inclusive);
                 if let Some(exclusive) = &rule.exclusive {
                     result.exclusive = Some(exclusive.clone());
+                } else if rule.workspace.is_some() {
+                    result.exclusive = Some(
+                        self.resolved
+                            .get(path)
+                            .unwrap_or(self.components.all_exclusive())
+                            .clone(),
+                    );
                 }
                 if explain {
                     result.matched.push(MatchedRule {

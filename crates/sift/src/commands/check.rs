@@ -98,7 +98,7 @@ fn nested_rule_dirs(root: &Path) -> Vec<String> {
 }
 
 /// Tracked files from git, else every non-ignored file; sorted.
-fn tracked_files(root: &Path) -> Vec<String> {
+pub(crate) fn tracked_files(root: &Path) -> Vec<String> {
     let mut files = match sift_git::tracked_files(root) {
         Ok(files) => files,
         Err(_) => ignore::WalkBuilder::new(root)

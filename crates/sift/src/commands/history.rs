@@ -90,7 +90,8 @@ pub fn plan_and_record(root: &Path, args: PlanArgs) -> Result<u8, CliError> {
     let change = super::load_change(root, &args.change)?;
     let head = head_of(change.origin.head.as_deref(), &args)?;
     let base = change.origin.base.clone();
-    let mut planner = Planner::new(&config);
+    let revisions = super::workspace::GitRevisions::new(root, &change, &args.change);
+    let mut planner = Planner::new(&config).with_revisions(&revisions);
     let plan = record_and_plan(root, &args, &config, &head, base.as_deref(), |push| {
         let options = PlanOptions {
             push,

@@ -5,6 +5,7 @@ mod cache;
 mod check;
 mod files;
 mod history;
+mod init;
 mod inputs;
 mod mozilla;
 mod order;
@@ -16,6 +17,7 @@ mod run;
 mod shard;
 mod verdict;
 mod why;
+mod workspace;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -56,6 +58,7 @@ pub fn run_local(cli: Cli) -> Result<u8, CliError> {
         Command::Why(args) => why::run(&root, args),
         Command::Files(args) => files::run(&root, args),
         Command::Check(args) => check::run(&root, args),
+        Command::Init(args) => init::run(&root, args),
         Command::Order(args) => order::run(&root, args),
         Command::Shard(args) => shard::run(args),
         Command::Record(args) => record::run(&root, args),

@@ -38,8 +38,10 @@ pub fn run(root: &Path, args: RunArgs) -> Result<u8, CliError> {
     }
     let (config, change) = super::load_config_and_change(root, &args.change)?;
     let options = super::plan_options(&args.select)?;
-    let mut planner = Planner::new(&config);
+    let revisions = super::workspace::GitRevisions::new(root, &change, &args.change);
+    let mut planner = Planner::new(&config).with_revisions(&revisions);
     let plan = planner.plan(change, &options).map_err(super::plan_error)?;
+    super::workspace::report(&plan);
     let run_dir = root.join(RUN_DIR);
     let records_path = run_dir.join("results.json");
     let mut records = load_records(&records_path);

@@ -12,6 +12,7 @@ mod files;
 mod gcs;
 mod git_changes;
 mod history;
+mod init;
 mod mozilla;
 mod order;
 mod pipeline;

@@ -54,6 +54,14 @@ files = [
 ]
 exclusive = ["linux"]
 
+[[rules]]
+files = ["Cargo.lock"]
+lockfile = "cargo"
+
+[[rules]]
+files = ["Cargo.toml"]
+manifest = 'cargo'
+
 [tasks.build]
 schedules = ["linux"]
 run = """
@@ -153,7 +161,7 @@ fn declines_what_it_is_not_sure_of() {
         "[tasks.a]\nrun = [\"x\"]\n",
         "[tasks.a]\nalways = \"yes\"\n",
         "[tasks.a]\nany = [{ schedules = [\"a\"], extra = true }]\n",
-        "[[rules]]\nfiles = [\"x\"]\nlockfile = \"Cargo.lock\"\n",
+        "[[rules]]\nfiles = [\"x\"]\nlockfile = [\"cargo\"]\n",
         "[[rules]]\ninclusive = [\"x\"]\n",
         // shapes left to toml
         "tasks.a.run = \"x\"\n",
