@@ -221,11 +221,17 @@ impl Pattern {
     /// `packages/*` names `packages/a` but not `packages/a/fixtures`.
     pub fn matches_exactly(&self, path: &str) -> bool {
         let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-        !segments.is_empty()
-            && self
-                .alternatives
-                .iter()
-                .any(|alt| match_whole(alt, &segments))
+        if segments.is_empty() {
+            return false;
+        }
+        if self.alternatives.is_empty() {
+            // A simple pattern, compiled on first use.
+            let compiled = self.compiled.get_or_init(|| compile_text(&self.source));
+            return match_whole(compiled, &segments);
+        }
+        self.alternatives
+            .iter()
+            .any(|alt| match_whole(alt, &segments))
     }
 }
 
