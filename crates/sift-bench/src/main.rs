@@ -15,6 +15,7 @@ mod names;
 mod rng;
 mod rules;
 mod rusage;
+mod sched;
 mod tasks;
 mod tree;
 
@@ -59,6 +60,14 @@ USAGE:
         `sift plan --base C^ --head C --format json` with
         `git diff --name-status C^ C` as whole processes.
         Target: sift's median wall time at most 1.2x git's.
+
+    sift-bench sched --dir DIR --sift PATH [--tasks N] [--jobs J] [--runs N] [--first-tasks N] [--enforce]
+        `sift run`'s own cost. Runs N `true` tasks (default 5,000) in a wide
+        graph (5 levels, 3 needs each) with `sift run -j J` (default 2) and the
+        same N `sh -c true` with `xargs -P J`: target sift within 1.3x of
+        xargs. Then times a --first-tasks plan (default 10,000 tasks) from
+        starting sift to its first task: target under 100 ms. Median of --runs
+        (default 3) after a warm-up. `sift-remote` must sit beside PATH.
 ";
 
 fn main() -> ExitCode {
@@ -172,6 +181,39 @@ fn dispatch(args: &[String]) -> Result<ExitCode, String> {
                 .map_err(|e| format!("--sift: {e}"))?;
             let options = git_bench::GitOptions { sift, ..options };
             match git_bench::run(&options) {
+                Ok(false) if enforce => Ok(ExitCode::from(3)),
+                Ok(_) => Ok(ExitCode::SUCCESS),
+                Err(message) => {
+                    eprintln!("error: {message}");
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        "sched" => {
+            let mut flags = Flags::parse(
+                rest,
+                &[
+                    "--dir",
+                    "--sift",
+                    "--tasks",
+                    "--jobs",
+                    "--runs",
+                    "--first-tasks",
+                ],
+                &["--enforce"],
+            )?;
+            let options = sched::SchedOptions {
+                dir: PathBuf::from(flags.required("--dir")?),
+                sift: PathBuf::from(flags.required("--sift")?)
+                    .canonicalize()
+                    .map_err(|e| format!("--sift: {e}"))?,
+                tasks: flags.parsed("--tasks", 5_000usize)?,
+                jobs: flags.parsed("--jobs", 2usize)?,
+                runs: flags.parsed("--runs", 3usize)?.max(1),
+                first_tasks: flags.parsed("--first-tasks", 10_000usize)?,
+            };
+            let enforce = flags.switch("--enforce");
+            match sched::run(&options) {
                 Ok(false) if enforce => Ok(ExitCode::from(3)),
                 Ok(_) => Ok(ExitCode::SUCCESS),
                 Err(message) => {

@@ -186,6 +186,7 @@ fn detect_change_with(
             base: Some(committed.merge_base),
             head: Some(committed.head),
             base_description: Some(description),
+            base_name: Some(base.name.clone()),
             schedule_all_reason: None,
         };
         return Ok(GitChange {
@@ -224,6 +225,7 @@ fn detect_change_with(
         base: None,
         head: Some(range.head.clone()),
         base_description: Some(description),
+        base_name: Some(base.name.clone()),
         schedule_all_reason: None,
     };
     let mut warnings = Vec::new();

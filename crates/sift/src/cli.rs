@@ -44,7 +44,7 @@ pub enum Command {
     Record(RecordArgs),
     /// Share pytest failure caches across shards and runs through an object store (PyTorch's layout).
     Cache(CacheArgs),
-    /// List a branch's recorded pushes (`sift plan --record`), newest first.
+    /// List a branch's recorded pushes (`sift plan --record`), newest first; `report` adds an outcome.
     History(HistoryArgs),
     /// One required check: exit 0 iff every task the plan kept succeeded (exit 13 otherwise).
     Verdict(VerdictArgs),
@@ -129,6 +129,11 @@ pub struct SelectArgs {
     /// Keep every task (a backstop run).
     #[arg(long)]
     pub all: bool,
+
+    /// Shadow mode: keep every task, and say (and, when recorded, record) which ones the
+    /// plan would have skipped. Also `[plan] mode = "shadow"` in sift.toml.
+    #[arg(long)]
+    pub shadow: bool,
 }
 
 #[derive(Debug, Args)]
@@ -171,9 +176,38 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
 
-    /// Show each task's most recent recorded result and duration (.sift/run/results.json); run nothing.
+    /// Show the results of recent runs on this branch (like `sift history --tasks`); run nothing.
     #[arg(long)]
     pub history: bool,
+
+    /// Fail (exit 6) if the results cannot be recorded, instead of warning. By default the
+    /// results are recorded when the store can be reached.
+    #[arg(long, conflicts_with = "no_record")]
+    pub record: bool,
+
+    /// Do not record this run's results (the store is still read for the order and durations).
+    #[arg(long)]
+    pub no_record: bool,
+
+    /// The branch pushed to. Default: as for `sift plan --record`.
+    #[arg(long, value_name = "BRANCH")]
+    pub branch: Option<String>,
+
+    /// The branch whose history fills in tasks this branch has not run yet. Default: the CI's
+    /// pull-request target branch ($GITHUB_BASE_REF, ...), else the --base branch.
+    #[arg(long, value_name = "BRANCH")]
+    pub base_branch: Option<String>,
+
+    /// If sift run records the push itself (no `sift plan --record` before it): make it a backstop.
+    #[arg(long, conflicts_with = "no_backstop")]
+    pub backstop: bool,
+
+    /// If sift run records the push itself: never make it a backstop or expanded push.
+    #[arg(long)]
+    pub no_backstop: bool,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
 
     /// Seconds between SIGTERM and SIGKILL when a task times out or the run is interrupted.
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
@@ -256,7 +290,11 @@ impl PushRecordArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct HistoryArgs {
+    #[command(subcommand)]
+    pub command: Option<HistoryCommand>,
+
     /// The branch [default: as for `sift plan --record`].
     #[arg(long, value_name = "BRANCH")]
     pub branch: Option<String>,
@@ -269,8 +307,55 @@ pub struct HistoryArgs {
     #[arg(long)]
     pub json: bool,
 
+    /// Also show the tasks' recorded results and durations on each push.
+    #[arg(long)]
+    pub tasks: bool,
+
     #[command(flatten)]
     pub store: StoreArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HistoryCommand {
+    /// Record how a task ended on a recorded push, for CI systems that run tasks themselves.
+    Report(HistoryReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryReportArgs {
+    /// The push number (`"push"` in `sift plan --record --format json`; $SIFT_PUSH in `sift run`).
+    #[arg(long, value_name = "N", required_unless_present = "head")]
+    pub push: Option<u64>,
+
+    /// Instead of --push: the push recorded for this head commit.
+    #[arg(long, value_name = "SHA", conflicts_with = "push")]
+    pub head: Option<String>,
+
+    /// The task.
+    #[arg(long, value_name = "TASK")]
+    pub task: String,
+
+    /// How it ended.
+    #[arg(long, value_enum)]
+    pub result: ReportResult,
+
+    /// How long it took, in seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<f64>,
+
+    /// The branch [default: as for `sift plan --record`].
+    #[arg(long, value_name = "BRANCH")]
+    pub branch: Option<String>,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ReportResult {
+    Succeeded,
+    Failed,
+    TimedOut,
 }
 
 #[derive(Debug, Args)]
@@ -579,6 +664,21 @@ pub struct RecordArgs {
     /// The test config to record the durations under (nested format); falls back to `default`.
     #[arg(long, value_name = "C", requires = "times")]
     pub config: Option<String>,
+
+    /// Also keep the test results in the push history, under this recorded push and --task.
+    #[arg(long, value_name = "N", requires = "task")]
+    pub push: Option<u64>,
+
+    /// With --push: the task that ran these tests.
+    #[arg(long, value_name = "TASK", requires = "push")]
+    pub task: Option<String>,
+
+    /// With --push: the branch [default: as for `sift plan --record`].
+    #[arg(long, value_name = "BRANCH", requires = "push")]
+    pub branch: Option<String>,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 #[derive(Debug, Args)]

@@ -40,6 +40,8 @@ pub struct Config {
     pub cadence: crate::history::Cadence,
     /// `[ci.gitlab]`, `[ci.buildkite]`: what generated pipelines inherit.
     pub ci: crate::ci::CiConfig,
+    /// `[plan] mode`: enforce (default) or shadow.
+    pub plan_mode: crate::history::PlanMode,
     /// The root file and included task files.
     pub sources: Vec<Arc<SourceFile>>,
     /// Non-fatal findings while loading.
@@ -103,6 +105,7 @@ impl Config {
             history::compile_store(raw.store.take(), raw.cache.take(), &source, &mut diags);
         let cadence = history::compile_cadence(raw.backstop.take(), &source, &mut diags);
         let ci = crate::ci::CiConfig::compile(raw.ci, &source, &mut diags);
+        let plan_mode = history::compile_plan_mode(raw.plan.take(), &source, &mut diags);
         if diags.has_errors() {
             diags.sort();
             return Err(ConfigError(diags));
@@ -117,6 +120,7 @@ impl Config {
             cache_store,
             cadence,
             ci,
+            plan_mode,
             sources,
             warnings: diags,
         })
@@ -170,6 +174,7 @@ fn parse<T: serde::de::DeserializeOwned>(
                     "store",
                     "backstop",
                     "ci",
+                    "plan",
                 ]
                 .iter()
                 .any(|key| message.contains(&format!("`{key}`")));

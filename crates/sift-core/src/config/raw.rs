@@ -21,6 +21,7 @@ pub(crate) struct RawRoot {
     pub store: Option<RawStore>,
     pub backstop: Option<Spanned<RawBackstop>>,
     pub ci: Option<crate::ci::RawCi>,
+    pub plan: Option<RawPlan>,
 }
 
 /// A table read as its entries, in the order the parser gives them (both
@@ -76,6 +77,13 @@ pub(crate) struct RawCache {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawStore {
     pub url: Option<Spanned<String>>,
+}
+
+/// `[plan]`: how plans are applied.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPlan {
+    pub mode: Option<Spanned<String>>,
 }
 
 /// `[backstop]`: the cadence of full runs.

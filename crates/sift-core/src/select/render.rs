@@ -14,6 +14,10 @@ pub struct TaskJson<'a> {
     pub name: &'a str,
     pub run: bool,
     pub reason: &'a str,
+    /// Kept, but the selection alone would have skipped it (a backstop push
+    /// or shadow mode); only written when true.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub would_skip: bool,
 }
 
 /// `"push"`: the recorded push (`sift plan --record`), else null.
@@ -49,6 +53,7 @@ pub fn plan_json(plan: &Plan) -> String {
             name: &d.name,
             run: d.run,
             reason: &d.reason,
+            would_skip: plan.would_skip.contains_key(&d.name),
         })
         .collect();
     let mut out = Vec::with_capacity(64 * (plan.changed_files.len() + tasks.len()) + 256);
@@ -117,5 +122,17 @@ pub fn plan_text(plan: &Plan) -> String {
         }
     }
     let _ = writeln!(out, "\n{kept} of {} tasks run", plan.tasks.len());
+    if !plan.would_skip.is_empty() {
+        let why = if plan.shadow {
+            "shadow mode"
+        } else {
+            "backstop push"
+        };
+        let _ = writeln!(
+            out,
+            "{why}: {} of them the selection alone would skip",
+            plan.would_skip.len()
+        );
+    }
     out
 }

@@ -11,6 +11,7 @@ mod pipeline;
 mod plan;
 mod record;
 mod run;
+mod run_store;
 mod shard;
 mod verdict;
 mod why;
@@ -40,6 +41,10 @@ pub fn run(cli: Cli) -> Result<u8, CliError> {
         Command::Plan(args) if args.record.wanted() => {
             history::plan_and_record(&find_root(cli.root.as_deref())?, args)
         }
+        Command::Run(args) => run::run(&find_root(cli.root.as_deref())?, args),
+        Command::Record(args) if args.push.is_some() => {
+            history::record_with_push(&find_root(cli.root.as_deref())?, args)
+        }
         _ => run_local(cli),
     }
 }
@@ -50,7 +55,6 @@ pub fn run_local(cli: Cli) -> Result<u8, CliError> {
     let root = find_root(cli.root.as_deref())?;
     match cli.command {
         Command::Plan(args) => plan::run(&root, args),
-        Command::Run(args) => run::run(&root, args),
         Command::Why(args) => why::run(&root, args),
         Command::Files(args) => files::run(&root, args),
         Command::Check(args) => check::run(&root, args),
@@ -58,10 +62,12 @@ pub fn run_local(cli: Cli) -> Result<u8, CliError> {
         Command::Shard(args) => shard::run(args),
         Command::Record(args) => record::run(&root, args),
         Command::Verdict(args) => verdict::run(args),
-        Command::Pipeline(_) | Command::Cache(_) | Command::History(_) => Err(CliError::Usage {
-            message:
-                "`sift cache`, `sift history` and `sift pipeline` run in the sift-remote executable"
-                    .to_owned(),
+        Command::Pipeline(_)
+        | Command::Cache(_)
+        | Command::History(_)
+        | Command::Run(_) => Err(CliError::Usage {
+            message: "`sift cache`, `history`, `pipeline`, `run`, `quality` and `replay` run in the sift-remote executable"
+                .to_owned(),
             hint: None,
         }),
     }
@@ -228,6 +234,7 @@ pub(crate) fn plan_options(select: &SelectArgs) -> Result<PlanOptions, CliError>
         targets: globs,
         all: select.all,
         push: None,
+        shadow: select.shadow,
     })
 }
 
