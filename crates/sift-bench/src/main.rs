@@ -12,6 +12,7 @@ mod git_bench;
 mod history;
 mod json;
 mod names;
+mod replay;
 mod rng;
 mod rules;
 mod rusage;
@@ -68,6 +69,12 @@ USAGE:
         xargs. Then times a --first-tasks plan (default 10,000 tasks) from
         starting sift to its first task: target under 100 ms. Median of --runs
         (default 3) after a warm-up. `sift-remote` must sit beside PATH.
+
+    sift-bench replay --dir DIR --sift PATH --repo REPO [--pushes N] [--runs N]
+        Clone REPO (shared, no checkout) into DIR, write a sift.toml for it,
+        record its last N first-parent commits (default 1,000) as pushes
+        (once), and time `sift replay --last N` with that configuration and
+        with a candidate that drops one rule (median of --runs, default 3).
 ";
 
 fn main() -> ExitCode {
@@ -216,6 +223,29 @@ fn dispatch(args: &[String]) -> Result<ExitCode, String> {
             match sched::run(&options) {
                 Ok(false) if enforce => Ok(ExitCode::from(3)),
                 Ok(_) => Ok(ExitCode::SUCCESS),
+                Err(message) => {
+                    eprintln!("error: {message}");
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        "replay" => {
+            let mut flags = Flags::parse(
+                rest,
+                &["--dir", "--sift", "--repo", "--pushes", "--runs"],
+                &[],
+            )?;
+            let options = replay::ReplayOptions {
+                dir: PathBuf::from(flags.required("--dir")?),
+                sift: PathBuf::from(flags.required("--sift")?)
+                    .canonicalize()
+                    .map_err(|e| format!("--sift: {e}"))?,
+                repo: PathBuf::from(flags.required("--repo")?),
+                pushes: flags.parsed("--pushes", 1000usize)?,
+                runs: flags.parsed("--runs", 3usize)?,
+            };
+            match replay::run(&options) {
+                Ok(()) => Ok(ExitCode::SUCCESS),
                 Err(message) => {
                     eprintln!("error: {message}");
                     Ok(ExitCode::from(1))

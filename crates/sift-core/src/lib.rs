@@ -10,6 +10,7 @@
 //! - [`tests`]: inside a test task (ordering, sharding, JUnit, failure caches);
 //! - [`history`]: push history and the backstop cadence;
 //! - [`run`]: `sift run`'s scheduling policy and report;
+//! - [`quality`]: selection quality (false greens, savings, test order);
 //! - [`ci`]: CI pipelines, job summaries and the verdict.
 //!
 //! Shared by all of them: [`config`] (loading and validating `sift.toml`),
@@ -21,6 +22,7 @@ pub mod diagnostic;
 pub mod history;
 pub mod parallel;
 pub mod pattern;
+pub mod quality;
 pub mod redact;
 pub mod run;
 pub mod select;

@@ -20,6 +20,7 @@
 //! explain a failure.
 
 mod command;
+mod commits;
 mod error;
 mod in_process;
 #[cfg(test)]
@@ -34,6 +35,7 @@ use sift_core::{Change, ChangeOrigin, ChangeStatus, ChangedFile};
 use crate::command::{Git, nul_fields, os_string};
 use crate::error::SHALLOW_HINT;
 
+pub use crate::commits::{CommitFiles, CommitReader};
 pub use crate::error::{CommandFailure, GitError};
 
 /// Which change to detect.

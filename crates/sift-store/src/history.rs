@@ -457,6 +457,29 @@ impl History {
         }
     }
 
+    /// The readable records among `numbers`, in that order (absent ones
+    /// left out), up to [`crate::CONCURRENCY`] read at once.
+    pub async fn read_many(
+        &self,
+        numbers: &[u64],
+    ) -> Result<(Vec<PushRecord>, Vec<Problem>), StoreError> {
+        let results: Vec<_> = futures::stream::iter(numbers.iter().copied())
+            .map(|n| self.read(n))
+            .buffered(crate::CONCURRENCY)
+            .collect()
+            .await;
+        let mut records = Vec::with_capacity(numbers.len());
+        let mut problems = Vec::new();
+        for result in results {
+            match result? {
+                Some(Ok(record)) => records.push(record),
+                Some(Err(problem)) => problems.push(problem),
+                None => {}
+            }
+        }
+        Ok((records, problems))
+    }
+
     /// The newest `limit` readable pushes, newest first, and the objects
     /// that were skipped. Reads O(limit) objects.
     pub async fn recent(

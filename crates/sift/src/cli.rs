@@ -46,6 +46,11 @@ pub enum Command {
     Cache(CacheArgs),
     /// List a branch's recorded pushes (`sift plan --record`), newest first; `report` adds an outcome.
     History(HistoryArgs),
+    /// How well selection did: task-hours saved, false greens with their rule chains, the
+    /// false-green rate with a confidence interval, and test-order quality.
+    Quality(QualityArgs),
+    /// Re-plan recorded pushes with a candidate configuration and compare with what happened.
+    Replay(ReplayArgs),
     /// One required check: exit 0 iff every task the plan kept succeeded (exit 13 otherwise).
     Verdict(VerdictArgs),
 }
@@ -356,6 +361,55 @@ pub enum ReportResult {
     Succeeded,
     Failed,
     TimedOut,
+}
+
+#[derive(Debug, Args)]
+pub struct QualityArgs {
+    /// The branch [default: as for `sift plan --record`].
+    #[arg(long, value_name = "BRANCH")]
+    pub branch: Option<String>,
+
+    /// Only pushes recorded at or after this date (`2026-05-01` or RFC 3339).
+    #[arg(long, value_name = "DATE", conflicts_with = "last")]
+    pub since: Option<String>,
+
+    /// Only the newest N pushes [default: 1000].
+    #[arg(long, value_name = "N")]
+    pub last: Option<u64>,
+
+    /// Print the report as JSON (format_version 1).
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The candidate configuration (a root sift.toml); nested rule files come from each
+    /// push's commit. Without it, each push's own sift.toml at its commit is replayed.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Replay the pushes numbered A to B (inclusive), e.g. `120..180`.
+    #[arg(long, value_name = "A..B", conflicts_with = "last")]
+    pub range: Option<String>,
+
+    /// Replay the newest N pushes [default: 1000].
+    #[arg(long, value_name = "N")]
+    pub last: Option<u64>,
+
+    /// The branch [default: as for `sift plan --record`].
+    #[arg(long, value_name = "BRANCH")]
+    pub branch: Option<String>,
+
+    /// Print the comparison as JSON (format_version 1).
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 #[derive(Debug, Args)]

@@ -32,9 +32,11 @@ pub fn main() -> ExitCode {
         Err(code) => return code,
     };
     let result = match &cli.command {
-        cli::Command::Cache(_) | cli::Command::Pipeline(_) | cli::Command::History(_) => {
-            remote::delegate()
-        }
+        cli::Command::Cache(_)
+        | cli::Command::Pipeline(_)
+        | cli::Command::History(_)
+        | cli::Command::Quality(_)
+        | cli::Command::Replay(_) => remote::delegate(),
         // `sift run` reads and records the push history (start-up cost does
         // not matter next to the tasks it runs).
         cli::Command::Run(_) => remote::delegate(),

@@ -234,8 +234,18 @@ fn address(list: &PatternList) -> usize {
 
 impl<'c> Planner<'c> {
     pub fn new(config: &'c Config) -> Self {
+        Planner::with_files(config, std::sync::Arc::clone(&config.files))
+    }
+
+    /// A planner that reads nested rule files from `files` instead of where
+    /// the configuration was loaded: `sift replay` plans a past push with a
+    /// candidate configuration and the rule files of that push's commit.
+    pub fn with_files(
+        config: &'c Config,
+        files: std::sync::Arc<dyn crate::config::FileSource>,
+    ) -> Self {
         let tree = RuleTree::new(
-            &config.root,
+            files,
             &config.components,
             std::sync::Arc::clone(&config.root_rules),
         );

@@ -194,7 +194,7 @@ pub fn plan_and_record(root: &Path, args: PlanArgs) -> Result<u8, CliError> {
     let base = change.origin.base.clone();
     // A wrong URL is a usage error, not a store hiccup: --record-optional
     // does not excuse it.
-    let url = super::cache::resolve_store(root, &record.store)?;
+    let url = super::cache::resolve_store_with(root, &record.store, Some(&config))?;
     let recorded = (|| -> Result<_, StoreError> {
         let runtime = runtime()?;
         let store = Store::open(&url, true)?;
@@ -227,6 +227,7 @@ pub fn plan_and_record(root: &Path, args: PlanArgs) -> Result<u8, CliError> {
         }
         Err(error) => return Err(error.into()),
     };
+    super::ignore_sift_dir(root);
     super::plan::emit(&plan, &config, &args)?;
     Ok(exit::OK)
 }

@@ -9,7 +9,9 @@ mod inputs;
 mod order;
 mod pipeline;
 mod plan;
+mod quality;
 mod record;
+mod replay;
 mod run;
 mod run_store;
 mod shard;
@@ -42,6 +44,8 @@ pub fn run(cli: Cli) -> Result<u8, CliError> {
             history::plan_and_record(&find_root(cli.root.as_deref())?, args)
         }
         Command::Run(args) => run::run(&find_root(cli.root.as_deref())?, args),
+        Command::Quality(args) => quality::run(&find_root(cli.root.as_deref())?, args),
+        Command::Replay(args) => replay::run(&find_root(cli.root.as_deref())?, args),
         Command::Record(args) if args.push.is_some() => {
             history::record_with_push(&find_root(cli.root.as_deref())?, args)
         }
@@ -65,11 +69,27 @@ pub fn run_local(cli: Cli) -> Result<u8, CliError> {
         Command::Pipeline(_)
         | Command::Cache(_)
         | Command::History(_)
-        | Command::Run(_) => Err(CliError::Usage {
+        | Command::Run(_)
+        | Command::Quality(_)
+        | Command::Replay(_) => Err(CliError::Usage {
             message: "`sift cache`, `history`, `pipeline`, `run`, `quality` and `replay` run in the sift-remote executable"
                 .to_owned(),
             hint: None,
         }),
+    }
+}
+
+/// Keeps sift's own folder out of git: once `.sift/` exists at the root (run
+/// logs, the default store), it gets a `.gitignore` of `*`, as pytest does
+/// for its cache, so `git add -A` never commits it.
+pub(crate) fn ignore_sift_dir(root: &Path) {
+    let dir = root.join(".sift");
+    let ignore = dir.join(".gitignore");
+    if dir.is_dir() && !ignore.exists() {
+        let _ = std::fs::write(
+            ignore,
+            "# Created by sift: nothing here belongs in git.\n*\n",
+        );
     }
 }
 

@@ -42,7 +42,7 @@ pub fn run(root: &Path, args: RunArgs) -> Result<u8, CliError> {
     }
     let (config, change) = super::load_config_and_change(root, &args.change)?;
     let options = super::plan_options(&args.select)?;
-    let mut store = RunStore::open(root, &args, &change)?;
+    let mut store = RunStore::open(root, &args, &config, &change)?;
     let (plan, push) = store.plan(&args, &config, change, &options)?;
     let run_dir = root.join(RUN_DIR);
 
@@ -81,6 +81,7 @@ pub fn run(root: &Path, args: RunArgs) -> Result<u8, CliError> {
         .collect();
     std::fs::create_dir_all(&run_dir)
         .map_err(|e| CliError::io(format!("cannot create `{}`", run_dir.display()), e))?;
+    super::ignore_sift_dir(root);
     let changed_path = run_dir.join("changed-files.txt");
     let mut changed = String::new();
     for file in &plan.changed_files {

@@ -50,7 +50,12 @@ impl RunStore {
     /// Resolves the store, the branch and the base branch. A wrong store URL
     /// is always an error; a branch that cannot be told is one only with
     /// `--record`.
-    pub fn open(root: &Path, args: &RunArgs, change: &Change) -> Result<RunStore, CliError> {
+    pub fn open(
+        root: &Path,
+        args: &RunArgs,
+        config: &Config,
+        change: &Change,
+    ) -> Result<RunStore, CliError> {
         let runtime = runtime()?;
         let strict = args.record;
         let write = !args.no_record && !args.dry_run;
@@ -61,7 +66,7 @@ impl RunStore {
             strict,
             write,
         };
-        let url = super::cache::resolve_store(root, &args.store)?;
+        let url = super::cache::resolve_store_with(root, &args.store, Some(config))?;
         let branch = match resolve_branch(root, args.branch.as_deref()) {
             Ok(branch) => branch,
             Err(error) if !strict => {
