@@ -5,9 +5,10 @@
 //!    above), run by `sift run -j 2`, against `xargs -P 2` running the same
 //!    5,000 `sh -c true`. Target: sift within 1.3x of xargs (wall time).
 //! 2. Time to first task: a 10,000-task plan (skip-unless-changed tasks over
-//!    200 folders, a change touching all of them, needs chains 4 deep); the
-//!    first task records the time it started and fails, so the run stops
-//!    there. Target: under 100 ms from starting `sift` to the first task.
+//!    200 folders in 10 included task files, a change touching all of them,
+//!    needs chains 4 deep); the first task records the time it started and
+//!    fails, so the run stops there. Target: under 100 ms from starting
+//!    `sift` to the first task.
 //!
 //! Both run the `sift` given (which hands `run` to `sift-remote` beside it)
 //! against a store folder of their own, recording nothing (`--no-record`).
@@ -57,11 +58,23 @@ fn wide_config(tasks: usize, seed: u64) -> String {
     text
 }
 
+/// Task files of the time-to-first-task plan, as a large configuration
+/// splits its tasks (`include = ["ci/tasks/*.toml"]`, 1,000 per file).
+const PER_FILE: usize = 1_000;
+
 /// The time-to-first-task plan: skip-unless-changed tasks over 200
 /// folders, in needs chains of 4; every task stamps its start and fails.
-fn first_task_config(tasks: usize) -> String {
-    let mut text = String::with_capacity(tasks * 120);
-    for n in 0..tasks {
+/// Returns the task files' texts (`ci/tasks/NNN.toml`).
+fn first_task_files(tasks: usize) -> Vec<String> {
+    (0..tasks)
+        .step_by(PER_FILE)
+        .map(|start| first_task_config(start, (start + PER_FILE).min(tasks)))
+        .collect()
+}
+
+fn first_task_config(from: usize, to: usize) -> String {
+    let mut text = String::with_capacity((to - from) * 120);
+    for n in from..to {
         let _ = writeln!(
             text,
             "[tasks.t{n:05}]\nchanged = [\"src/m{:03}/**\", \"!**/*.md\"]\nrun = 'date +%s%N >> \"$STAMPS\"; exit 1'",
@@ -122,13 +135,22 @@ pub fn run(options: &SchedOptions) -> Result<bool, String> {
         (&wide, wide_config(options.tasks, 7), String::new()),
         (
             &first,
-            first_task_config(options.first_tasks),
+            "include = [\"ci/tasks/*.toml\"]\n".to_owned(),
             (0..200).map(|m| format!("src/m{m:03}/x.c\n")).collect(),
         ),
     ] {
         fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         fs::write(dir.join("sift.toml"), config).map_err(|e| e.to_string())?;
         fs::write(dir.join("change.txt"), change).map_err(|e| e.to_string())?;
+    }
+    let tasks_dir = first.join("ci/tasks");
+    let _ = fs::remove_dir_all(&tasks_dir);
+    fs::create_dir_all(&tasks_dir).map_err(|e| e.to_string())?;
+    for (i, text) in first_task_files(options.first_tasks)
+        .into_iter()
+        .enumerate()
+    {
+        fs::write(tasks_dir.join(format!("{i:03}.toml")), text).map_err(|e| e.to_string())?;
     }
 
     let jobs = options.jobs.to_string();
@@ -218,7 +240,9 @@ mod tests {
         assert_eq!(text.matches("[tasks.").count(), 50);
         assert_eq!(text.matches("needs = [").count(), 40);
         assert!(text.contains("[tasks.l4-00009]"));
-        let first = first_task_config(8);
-        assert_eq!(first.matches("needs = [").count(), 6);
+        let files = first_task_files(2_500);
+        assert_eq!(files.len(), 3);
+        assert_eq!(files[2].matches("[tasks.").count(), 500);
+        assert_eq!(files[0].matches("needs = [").count(), 750);
     }
 }

@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "sift",
     version,
     about = "Decide what CI work a change needs, and why.",
-    after_help = "Exit codes: 0 success, 2 usage, 3 invalid configuration, 4 git error, 5 file error, 6 object store or network error, 11 invalid input data, 101 internal error; sift verdict: 13 a kept task did not succeed; sift pipeline: 7 pipeline failed, 8 CI service unreachable, 9 authentication, 10 timeout, 130 interrupted.\nDocs: README.md in the sift repository."
+    after_help = "Exit codes: 0 success, 2 usage, 3 invalid configuration, 4 git error, 5 file error, 6 object store or network error, 11 invalid input data, 101 internal error; sift run: 12 a task failed or timed out; sift verdict: 13 a kept task did not succeed; sift pipeline: 7 pipeline failed, 8 CI service unreachable, 9 authentication, 10 timeout, 130 interrupted.\nDocs: README.md in the sift repository."
 )]
 pub struct Cli {
     /// The repository root holding the root `sift.toml` [default: the git top-level, else the current directory].

@@ -283,6 +283,20 @@ fn log_name(name: &str) -> String {
         .collect()
 }
 
+/// The platform shell at its POSIX place, so starting a task costs no PATH
+/// search (and no shim a PATH entry puts in front of it); `sh` from PATH
+/// where there is no `/bin/sh`.
+fn shell() -> &'static str {
+    static SHELL: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+    SHELL.get_or_init(|| {
+        if std::path::Path::new("/bin/sh").is_file() {
+            "/bin/sh"
+        } else {
+            "sh"
+        }
+    })
+}
+
 fn spawn(
     graph: &Graph,
     task: usize,
@@ -298,7 +312,7 @@ fn spawn(
     let err = out
         .try_clone()
         .map_err(|e| format!("cannot create `{}`: {e}", log.display()))?;
-    let mut command = Command::new("sh");
+    let mut command = Command::new(shell());
     command
         .arg("-c")
         .arg(&job.command)

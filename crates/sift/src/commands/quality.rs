@@ -242,8 +242,13 @@ pub fn run(root: &Path, args: QualityArgs) -> Result<u8, CliError> {
     Ok(exit::OK)
 }
 
-fn hours(seconds: f64) -> String {
-    format!("{:.1}", seconds / 3600.0)
+/// Task time for humans: `1.5s`, `2m05s`, `12.3 h`.
+pub(crate) fn task_time(seconds: f64) -> String {
+    if seconds < 3600.0 {
+        sift_core::run::report::format_seconds(seconds)
+    } else {
+        format!("{:.1} h", seconds / 3600.0)
+    }
 }
 
 fn percent(share: Option<f64>) -> String {
@@ -276,12 +281,12 @@ pub fn render(report: &QualityReport) -> String {
     let s = &report.selection;
     let _ = writeln!(
         out,
-        "\nsaved: {} of {} task runs skipped ({}); {} of {} task-hours ({})",
+        "\nsaved: {} of {} task runs skipped ({}); {} of {} task time ({})",
         s.skipped,
         s.tasks,
         percent(s.skipped_share),
-        hours(s.skipped_seconds),
-        hours(s.task_seconds),
+        task_time(s.skipped_seconds),
+        task_time(s.task_seconds),
         percent(s.skipped_seconds_share)
     );
     if s.would_skip != s.skipped {

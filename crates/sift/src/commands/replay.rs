@@ -502,9 +502,9 @@ fn render(r: &ReplayJson) -> String {
     );
     let side = |name: &str, s: &Side| {
         format!(
-            "{name:9} skips {} task runs ({:.1} task-hours); {} false green(s) in {} failing pushes{}",
+            "{name:9} skips {} task runs ({}); {} false green(s) in {} failing pushes{}",
             s.skipped,
-            s.skipped_seconds / 3600.0,
+            super::quality::task_time(s.skipped_seconds),
             s.false_greens,
             s.failing_pushes,
             s.rate

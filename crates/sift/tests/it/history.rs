@@ -647,3 +647,79 @@ fn ci_systems_and_junit_reports_add_outcomes_to_a_push() {
         "{text}"
     );
 }
+
+/// 30 reporters at once (one process each) on one push: every outcome is
+/// kept, none overwrites another.
+fn concurrent_reporters(store: &str, env: &[(&str, String)], label: &str) {
+    const COUNT: usize = 30;
+    let repo = history_repo();
+    let head = sha(7);
+    let record = repo.sift_env(
+        repo.path(),
+        &record_args(&head, store, &[]),
+        None,
+        &env.iter()
+            .map(|(k, v)| (*k, v.as_str()))
+            .collect::<Vec<_>>(),
+    );
+    record.ok();
+    let started = Instant::now();
+    let children: Vec<Child> = (0..COUNT)
+        .map(|i| {
+            let task = format!("task-{i:02}");
+            let mut command = Command::new(sift_bin());
+            command
+                .args(["history", "report", "--branch", "main", "--store", store])
+                .args(["--push", "1", "--task", &task, "--result"])
+                .arg(if i % 3 == 0 { "failed" } else { "succeeded" })
+                .current_dir(repo.path())
+                .env_remove("SIFT_STORE")
+                .env("NO_COLOR", "1")
+                .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            command.spawn().expect("sift runs")
+        })
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().expect("sift finishes");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    eprintln!(
+        "{COUNT} concurrent reporters ({label}): {:.2?} wall time",
+        started.elapsed()
+    );
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let args = [
+        "history", "--branch", "main", "--tasks", "--json", "--store", store,
+    ];
+    let history = repo.sift_env(repo.path(), &args, None, &env).json();
+    let tasks = history["pushes"][0]["tasks"].as_array().unwrap();
+    assert_eq!(tasks.len(), COUNT, "every report kept: {history}");
+    let failed = tasks.iter().filter(|t| t["result"] == "failed").count();
+    assert_eq!(failed, COUNT.div_ceil(3));
+}
+
+#[test]
+fn concurrent_reporters_local() {
+    let dir = tempfile::tempdir().unwrap();
+    concurrent_reporters(dir.path().to_str().unwrap(), &[], "local store");
+}
+
+#[test]
+fn concurrent_reporters_s3() {
+    let Some(endpoint) = s3_endpoint("concurrent_reporters_s3") else {
+        return;
+    };
+    let bucket = new_bucket(&endpoint, "reports");
+    concurrent_reporters(
+        &format!("s3://{bucket}/ci"),
+        &s3_env(&endpoint),
+        "S3 (moto)",
+    );
+}

@@ -511,6 +511,7 @@ fn a_real_history_gives_exact_false_greens_rate_and_savings() {
     // The text report says the same.
     let text = looper.sift(&["quality", "--branch", "main"]);
     let out = text.ok();
+    eprintln!("{out}");
     assert!(
         out.contains("false greens:\n- test-core broke in pushes #57..#61"),
         "{out}"

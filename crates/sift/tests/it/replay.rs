@@ -114,6 +114,7 @@ fn a_candidate_that_maps_the_shared_config_to_core_removes_the_false_green() {
     // The text report and a range.
     let text = looper.sift(&["replay", "--branch", "main", "--config", "candidate.toml"]);
     let out = text.ok();
+    eprintln!("{out}");
     assert!(
         out.contains("false green removed: test-core on #12 (seen failing on #21)"),
         "{out}"
