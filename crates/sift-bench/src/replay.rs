@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use crate::rusage::wait_with_rusage;
+use crate::git_bench::time_command;
 
 pub struct ReplayOptions {
     pub dir: PathBuf,
@@ -82,26 +82,16 @@ fn config(crates: &[String], others: &[String]) -> String {
     out
 }
 
-fn timed(command: &mut Command) -> Result<(f64, f64, String), String> {
-    let start = Instant::now();
-    let child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot run {command:?}: {e}"))?;
-    // The report is small; read it after the child is reaped.
-    let pid = child.id();
-    let reaped = wait_with_rusage(&child).map_err(|e| e.to_string())?;
-    let wall = start.elapsed().as_secs_f64();
-    let mut stdout = String::new();
-    if let Some(mut out) = child.stdout {
-        use std::io::Read;
-        let _ = out.read_to_string(&mut stdout);
+/// Times `command`, with its report on stdout kept in a file (no pipe to
+/// drain while waiting).
+fn timed(command: &mut Command, out: &Path) -> Result<(f64, f64, String), String> {
+    let file = fs::File::create(out).map_err(|e| e.to_string())?;
+    let (sample, status) = time_command(command.stdout(file))?;
+    if !status.success() {
+        return Err(format!("{command:?} failed: {status}"));
     }
-    if !reaped.status.success() {
-        return Err(format!("{command:?} (pid {pid}) failed: {}", reaped.status));
-    }
-    Ok((wall, reaped.cpu_ms / 1000.0, stdout))
+    let report = fs::read_to_string(out).map_err(|e| e.to_string())?;
+    Ok((sample.wall_ms / 1000.0, sample.cpu_ms / 1000.0, report))
 }
 
 pub fn run(options: &ReplayOptions) -> Result<(), String> {
@@ -222,6 +212,7 @@ pub fn run(options: &ReplayOptions) -> Result<(), String> {
                     .arg("--store")
                     .arg(&store)
                     .current_dir(&clone),
+                &options.dir.join("replay-report.json"),
             )?;
             samples.push((wall, cpu));
             last = out;

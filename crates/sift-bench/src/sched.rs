@@ -17,10 +17,10 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::git_bench::time_command;
 use crate::rng::Rng;
-use crate::rusage::wait_with_rusage;
 
 pub struct SchedOptions {
     pub dir: PathBuf,
@@ -94,17 +94,11 @@ struct Sample {
 }
 
 fn time(command: &mut Command) -> Result<Sample, String> {
-    let start = Instant::now();
-    let child = command
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot start {command:?}: {e}"))?;
-    let reaped = wait_with_rusage(&child).map_err(|e| e.to_string())?;
+    let (sample, status) = time_command(command.stdout(Stdio::null()))?;
     Ok(Sample {
-        wall_s: start.elapsed().as_secs_f64(),
-        cpu_s: reaped.cpu_ms / 1000.0,
-        success: reaped.status.success(),
+        wall_s: sample.wall_ms / 1000.0,
+        cpu_s: sample.cpu_ms / 1000.0,
+        success: status.success(),
     })
 }
 

@@ -314,7 +314,11 @@ impl<'c> Planner<'c> {
         let backstop = options.push.as_ref().is_some_and(|p| p.decision.backstop);
         let shadow = options.shadow || self.config.plan_mode == crate::history::PlanMode::Shadow;
         if options.all || !(shadow || backstop) {
-            return self.plan_once(change, options, true);
+            // `--all` keeps everything anyway; a shadow configuration still
+            // says so (the push is recorded as a shadow push).
+            let mut plan = self.plan_once(change, options, true)?;
+            plan.shadow = shadow;
+            return Ok(plan);
         }
         let selection = self.plan_once(change.clone(), options, false)?;
         if shadow {

@@ -291,6 +291,21 @@ fn corrupt_records_are_reported_with_their_key() {
     assert!(run.stderr.contains(key), "{}", run.stderr);
 }
 
+/// Starts sift in `repo` without waiting for it (output piped).
+fn spawn_sift(repo: &TestRepo, args: &[&str], env: &[(&str, String)]) -> Child {
+    let mut command = Command::new(sift_bin());
+    command
+        .args(args)
+        .current_dir(repo.path())
+        .env_remove("SIFT_STORE")
+        .env("NO_COLOR", "1")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command.spawn().expect("sift runs")
+}
+
 /// Starts `count` recorders at once, each its own process, and checks the
 /// outcome through `sift history`.
 fn concurrent_recorders(repo: &TestRepo, store: &str, env: &[(&str, String)], label: &str) {
@@ -299,19 +314,7 @@ fn concurrent_recorders(repo: &TestRepo, store: &str, env: &[(&str, String)], la
     let started = Instant::now();
     let children: Vec<Child> = heads
         .iter()
-        .map(|head| {
-            let mut command = Command::new(sift_bin());
-            command
-                .args(record_args(head, store, &[]))
-                .current_dir(repo.path())
-                .env_remove("SIFT_STORE")
-                .env("NO_COLOR", "1")
-                .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped());
-            command.spawn().expect("sift runs")
-        })
+        .map(|head| spawn_sift(repo, &record_args(head, store, &[]), env))
         .collect();
     let mut numbers: Vec<(u64, String)> = Vec::new();
     for (child, head) in children.into_iter().zip(&heads) {
@@ -667,19 +670,12 @@ fn concurrent_reporters(store: &str, env: &[(&str, String)], label: &str) {
     let children: Vec<Child> = (0..COUNT)
         .map(|i| {
             let task = format!("task-{i:02}");
-            let mut command = Command::new(sift_bin());
-            command
-                .args(["history", "report", "--branch", "main", "--store", store])
-                .args(["--push", "1", "--task", &task, "--result"])
-                .arg(if i % 3 == 0 { "failed" } else { "succeeded" })
-                .current_dir(repo.path())
-                .env_remove("SIFT_STORE")
-                .env("NO_COLOR", "1")
-                .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped());
-            command.spawn().expect("sift runs")
+            let result = if i % 3 == 0 { "failed" } else { "succeeded" };
+            let args = [
+                "history", "report", "--branch", "main", "--store", store, "--push", "1", "--task",
+                &task, "--result", result,
+            ];
+            spawn_sift(&repo, &args, env)
         })
         .collect();
     for child in children {

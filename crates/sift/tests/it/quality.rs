@@ -94,7 +94,7 @@ const FLAKY: &str = "11 41 71 155";
 const SHADOW: std::ops::RangeInclusive<u64> = 150..=165;
 
 /// The areas a push can touch, and the files in each.
-pub(crate) const AREAS: [(&str, &[&str]); 5] = [
+const AREAS: [(&str, &[&str]); 5] = [
     (
         "core",
         &[
@@ -301,13 +301,10 @@ impl Loop<'_> {
     }
 }
 
-fn build_history(
-    repo: &TestRepo,
-    looper: &Loop<'_>,
-    pushes: u64,
-) -> BTreeMap<u64, Vec<&'static str>> {
+/// The first commit: `config` as sift.toml and every area's files.
+pub(crate) fn initial_tree(repo: &TestRepo, config: &str) {
     repo.write(".gitignore", ".sift/\ncore-junit.xml\n")
-        .write("sift.toml", CONFIG)
+        .write("sift.toml", config)
         .write("shared/config.yaml", "mode: normal\n")
         .write("tests/test_core.py", "")
         .write("tests/test_strict_config.py", "");
@@ -317,6 +314,14 @@ fn build_history(
         }
     }
     repo.commit("initial");
+}
+
+fn build_history(
+    repo: &TestRepo,
+    looper: &Loop<'_>,
+    pushes: u64,
+) -> BTreeMap<u64, Vec<&'static str>> {
+    initial_tree(repo, CONFIG);
     looper.push(1);
     let mut rng = 0x9E37_79B9_7F4A_7C15u64;
     let mut history = BTreeMap::new();
@@ -547,16 +552,7 @@ fn shadow_mode_against_the_s3_server() {
         state: state.path().to_owned(),
     };
     // Shadow mode for the whole branch, from the configuration.
-    let config = format!("[plan]\nmode = \"shadow\"\n{CONFIG}");
-    repo.write("sift.toml", &config);
-    repo.write(".gitignore", ".sift/\ncore-junit.xml\n")
-        .write("shared/config.yaml", "mode: normal\n");
-    for (_, files) in AREAS {
-        for file in files {
-            repo.write(file, "// initial\n");
-        }
-    }
-    repo.commit("initial");
+    initial_tree(&repo, &format!("[plan]\nmode = \"shadow\"\n{CONFIG}"));
     looper.push(1);
     for (n, areas) in [
         (2, vec!["core"]),

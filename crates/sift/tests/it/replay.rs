@@ -4,23 +4,13 @@
 
 use proptest::prelude::*;
 
-use super::quality::{AREAS, CONFIG, Loop, apply};
+use super::quality::{CONFIG, Loop, apply, initial_tree};
 use crate::TestRepo;
 
 /// 30 pushes through the whole loop, `test-core` broken by
 /// `shared/config.yaml` on push 12 (caught by the backstop on 21).
 fn short_history(repo: &TestRepo, looper: &Loop<'_>) {
-    repo.write(".gitignore", ".sift/\ncore-junit.xml\n")
-        .write("sift.toml", CONFIG)
-        .write("shared/config.yaml", "mode: normal\n")
-        .write("tests/test_core.py", "")
-        .write("tests/test_strict_config.py", "");
-    for (_, files) in AREAS {
-        for file in files {
-            repo.write(file, "// initial\n");
-        }
-    }
-    repo.commit("initial");
+    initial_tree(repo, CONFIG);
     looper.push(1);
     for n in 2..=30u64 {
         let areas: Vec<&str> = match n {

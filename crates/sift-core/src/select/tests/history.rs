@@ -293,6 +293,13 @@ fn plan_mode_comes_from_the_configuration() {
     let shadow = plan(&config, &["l/a"], &PlanOptions::default());
     assert!(shadow.shadow && shadow.decision("mac").unwrap().run);
     assert!(shadow.would_skip.contains_key("mac"));
+    // `--all` runs everything anyway, and the plan still says it is shadow.
+    let all = PlanOptions {
+        all: true,
+        ..PlanOptions::default()
+    };
+    let everything = plan(&config, &["l/a"], &all);
+    assert!(everything.shadow && everything.would_skip.is_empty());
     let errors = Repo::new(&[("sift.toml", "[plan]\nmode = \"sometimes\"\n")]).errors();
     assert_eq!(
         errors,
