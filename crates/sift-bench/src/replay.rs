@@ -1,280 +1,243 @@
-//! `sift-bench replay`: the generated configuration against a real Cargo
-//! workspace's history. For each recent commit, it checks that `sift plan`
-//! with the `sift.toml` that `sift init` writes (at HEAD) keeps every
-//! `test-<package>` task whose package's files or dependencies changed,
-//! judged by an oracle independent of sift: the files under the directories
-//! of the package and of the workspace packages it depends on, and, when
-//! `Cargo.lock` changed, real `cargo tree` at both commits.
+//! `sift-bench replay`: how long `sift replay` takes over N recorded pushes
+//! of a real repository.
+//!
+//! It clones REPO (`git clone --shared --no-checkout`: no work tree, the
+//! objects shared), writes a `sift.toml` for it in the clone's folder (a
+//! component and a test task per top-level folder of `crates/`, one per
+//! other top-level folder, lint and docs tasks), and records the last N
+//! first-parent commits as pushes, oldest first, with `sift plan --record
+//! --base C^ --head C` into a store folder (once; kept between runs). Then
+//! it times `sift replay --last N` with that configuration and with a
+//! candidate that drops one rule (every run re-plans N pushes from git
+//! objects, nothing is checked out), and prints wall and CPU time.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use crate::git_bench::time_command;
 
 pub struct ReplayOptions {
-    pub repo: PathBuf,
-    pub sift: PathBuf,
-    pub commits: usize,
     pub dir: PathBuf,
+    pub sift: PathBuf,
+    pub repo: PathBuf,
+    pub pushes: usize,
+    pub runs: usize,
 }
 
-fn run(dir: &Path, program: &str, args: &[&str]) -> Result<String, String> {
-    let output = Command::new(program)
+fn git(repo: &Path, args: &[&str]) -> Result<String, String> {
+    let out = Command::new("git")
         .args(args)
-        .current_dir(dir)
+        .current_dir(repo)
         .output()
-        .map_err(|e| format!("cannot run {program}: {e}"))?;
-    if !output.status.success() {
+        .map_err(|e| format!("git: {e}"))?;
+    if !out.status.success() {
         return Err(format!(
-            "{program} {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&output.stderr).trim()
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
         ));
     }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-struct Member {
-    dir: String,
-    deps: Vec<String>,
-}
-
-/// Workspace members (name → dir, direct path dependencies) from `cargo metadata`.
-fn members(repo: &Path) -> Result<BTreeMap<String, Member>, String> {
-    let json = run(
-        repo,
-        "cargo",
-        &["metadata", "--format-version", "1", "--no-deps"],
-    )?;
-    let value: serde_json::Value = serde_json::from_str(&json).map_err(|e| e.to_string())?;
-    let root = value["workspace_root"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let ids: BTreeSet<&str> = value["workspace_members"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|v| v.as_str())
-        .collect();
-    let mut by_dir = BTreeMap::new();
-    let mut out = BTreeMap::new();
-    let packages = value["packages"].as_array().cloned().unwrap_or_default();
-    let relative = |path: &str| {
-        path.strip_prefix(&root)
-            .unwrap_or(path)
-            .trim_start_matches('/')
-            .to_owned()
-    };
-    for p in packages
+/// A configuration for a Cargo-workspace-like repository.
+fn config(crates: &[String], others: &[String]) -> String {
+    let mut out = String::from("[components]\nexclusive = [");
+    let names: Vec<String> = crates
         .iter()
-        .filter(|p| ids.contains(p["id"].as_str().unwrap_or_default()))
-    {
-        let manifest = relative(p["manifest_path"].as_str().unwrap_or_default());
-        let dir = manifest
-            .rsplit_once('/')
-            .map_or(String::new(), |(d, _)| d.to_owned());
-        by_dir.insert(
-            dir.clone(),
-            p["name"].as_str().unwrap_or_default().to_owned(),
+        .chain(others)
+        .map(|c| format!("\"{c}\""))
+        .collect();
+    out.push_str(&names.join(", "));
+    out.push_str("]\ninclusive = [\"docs\"]\n");
+    for name in crates {
+        let _ = write!(
+            out,
+            "\n[[rules]]\nfiles = [\"crates/{name}/**\"]\nexclusive = [\"{name}\"]\n"
         );
     }
-    for p in packages
-        .iter()
-        .filter(|p| ids.contains(p["id"].as_str().unwrap_or_default()))
-    {
-        let name = p["name"].as_str().unwrap_or_default().to_owned();
-        let manifest = relative(p["manifest_path"].as_str().unwrap_or_default());
-        let dir = manifest
-            .rsplit_once('/')
-            .map_or(String::new(), |(d, _)| d.to_owned());
-        let deps = p["dependencies"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|d| d["path"].as_str())
-            .filter_map(|path| by_dir.get(&relative(path)).cloned())
-            .filter(|d| *d != name)
-            .collect();
-        out.insert(name, Member { dir, deps });
+    for name in others {
+        let _ = write!(
+            out,
+            "\n[[rules]]\nfiles = [\"{}/**\"]\nexclusive = [\"{name}\"]\n",
+            name.trim_start_matches("top-")
+        );
     }
-    Ok(out)
-}
-
-fn closure(members: &BTreeMap<String, Member>, name: &str) -> BTreeSet<String> {
-    let mut seen = BTreeSet::from([name.to_owned()]);
-    let mut stack = vec![name.to_owned()];
-    while let Some(current) = stack.pop() {
-        for dep in members
-            .get(&current)
-            .map(|m| m.deps.as_slice())
-            .unwrap_or_default()
-        {
-            if seen.insert(dep.clone()) {
-                stack.push(dep.clone());
-            }
-        }
+    out.push_str("\n[[rules]]\nfiles = [\"**/*.md\"]\nexclusive = []\ninclusive = [\"docs\"]\n");
+    let _ = write!(
+        out,
+        "\n[tasks.build]\nschedules = [{}]\nrun = \"cargo build\"\n",
+        names.join(", ")
+    );
+    for name in crates.iter().chain(others) {
+        let _ = write!(
+            out,
+            "\n[tasks.test-{name}]\nschedules = [\"{name}\"]\nneeds = [\"build\"]\nrun = \"cargo test\"\n"
+        );
     }
-    seen
+    out.push_str("\n[tasks.lint]\nchanged = [\"**/*.rs\", \"**/*.py\", \"!**/resources/**\"]\nrun = \"cargo clippy\"\n");
+    out.push_str("\n[tasks.docs]\nschedules = [\"docs\"]\nrun = \"mkdocs build\"\n");
+    out
 }
 
-/// `cargo tree` of one package at one commit: its resolved dependencies, or
-/// `None` when cargo cannot say offline (the package did not exist, or a
-/// crate is not in the local cache).
-fn tree(worktree: &Path, package: &str) -> Option<BTreeSet<String>> {
-    let out = run(
-        worktree,
-        "cargo",
-        &[
-            "tree",
-            "-p",
-            package,
-            "--locked",
-            "--offline",
-            "--prefix",
-            "none",
-            "-e",
-            "normal,build,dev",
-        ],
-    )
-    .ok()?;
-    Some(
-        out.lines()
-            .map(|l| l.trim_end_matches(" (*)").to_owned())
-            .filter(|l| !l.contains("(/"))
-            .collect(),
-    )
+/// Times `command`, with its report on stdout kept in a file (no pipe to
+/// drain while waiting).
+fn timed(command: &mut Command, out: &Path) -> Result<(f64, f64, String), String> {
+    let file = fs::File::create(out).map_err(|e| e.to_string())?;
+    let (sample, status) = time_command(command.stdout(file))?;
+    if !status.success() {
+        return Err(format!("{command:?} failed: {status}"));
+    }
+    let report = fs::read_to_string(out).map_err(|e| e.to_string())?;
+    Ok((sample.wall_ms / 1000.0, sample.cpu_ms / 1000.0, report))
 }
 
-pub fn replay(options: &ReplayOptions) -> Result<bool, String> {
-    let _ = std::fs::remove_dir_all(&options.dir);
-    std::fs::create_dir_all(&options.dir).map_err(|e| e.to_string())?;
-    let repo = options.dir.join("repo");
-    let repo_s = repo.to_string_lossy().into_owned();
-    run(
-        &options.dir,
-        "git",
-        &["clone", "-q", &options.repo.to_string_lossy(), &repo_s],
-    )?;
-    let _ = std::fs::remove_file(repo.join("sift.toml"));
-    let sift = options
-        .sift
-        .canonicalize()
-        .map_err(|e| format!("{}: {e}", options.sift.display()))?;
-    let sift = sift.to_string_lossy().into_owned();
-    run(&repo, &sift, &["init"])?;
-    let members = members(&repo)?;
-    let commits = run(
-        &repo,
-        "git",
+pub fn run(options: &ReplayOptions) -> Result<(), String> {
+    let clone = options.dir.join("replay-repo");
+    if !clone.join(".git").exists() {
+        fs::create_dir_all(&options.dir).map_err(|e| e.to_string())?;
+        git(
+            &options.dir,
+            &[
+                "clone",
+                "-q",
+                "--shared",
+                "--no-checkout",
+                options.repo.to_str().ok_or("--repo is not UTF-8")?,
+                clone.to_str().ok_or("--dir is not UTF-8")?,
+            ],
+        )?;
+    }
+    let tops = git(&clone, &["ls-tree", "--name-only", "-d", "HEAD"])?;
+    let crates_tree =
+        git(&clone, &["ls-tree", "--name-only", "-d", "HEAD:crates"]).unwrap_or_default();
+    let crates: Vec<String> = crates_tree.lines().map(str::to_owned).collect();
+    let others: Vec<String> = tops
+        .lines()
+        .filter(|t| *t != "crates" && !t.starts_with('.'))
+        .filter(|t| {
+            t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        .map(|t| format!("top-{t}"))
+        .collect();
+    let text = config(&crates, &others);
+    fs::write(clone.join("sift.toml"), &text).map_err(|e| e.to_string())?;
+    // The candidate: the rule of the crate the recorded pushes change most
+    // dropped (its files then affect every component).
+    let touched = git(
+        &clone,
         &[
-            "rev-list",
+            "log",
             "--first-parent",
-            "--no-merges",
-            "-n",
-            &options.commits.to_string(),
+            "--name-only",
+            "--format=",
+            &format!("-{}", options.pushes),
             "HEAD",
         ],
     )?;
-    let (mut checked, mut kept_total, mut all_total, mut violations, mut unknown) = (0, 0, 0, 0, 0);
-    let (mut lock_commits, mut lock_narrowed) = (0, 0);
-    for commit in commits.lines() {
-        let parent = format!("{commit}^");
-        let Ok(files) = run(&repo, "git", &["diff", "--name-only", &parent, commit]) else {
-            continue;
-        };
-        let files: Vec<&str> = files.lines().collect();
-        let plan = run(
-            &repo,
-            &sift,
-            &[
-                "plan", "--base", &parent, "--head", commit, "--format", "json",
-            ],
-        )?;
-        let plan: serde_json::Value = serde_json::from_str(&plan).map_err(|e| e.to_string())?;
-        let kept: BTreeSet<String> = plan["tasks"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|t| t["run"] == true)
-            .filter_map(|t| t["name"].as_str().map(str::to_owned))
-            .collect();
-        let tests: Vec<&String> = members.keys().collect();
-        let lock_changed = files.contains(&"Cargo.lock");
-        let mut trees: BTreeMap<(bool, String), Option<BTreeSet<String>>> = BTreeMap::new();
-        if lock_changed {
-            lock_commits += 1;
-            for (side, rev) in [(false, parent.as_str()), (true, commit)] {
-                let wt = options.dir.join(if side { "head" } else { "base" });
-                let wt_s = wt.to_string_lossy().into_owned();
-                let _ = run(&repo, "git", &["worktree", "remove", "--force", &wt_s]);
-                run(
-                    &repo,
-                    "git",
-                    &["worktree", "add", "-q", "--detach", &wt_s, rev],
-                )?;
-                for name in &tests {
-                    trees.insert((side, (*name).clone()), tree(&wt, name));
-                }
+    let busiest = crates
+        .iter()
+        .max_by_key(|c| {
+            let prefix = format!("crates/{c}/");
+            touched.lines().filter(|l| l.starts_with(&prefix)).count()
+        })
+        .ok_or("no crates/ folder in the repository")?;
+    let first_rule =
+        format!("\n[[rules]]\nfiles = [\"crates/{busiest}/**\"]\nexclusive = [\"{busiest}\"]\n");
+    let candidate = options.dir.join("candidate.toml");
+    fs::write(&candidate, text.replacen(&first_rule, "", 1)).map_err(|e| e.to_string())?;
+
+    let store = options.dir.join("replay-store");
+    let marker = store.join(format!("recorded-{}", options.pushes));
+    let list = git(
+        &clone,
+        &[
+            "rev-list",
+            "--first-parent",
+            &format!("--max-count={}", options.pushes),
+            "HEAD",
+        ],
+    )?;
+    let mut commits: Vec<&str> = list.lines().collect();
+    commits.reverse();
+    if !marker.exists() {
+        let _ = fs::remove_dir_all(&store);
+        let started = Instant::now();
+        for (i, commit) in commits.iter().enumerate() {
+            let parent = format!("{commit}^");
+            let status = Command::new(&options.sift)
+                .args([
+                    "plan", "--record", "--branch", "main", "--base", &parent, "--head", commit,
+                ])
+                .args(["--format", "json", "--store"])
+                .arg(&store)
+                .current_dir(&clone)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .map_err(|e| e.to_string())?;
+            if !status.success() {
+                return Err(format!("recording push {} ({commit}) failed", i + 1));
             }
         }
-        for name in &tests {
-            let dirs: Vec<&str> = closure(&members, name)
-                .iter()
-                .filter_map(|m| members.get(m))
-                .map(|m| m.dir.as_str())
-                .collect::<Vec<_>>();
-            let by_files = files.iter().any(|f| {
-                dirs.iter()
-                    .any(|d| d.is_empty() || f.starts_with(&format!("{d}/")))
-            });
-            let by_lock = lock_changed
-                && match (
-                    &trees[&(false, (*name).clone())],
-                    &trees[&(true, (*name).clone())],
-                ) {
-                    (Some(a), Some(b)) => a != b,
-                    _ => {
-                        unknown += 1;
-                        false
-                    }
-                };
-            let task = format!("test-{name}");
-            all_total += 1;
-            if kept.contains(&task) {
-                kept_total += 1;
-            }
-            if (by_files || by_lock) && !kept.contains(&task) {
-                violations += 1;
-                println!(
-                    "MISSED {commit:.12} {task}: {}",
-                    if by_files {
-                        "its files changed"
-                    } else {
-                        "its resolved dependencies changed"
-                    }
-                );
-            }
-        }
-        if lock_changed && tests.iter().any(|n| !kept.contains(&format!("test-{n}"))) {
-            lock_narrowed += 1;
-        }
-        checked += 1;
+        fs::write(&marker, "").map_err(|e| e.to_string())?;
+        eprintln!(
+            "recorded {} pushes in {:.1} s",
+            commits.len(),
+            started.elapsed().as_secs_f64()
+        );
     }
     println!(
-        "replayed {checked} commits of {} ({} packages)",
-        options.repo.display(),
-        members.len()
+        "| replay of {} pushes | wall | CPU | decisions as recorded |",
+        commits.len()
     );
-    println!(
-        "test tasks kept: {kept_total} of {all_total} ({:.0}%)",
-        100.0 * kept_total as f64 / all_total.max(1) as f64
-    );
-    println!(
-        "commits changing Cargo.lock: {lock_commits}, of which {lock_narrowed} kept fewer than every test task"
-    );
-    println!("(package, lockfile commit) pairs cargo tree could not judge offline: {unknown}");
-    println!(
-        "missed tasks (a package's files or dependencies changed, its test skipped): {violations}"
-    );
-    Ok(violations == 0)
+    println!("|---|---|---|---|");
+    let pushes = commits.len().to_string();
+    for (label, config) in [
+        ("the recorded configuration", &clone.join("sift.toml")),
+        ("a candidate (the busiest crate's rule dropped)", &candidate),
+    ] {
+        let mut samples = Vec::new();
+        let mut last = String::new();
+        for _ in 0..options.runs.max(1) {
+            let (wall, cpu, out) = timed(
+                Command::new(&options.sift)
+                    .args([
+                        "replay", "--branch", "main", "--last", &pushes, "--json", "--config",
+                    ])
+                    .arg(config)
+                    .arg("--store")
+                    .arg(&store)
+                    .current_dir(&clone),
+                &options.dir.join("replay-report.json"),
+            )?;
+            samples.push((wall, cpu));
+            last = out;
+        }
+        samples.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let (wall, cpu) = samples[samples.len() / 2];
+        println!(
+            "| {label} | {wall:.2} s | {cpu:.2} s | {} of {} |",
+            top_number(&last, "identical"),
+            top_number(&last, "replayed")
+        );
+    }
+    Ok(())
+}
+
+/// The number after `"key": ` at the top level of a pretty-printed JSON
+/// object (the benchmark has no JSON dependency).
+fn top_number(text: &str, key: &str) -> String {
+    let needle = format!("\n  \"{key}\": ");
+    text.find(&needle)
+        .map(|i| {
+            text[i + needle.len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_digit())
+                .collect()
+        })
+        .unwrap_or_else(|| "?".to_owned())
 }

@@ -10,6 +10,7 @@
 //! - [`tests`]: inside a test task (ordering, sharding, JUnit, failure caches);
 //! - [`history`]: push history and the backstop cadence;
 //! - [`run`]: `sift run`'s scheduling policy and report;
+//! - [`quality`]: selection quality (false greens, savings, test order);
 //! - [`ci`]: CI pipelines, job summaries and the verdict;
 //! - [`report`]: the self-contained HTML report of a plan, a run and shards;
 //! - [`mozilla`]: Mozilla's own inputs (moz.build, taskgraph graphs);
@@ -25,6 +26,7 @@ pub mod history;
 pub mod mozilla;
 pub mod parallel;
 pub mod pattern;
+pub mod quality;
 pub mod redact;
 pub mod report;
 pub mod run;

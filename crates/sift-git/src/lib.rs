@@ -21,6 +21,7 @@
 
 mod blob;
 mod command;
+mod commits;
 mod error;
 mod in_process;
 #[cfg(test)]
@@ -36,6 +37,7 @@ use crate::command::{Git, nul_fields, os_string};
 use crate::error::SHALLOW_HINT;
 
 pub use crate::blob::read_files_at;
+pub use crate::commits::{CommitFiles, CommitReader};
 pub use crate::error::{CommandFailure, GitError};
 
 /// Which change to detect.
@@ -188,6 +190,7 @@ fn detect_change_with(
             base: Some(committed.merge_base),
             head: Some(committed.head),
             base_description: Some(description),
+            base_name: Some(base.name.clone()),
             schedule_all_reason: None,
         };
         return Ok(GitChange {
@@ -226,6 +229,7 @@ fn detect_change_with(
         base: None,
         head: Some(range.head.clone()),
         base_description: Some(description),
+        base_name: Some(base.name.clone()),
         schedule_all_reason: None,
     };
     let mut warnings = Vec::new();

@@ -5,10 +5,13 @@
 //! and a hint, so that one run of `sift check` shows every mistake.
 
 mod fast;
+mod files;
 mod history;
 mod mozilla;
 mod raw;
 mod schema;
+
+pub use files::{FileSource, WorkTree};
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -48,8 +51,12 @@ pub struct Config {
     /// `[mozbuild] enabled = true`: moz.build SCHEDULES annotations apply
     /// before the rule files (see [`crate::mozilla`]).
     pub mozbuild: bool,
+    /// `[plan] mode`: enforce (default) or shadow.
+    pub plan_mode: crate::history::PlanMode,
     /// The root file and included task files.
     pub sources: Vec<Arc<SourceFile>>,
+    /// Where included files were read and nested rule files are read.
+    pub files: Arc<dyn FileSource>,
     /// Non-fatal findings while loading.
     pub warnings: Diagnostics,
 }
@@ -68,6 +75,16 @@ impl Config {
     /// Validates a root file whose text is already in memory; included files are
     /// still read from `root`.
     pub fn from_source(root: &Path, source: Arc<SourceFile>) -> Result<Config, ConfigError> {
+        Config::from_source_in(root, source, Arc::new(WorkTree::new(root)))
+    }
+
+    /// Validates a root file whose included files (and, later, nested rule
+    /// files) come from `files`, e.g. a past commit's tree.
+    pub fn from_source_in(
+        root: &Path,
+        source: Arc<SourceFile>,
+        files: Arc<dyn FileSource>,
+    ) -> Result<Config, ConfigError> {
         let mut diags = Diagnostics::default();
         let raw: Option<RawRoot> = parse(&source, &mut diags);
         let Some(mut raw) = raw else {
@@ -88,14 +105,14 @@ impl Config {
         let mut sources = vec![Arc::clone(&source)];
         let mut raw_tasks: Vec<(Arc<SourceFile>, Spanned<String>, Spanned<RawTask>)> =
             take_tasks(std::mem::take(&mut raw.tasks), &source);
-        let files = resolve_includes(root, &raw.include, &source, &mut diags);
+        let included = resolve_includes(files.as_ref(), &raw.include, &source, &mut diags);
         // Large repositories split thousands of tasks over many files: parse them on every core.
-        let parsed = crate::parallel::map(&files, 4, |file| {
+        let parsed = crate::parallel::map(&included, 4, |file| {
             let mut file_diags = Diagnostics::default();
             let include = parse::<raw::RawInclude>(file, &mut file_diags);
             (include, file_diags)
         });
-        for (file, (include, file_diags)) in files.into_iter().zip(parsed) {
+        for (file, (include, file_diags)) in included.into_iter().zip(parsed) {
             diags.extend(file_diags);
             if let Some(include) = include {
                 raw_tasks.extend(take_tasks(include.tasks, &file));
@@ -114,6 +131,7 @@ impl Config {
         let cadence = history::compile_cadence(raw.backstop.take(), &source, &mut diags);
         let ci = crate::ci::CiConfig::compile(raw.ci, &source, &mut diags);
         let init_keep = compile_keep(raw.init.take(), &source, &components, &tasks, &mut diags);
+        let plan_mode = history::compile_plan_mode(raw.plan.take(), &source, &mut diags);
         if diags.has_errors() {
             diags.sort();
             return Err(ConfigError(diags));
@@ -130,7 +148,9 @@ impl Config {
             ci,
             init_keep,
             mozbuild,
+            plan_mode,
             sources,
+            files,
             warnings: diags,
         })
     }
@@ -185,6 +205,7 @@ fn parse<T: schema::Schema>(source: &Arc<SourceFile>, diags: &mut Diagnostics) -
                     "ci",
                     "init",
                     "mozbuild",
+                    "plan",
                 ]
                 .iter()
                 .any(|key| message.contains(&format!("`{key}`")));
@@ -568,7 +589,7 @@ fn take_tasks(
 
 /// Expands `include = [...]` globs (relative to the root) into files, sorted.
 fn resolve_includes(
-    root: &Path,
+    files: &dyn FileSource,
     include: &[Spanned<String>],
     source: &Arc<SourceFile>,
     diags: &mut Diagnostics,
@@ -593,7 +614,7 @@ fn resolve_includes(
             .collect();
         let start = literal_dirs.join("/");
         let mut matches = Vec::new();
-        walk_files(root, &start, &mut |rel| {
+        files.walk(&start, &mut |rel| {
             if pattern.matches(rel) && rel.split('/').count() >= pattern_min_depth(entry.get_ref())
             {
                 matches.push(rel.to_owned());
@@ -609,22 +630,22 @@ fn resolve_includes(
             found.insert(m, ());
         }
     }
-    let mut files = Vec::new();
+    let mut found_files = Vec::new();
     for name in found.into_keys() {
         if name == RULE_FILE {
             continue;
         }
-        match std::fs::read_to_string(root.join(&name)) {
-            Ok(text) => files.push(SourceFile::new(name, text)),
-            Err(error) => diags.push(ConfigDiagnostic::error(
+        match files.read(&name) {
+            Some(text) => found_files.push(SourceFile::new(name, text)),
+            None => diags.push(ConfigDiagnostic::error(
                 source,
                 None,
-                format!("cannot read included file `{name}`: {error}"),
+                format!("cannot read included file `{name}` (missing, or not UTF-8)"),
                 "",
             )),
         }
     }
-    files
+    found_files
 }
 
 /// A pattern names files at least as deep as its segments; this keeps
@@ -634,39 +655,6 @@ fn pattern_min_depth(pattern: &str) -> usize {
         .split('/')
         .filter(|s| *s != "**" && !s.is_empty())
         .count()
-}
-
-fn walk_files(root: &Path, rel_dir: &str, visit: &mut dyn FnMut(&str)) {
-    let dir = if rel_dir.is_empty() {
-        root.to_owned()
-    } else {
-        root.join(rel_dir)
-    };
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        // The literal part may itself name a file.
-        if dir.is_file() {
-            visit(rel_dir);
-        }
-        return;
-    };
-    let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name == ".git" {
-            continue;
-        }
-        let rel = if rel_dir.is_empty() {
-            name
-        } else {
-            format!("{rel_dir}/{name}")
-        };
-        match entry.file_type() {
-            Ok(t) if t.is_dir() => walk_files(root, &rel, visit),
-            Ok(t) if t.is_file() => visit(&rel),
-            _ => {}
-        }
-    }
 }
 
 /// A task compiled on its own: everything that does not depend on the

@@ -24,6 +24,7 @@ pub(crate) struct RawRoot {
     pub backstop: Option<Spanned<RawBackstop>>,
     pub ci: Option<crate::ci::RawCi>,
     pub init: Option<RawInit>,
+    pub plan: Option<RawPlan>,
 }
 
 /// `[init]`: what `sift init --force` keeps when it regenerates the file.
@@ -87,6 +88,13 @@ pub(crate) struct RawCache {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawStore {
     pub url: Option<Spanned<String>>,
+}
+
+/// `[plan]`: how plans are applied.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPlan {
+    pub mode: Option<Spanned<String>>,
 }
 
 /// `[backstop]`: the cadence of full runs.

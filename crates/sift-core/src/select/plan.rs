@@ -30,6 +30,10 @@ pub struct PlanOptions {
     pub all: bool,
     /// `--record`: the push this plan is for (a backstop keeps every task).
     pub push: Option<crate::history::PushContext>,
+    /// Shadow mode (`--shadow`, `[plan] mode = "shadow"`): every requested
+    /// task is kept, with what it needs; those the selection would have
+    /// skipped say so in their reason and in [`Plan::would_skip`].
+    pub shadow: bool,
 }
 
 /// The components a change affects, with evidence.
@@ -128,6 +132,12 @@ pub struct Plan {
     /// Warnings about inputs the plan read (e.g. a moz.build sift could not
     /// read, whose paths were answered conservatively).
     pub warnings: Diagnostics,
+    /// Kept tasks that the selection alone — without a backstop's forcing
+    /// and without shadow mode — would have skipped, with its reason. Empty
+    /// when the plan runs exactly what the selection keeps.
+    pub would_skip: std::collections::BTreeMap<String, String>,
+    /// Shadow mode: every requested task runs.
+    pub shadow: bool,
 }
 
 impl Plan {
@@ -262,8 +272,18 @@ fn changed_lists_in(strategy: &Strategy) -> u32 {
 
 impl<'c> Planner<'c> {
     pub fn new(config: &'c Config) -> Self {
+        Planner::with_files(config, std::sync::Arc::clone(&config.files))
+    }
+
+    /// A planner that reads nested rule files from `files` instead of where
+    /// the configuration was loaded: `sift replay` plans a past push with a
+    /// candidate configuration and the rule files of that push's commit.
+    pub fn with_files(
+        config: &'c Config,
+        files: std::sync::Arc<dyn crate::config::FileSource>,
+    ) -> Self {
         let mut tree = RuleTree::new(
-            &config.root,
+            files,
             &config.components,
             std::sync::Arc::clone(&config.root_rules),
         );
@@ -383,7 +403,75 @@ impl<'c> Planner<'c> {
     }
 
     /// Decides every task for `change`.
+    ///
+    /// On a backstop push and in shadow mode the plan keeps tasks the rules
+    /// would skip; the selection is then planned too (a second pass without
+    /// the forcing), and [`Plan::would_skip`] says what it would have
+    /// skipped, which is what selection quality is measured against.
     pub fn plan(&mut self, change: Change, options: &PlanOptions) -> Result<Plan, PlanError> {
+        let backstop = options.push.as_ref().is_some_and(|p| p.decision.backstop);
+        let shadow = options.shadow || self.config.plan_mode == crate::history::PlanMode::Shadow;
+        if options.all || !(shadow || backstop) {
+            // `--all` keeps everything anyway; a shadow configuration still
+            // says so (the push is recorded as a shadow push).
+            let mut plan = self.plan_once(change, options, true)?;
+            plan.shadow = shadow;
+            return Ok(plan);
+        }
+        let selection = self.plan_once(change.clone(), options, false)?;
+        if shadow {
+            return Ok(self.shadow(selection, options));
+        }
+        let mut plan = self.plan_once(change, options, true)?;
+        plan.would_skip = plan
+            .tasks
+            .iter()
+            .zip(&selection.tasks)
+            .filter(|(forced, chosen)| forced.run && !chosen.run)
+            .map(|(_, chosen)| (chosen.name.clone(), chosen.reason.clone()))
+            .collect();
+        Ok(plan)
+    }
+
+    /// Shadow mode over the selection's plan: every requested task and what
+    /// it needs is kept; the ones the selection skipped keep their kind (so
+    /// `why` explains the selection) and say `shadow: would skip: …`.
+    fn shadow(&self, mut plan: Plan, options: &PlanOptions) -> Plan {
+        let tasks = &self.config.tasks;
+        let mut keep: Vec<bool> = tasks
+            .iter()
+            .map(|t| {
+                options.targets.is_empty() || options.targets.iter().any(|g| g.matches(&t.name))
+            })
+            .collect();
+        let mut stack: Vec<usize> = (0..tasks.len()).filter(|&i| keep[i]).collect();
+        while let Some(i) = stack.pop() {
+            for &need in &tasks[i].need_ids {
+                if !keep[need] {
+                    keep[need] = true;
+                    stack.push(need);
+                }
+            }
+        }
+        for (decision, keep) in plan.tasks.iter_mut().zip(keep) {
+            if keep && !decision.run {
+                plan.would_skip
+                    .insert(decision.name.clone(), decision.reason.clone());
+                decision.run = true;
+                decision.reason = format!("shadow: would skip: {}", decision.reason);
+            }
+        }
+        plan.shadow = true;
+        plan
+    }
+
+    /// One planning pass; `force` applies a backstop push's forcing.
+    fn plan_once(
+        &mut self,
+        change: Change,
+        options: &PlanOptions,
+        force: bool,
+    ) -> Result<Plan, PlanError> {
         let config = self.config;
         for target in &options.targets {
             if !config.tasks.iter().any(|t| target.matches(&t.name)) {
@@ -418,7 +506,7 @@ impl<'c> Planner<'c> {
         let backstop = options
             .push
             .as_ref()
-            .filter(|p| p.decision.backstop)
+            .filter(|p| force && p.decision.backstop)
             .map(|p| format!("{} #{}: {}", p.branch, p.number, p.decision.reason));
         while let Some(index) = queue.pop_front() {
             let task = &tasks[index];
@@ -477,6 +565,8 @@ impl<'c> Planner<'c> {
             warnings: Diagnostics {
                 items: self.tree.diagnostics().warnings().cloned().collect(),
             },
+            would_skip: std::collections::BTreeMap::new(),
+            shadow: false,
         })
     }
 }

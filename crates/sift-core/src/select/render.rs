@@ -23,6 +23,10 @@ pub struct TaskJson<'a> {
     /// `--explain`: the full chain behind the decision.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub why: Option<WhyJson<'a>>,
+    /// Kept, but the selection alone would have skipped it (a backstop push
+    /// or shadow mode); only written when true.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub would_skip: bool,
 }
 
 /// A task's `why` (`sift plan --format json --explain`): what `sift why`
@@ -232,6 +236,7 @@ fn write_plan_json(
                     reason: &d.reason,
                     needs: Some(task.map_or(&[][..], |t| t.needs.as_slice())),
                     why,
+                    would_skip: plan.would_skip.contains_key(&d.name),
                 }
             })
             .collect()
@@ -281,7 +286,15 @@ fn write_plan_json(
     match &explained {
         Some(tasks) => write_each(&mut out, tasks, write_value),
         None => write_each(&mut out, &plan.tasks, |out, decision| {
-            write_task(out, decision.name.as_str(), decision.run, &decision.reason);
+            let would_skip =
+                !plan.would_skip.is_empty() && plan.would_skip.contains_key(&decision.name);
+            write_task(
+                out,
+                decision.name.as_str(),
+                decision.run,
+                &decision.reason,
+                would_skip,
+            );
         }),
     }
     out.extend_from_slice(b"\n}\n");
@@ -302,9 +315,9 @@ fn write_each<T>(out: &mut Vec<u8>, items: &[T], mut write: impl FnMut(&mut Vec<
     out.extend_from_slice(b"\n  ]");
 }
 
-/// `{"name":…,"run":…,"reason":…}`: a plain task, as serde_json writes
-/// [`TaskJson`] without `needs` and `why`.
-fn write_task(out: &mut Vec<u8>, name: &str, run: bool, reason: &str) {
+/// `{"name":…,"run":…,"reason":…}` (and `"would_skip":true` when it is):
+/// a plain task, as serde_json writes [`TaskJson`] without `needs` and `why`.
+fn write_task(out: &mut Vec<u8>, name: &str, run: bool, reason: &str, would_skip: bool) {
     out.extend_from_slice(b"{\"name\":");
     json_string(out, name);
     out.extend_from_slice(if run {
@@ -313,6 +326,9 @@ fn write_task(out: &mut Vec<u8>, name: &str, run: bool, reason: &str) {
         b",\"run\":false,\"reason\":"
     });
     json_string(out, reason);
+    if would_skip {
+        out.extend_from_slice(b",\"would_skip\":true");
+    }
     out.push(b'}');
 }
 
@@ -431,6 +447,18 @@ pub fn plan_text(plan: &Plan) -> String {
         }
     }
     let _ = writeln!(out, "\n{kept} of {} tasks run", plan.tasks.len());
+    if !plan.would_skip.is_empty() {
+        let why = if plan.shadow {
+            "shadow mode"
+        } else {
+            "backstop push"
+        };
+        let _ = writeln!(
+            out,
+            "{why}: {} of them the selection alone would skip",
+            plan.would_skip.len()
+        );
+    }
     out
 }
 
@@ -464,10 +492,11 @@ mod tests {
         ) {
             let tasks: Vec<TaskJson> = texts
                 .iter()
-                .map(|t| TaskJson { name: t, run, reason: t, needs: None, why: None })
+                .enumerate()
+                .map(|(i, t)| TaskJson { name: t, run, reason: t, needs: None, why: None, would_skip: i % 2 == 0 })
                 .collect();
             let mut ours = Vec::new();
-            write_each(&mut ours, &tasks, |out, t| write_task(out, t.name, t.run, t.reason));
+            write_each(&mut ours, &tasks, |out, t| write_task(out, t.name, t.run, t.reason, t.would_skip));
             prop_assert_eq!(String::from_utf8(ours).unwrap(), String::from_utf8(by_serde(&tasks)).unwrap());
 
             let statuses = [

@@ -5,12 +5,11 @@
 //! components; a matching rule's `exclusive` replaces any earlier one (last
 //! wins); a path no rule gives an `exclusive` keeps all exclusive components.
 
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::config::compile_nested;
+use crate::config::{FileSource, compile_nested};
 use crate::diagnostic::{Diagnostics, SourceFile};
 use crate::pattern::{IndexScratch, ListDecision, PatternIndex, PatternList};
 use crate::select::components::{ComponentSet, Components};
@@ -135,17 +134,17 @@ impl MatchedRule {
 
 /// Reads and compiles `dir/sift.toml`; `None` when there is no such file.
 fn read_rule_file(
-    root: &Path,
+    files: &dyn FileSource,
     dir: &str,
     components: &Components,
 ) -> (Option<Arc<RuleFile>>, Diagnostics) {
     let name = format!("{dir}/{RULE_FILE}");
-    match std::fs::read_to_string(root.join(&name)) {
-        Ok(text) => {
+    match files.read(&name) {
+        Some(text) => {
             let (file, diagnostics) = compile_nested(dir, SourceFile::new(name, text), components);
             (Some(Arc::new(file)), diagnostics)
         }
-        Err(_) => (None, Diagnostics::default()),
+        None => (None, Diagnostics::default()),
     }
 }
 
@@ -179,7 +178,7 @@ impl PathSchedules {
 /// Only the rule files on the ancestor directories of the paths asked about are
 /// read, so the cost of a plan grows with the change, not with the repository.
 pub struct RuleTree<'c> {
-    root: PathBuf,
+    source: Arc<dyn FileSource>,
     components: &'c Components,
     root_rules: Arc<RuleFile>,
     /// Directory → its own rule file, once looked for (`None`: it has none).
@@ -200,11 +199,17 @@ pub struct RuleTree<'c> {
 }
 
 impl<'c> RuleTree<'c> {
-    pub fn new(root: &Path, components: &'c Components, root_rules: Arc<RuleFile>) -> Self {
+    /// A tree over the nested rule files in `files` (the work tree, or a
+    /// commit's tree).
+    pub fn new(
+        files: Arc<dyn FileSource>,
+        components: &'c Components,
+        root_rules: Arc<RuleFile>,
+    ) -> Self {
         let mut chains = FxHashMap::default();
         chains.insert(String::new(), Arc::from(vec![Arc::clone(&root_rules)]));
         RuleTree {
-            root: root.to_owned(),
+            source: files,
             components,
             root_rules,
             files: FxHashMap::default(),
@@ -279,7 +284,9 @@ impl<'c> RuleTree<'c> {
 
     /// Applies the moz.build files of the tree before the rule files.
     pub fn enable_mozbuild(&mut self) {
-        self.mozbuild = Some(crate::mozilla::mozbuild::MozbuildTree::new(&self.root));
+        self.mozbuild = Some(crate::mozilla::mozbuild::MozbuildTree::with_files(
+            Arc::clone(&self.source),
+        ));
     }
 
     /// The moz.build layer, when enabled.
@@ -334,7 +341,7 @@ impl<'c> RuleTree<'c> {
         if let Some(known) = self.files.get(dir) {
             return known.clone();
         }
-        let (file, diagnostics) = read_rule_file(&self.root, dir, self.components);
+        let (file, diagnostics) = read_rule_file(self.source.as_ref(), dir, self.components);
         self.diagnostics.extend(diagnostics);
         self.files.insert(dir.to_owned(), file.clone());
         file
@@ -365,10 +372,10 @@ impl<'c> RuleTree<'c> {
             tree.preload_dirs(probes, self.components);
             self.diagnostics.extend(tree.take_diagnostics());
         }
-        let (root, components) = (&self.root, self.components);
+        let (source, components) = (self.source.as_ref(), self.components);
         // Most probed directories hold no rule file (a failed open is a few
         // microseconds), so a thread only pays off with dozens of them.
-        let loaded = crate::parallel::map(&dirs, 32, |dir| read_rule_file(root, dir, components));
+        let loaded = crate::parallel::map(&dirs, 32, |dir| read_rule_file(source, dir, components));
         for (dir, (file, diagnostics)) in dirs.into_iter().zip(loaded) {
             self.diagnostics.extend(diagnostics);
             self.files.insert(dir.to_owned(), file);

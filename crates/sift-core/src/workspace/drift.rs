@@ -152,14 +152,13 @@ pub fn drift(generated: &Config, committed: &Config, files: &[String]) -> Vec<St
     }
 
     // Rules: what every file maps to, and which files have lockfile rules.
-    let root = &committed.root;
     let mut tree_g = RuleTree::new(
-        root,
+        Arc::clone(&committed.files),
         &generated.components,
         Arc::clone(&generated.root_rules),
     );
     let mut tree_c = RuleTree::new(
-        root,
+        Arc::clone(&committed.files),
         &committed.components,
         Arc::clone(&committed.root_rules),
     );

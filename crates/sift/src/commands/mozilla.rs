@@ -199,6 +199,8 @@ impl GraphPlan {
             warnings: sift_core::Diagnostics {
                 items: self.warnings.warnings().cloned().collect(),
             },
+            would_skip: Default::default(),
+            shadow: false,
         })
     }
 

@@ -65,6 +65,15 @@ pub(crate) fn check_format_args(args: &PlanArgs) -> Result<(), CliError> {
             ),
         });
     }
+    if args.mozilla.graph.is_some() && args.select.shadow {
+        return Err(CliError::Usage {
+            message: "--shadow does not work with --graph yet".to_owned(),
+            hint: Some(
+                "a taskgraph graph's decisions come from its own strategies; record the graph's pushes without it"
+                    .to_owned(),
+            ),
+        });
+    }
     if args.mozilla.graph.is_some() && (args.explain || args.report.is_some()) {
         return Err(CliError::Usage {
             message: "--explain and --report do not work with --graph yet".to_owned(),
