@@ -560,7 +560,7 @@ fn graph_inputs_errors_and_formats() {
         let out = repo.sift(&args);
         assert_eq!(out.code, 2, "{out:?}");
         assert!(
-            out.stderr.contains("do not work with --graph"),
+            out.stderr.contains("work with --graph yet"),
             "{}",
             out.stderr
         );
