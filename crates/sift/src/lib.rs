@@ -1,6 +1,7 @@
 //! The `sift` command line: parses arguments, calls the core and the adapters,
 //! prints results and maps errors to the documented exit codes.
 
+pub mod alloc;
 pub mod cli;
 mod commands;
 mod error;
