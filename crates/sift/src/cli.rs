@@ -56,7 +56,8 @@ pub enum Command {
     Replay(ReplayArgs),
     /// One required check: exit 0 iff every task the plan kept succeeded (exit 13 otherwise).
     Verdict(VerdictArgs),
-    /// Write one self-contained HTML page: the task graph, the why of every task, the run, the shards.
+    /// Write one self-contained HTML page: the task graph, the why of every task, the run, the
+    /// shards, selection quality.
     Report(ReportArgs),
 }
 
@@ -74,6 +75,10 @@ pub struct ReportArgs {
     /// The shards: `sift shard --format json` output without --index (`-` for stdin).
     #[arg(long, value_name = "FILE|-", group = "documents")]
     pub shards: Option<String>,
+
+    /// Selection quality: `sift quality --json` output (`-` for stdin).
+    #[arg(long, value_name = "FILE|-", group = "documents")]
+    pub quality: Option<String>,
 
     /// Where to write the HTML page.
     #[arg(long, value_name = "FILE")]
@@ -457,6 +462,10 @@ pub struct QualityArgs {
     /// Print the report as JSON (format_version 1).
     #[arg(long)]
     pub json: bool,
+
+    /// Also write the report as a self-contained HTML page (see `sift report`).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 
     #[command(flatten)]
     pub store: StoreArgs,

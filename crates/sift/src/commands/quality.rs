@@ -231,12 +231,23 @@ pub fn run(root: &Path, args: QualityArgs) -> Result<u8, CliError> {
     explain(root, &mut report, &pushes, &mut changes);
     report.tests =
         quality::apfd::evaluate(&pushes, &mut |i| changes.of(&pushes[i]).unwrap_or_default());
-    let text = if args.json {
-        let mut text = serde_json::to_string_pretty(&report).expect("plain data serializes");
-        text.push('\n');
-        text
-    } else {
-        render(&report)
+    let json = (args.json || args.report.is_some())
+        .then(|| serde_json::to_string_pretty(&report).expect("plain data serializes"));
+    if let (Some(path), Some(json)) = (&args.report, &json) {
+        super::report::write(
+            path,
+            &sift_core::report::Inputs {
+                quality: Some(json),
+                ..Default::default()
+            },
+        )?;
+    }
+    let text = match json {
+        Some(mut text) if args.json => {
+            text.push('\n');
+            text
+        }
+        _ => render(&report),
     };
     super::plan::print_stdout(&text)?;
     Ok(exit::OK)

@@ -437,7 +437,7 @@ fn write_report(
         &sift_core::report::Inputs {
             plan: Some(&plan_json),
             run: Some(run_json),
-            shards: None,
+            ..Default::default()
         },
     )
 }

@@ -525,6 +525,42 @@ fn a_real_history_gives_exact_false_greens_rate_and_savings() {
         out.contains(&format!("verdict: {}", report["verdict"].as_str().unwrap())),
         "{out}"
     );
+
+    // The HTML report draws the same document (`--report`, and `sift report
+    // --quality` from the JSON), checked in a real browser.
+    looper
+        .sift(&["quality", "--branch", "main", "--report", "quality.html"])
+        .ok();
+    repo.write("quality.json", quality.ok());
+    repo.sift(&["report", "--quality", "quality.json", "--out", "again.html"])
+        .ok();
+    let page = std::fs::read_to_string(repo.path().join("quality.html")).unwrap();
+    assert_eq!(
+        page,
+        std::fs::read_to_string(repo.path().join("again.html")).unwrap()
+    );
+    if let Some(browser) = super::report::browser() {
+        let steps = serde_json::json!([
+            {"op": "counts", "expect": {"pushes": "200", "false-greens": "2", "false-green-rate": "66.7%",
+                                        "skipped-runs": selection["skipped"].to_string(),
+                                        "saved": format!("{:.0}%", selection["skipped_seconds_share"].as_f64().unwrap() * 100.0)}},
+            {"op": "title", "contains": ["selection quality on main: pushes #1 to #200"]},
+            {"op": "quality", "columns": PUSHES, "backstops": PUSHES / 10, "windows": 2,
+             "greens": ["test-core", "test-core"]},
+            {"op": "text", "contains": [
+                report["verdict"].as_str().unwrap(),
+                "test-core broke on #57, skipped there, first seen failing on #61 (backstop run)",
+                "#57 ", "schedules: none of core affected", "changed: shared/config.yaml",
+                "sift.toml:14 `shared/**` → exclusive ui → components ui",
+                "exclusive = [\"core\", \"ui\"]",
+                "test-net failed, then passed on a retry, on #11, #41, #71, #155",
+                "95% CI 20.8%–93.9%"]},
+            {"op": "screenshot", "path": super::report::screenshot("quality"), "full_page": true},
+            {"op": "safe"}
+        ]);
+        super::report::drive(&browser, &repo.path().join("quality.html"), steps);
+    }
+
     let last = looper
         .sift(&["quality", "--branch", "main", "--last", "50", "--json"])
         .json();
