@@ -221,6 +221,27 @@ fn dry_run_schedule_on_two_slots() {
 }
 
 #[test]
+fn unknown_durations_take_the_given_fallback() {
+    let g = Graph::new(vec![
+        task("a", &[], Some(2.0), false),
+        task("b", &[], Some(4.0), false),
+        task("c", &[], None, false),
+    ])
+    .unwrap();
+    assert_eq!(g.fallback, 3.0);
+    assert_eq!(g.estimate, [2.0, 4.0, 3.0]);
+    // A shard holding only `c` keeps the whole plan's median for it.
+    let part = Graph::with_fallback(vec![task("c", &[], None, false)], g.fallback).unwrap();
+    assert_eq!(part.estimate, [3.0]);
+    assert_eq!(
+        Graph::new(vec![task("c", &[], None, false)])
+            .unwrap()
+            .estimate,
+        [1.0]
+    );
+}
+
+#[test]
 fn a_stored_split_reads_back_only_for_its_push_count_and_tasks() {
     let names = ["build", "lint", "test-a"];
     let bytes = shard::split_to_json(7, 2, &names, &[0, 1, 0]);

@@ -344,7 +344,9 @@ fn subgraph(graph: &Graph, keep: &[bool]) -> Result<Graph, CliError> {
             ..t.clone()
         })
         .collect();
-    Graph::new(tasks).map_err(|e| usage(&e.to_string()))
+    // Unknown durations count as the whole plan's median, as they did when
+    // the shards were split.
+    Graph::with_fallback(tasks, graph.fallback).map_err(|e| usage(&e.to_string()))
 }
 
 fn job_for(root: &Path, config: &Config, name: &str) -> Option<Job> {
