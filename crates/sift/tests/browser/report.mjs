@@ -181,6 +181,43 @@ const steps = {
     check(unlabelled === 0, `${unlabelled} interactive graph parts have no aria-label`);
   },
 
+  async panzoom() {
+    // The graph's camera is the transform of its one top group.
+    const camera = async () => {
+      const t = await page.$eval('#graph svg > g', (g) => g.getAttribute('transform'));
+      const m = /translate\(([-\d.e]+) ([-\d.e]+)\) scale\(([-\d.e]+)\)/.exec(t || '');
+      return m ? { x: Number(m[1]), y: Number(m[2]), k: Number(m[3]) } : null;
+    };
+    const fitted = await camera();
+    if (!check(fitted, 'the graph has no camera transform')) return;
+    await page.click('#zoom-in');
+    const zoomed = await camera();
+    check(zoomed.k > fitted.k * 1.05, `zoom in: scale ${fitted.k} → ${zoomed.k}`);
+    await page.click('#zoom-out');
+    await page.click('#zoom-out');
+    const out = await camera();
+    check(out.k < zoomed.k, `zoom out: scale ${zoomed.k} → ${out.k}`);
+    // Drag on an empty part of the graph pans it.
+    const box = await page.locator('#graph').boundingBox();
+    await page.mouse.move(box.x + box.width - 12, box.y + box.height - 12);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width - 92, box.y + box.height - 52, { steps: 8 });
+    await page.mouse.up();
+    const panned = await camera();
+    check(Math.abs(panned.x - out.x - -80) < 2 && Math.abs(panned.y - out.y - -40) < 2,
+      `dragging by (-80, -40) moved the view from (${out.x}, ${out.y}) to (${panned.x}, ${panned.y})`);
+    // The wheel zooms too; Fit puts everything back in view.
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.wheel(0, -300);
+    await page.waitForTimeout(100);
+    const wheeled = await camera();
+    check(wheeled.k > panned.k, `the wheel did not zoom in: ${panned.k} → ${wheeled.k}`);
+    await page.click('#zoom-fit');
+    const back = await camera();
+    check(Math.abs(back.k - fitted.k) < 1e-6 && Math.abs(back.x - fitted.x) < 0.5 && Math.abs(back.y - fitted.y) < 0.5,
+      `Fit gave ${JSON.stringify(back)}, not the first view ${JSON.stringify(fitted)}`);
+  },
+
   async open_group(step) {
     await page.locator('#graph .node.group').first().click();
     await page.waitForTimeout(300);

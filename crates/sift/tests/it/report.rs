@@ -385,6 +385,7 @@ fn small_plan_in_a_browser() {
         {"op": "title", "contains": [&plan["base"].as_str().unwrap()[..12], &plan["head"].as_str().unwrap()[..12]]},
         {"op": "graph", "grouped": false, "nodes": 7, "edges": 3},
         {"op": "screenshot", "path": screenshot("plan"), "full_page": true},
+        {"op": "panzoom"},
         {"op": "select", "task": "lint-py", "why_contains": [
             "changed = [\"**/*.py\", \"!third_party/**\"]", "changed file tools/x.py matches **/*.py",
             format!("sift.toml:{}", line_of(CONFIG, "[tasks.lint-py]"))]},
