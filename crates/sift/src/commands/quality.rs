@@ -220,6 +220,12 @@ pub fn run(root: &Path, args: QualityArgs) -> Result<u8, CliError> {
         (None, last) => Selector::Last(last.unwrap_or(DEFAULT_LAST)),
     };
     let loaded = load(root, args.branch.as_deref(), &args.store, selector)?;
+    if let (Some(since), true) = (&args.since, loaded.records.is_empty()) {
+        output::note(&format!(
+            "no push of {} was recorded at or after {since}; --last N takes the newest pushes",
+            loaded.branch
+        ));
+    }
     let pushes: Vec<Observed> = loaded
         .records
         .iter()

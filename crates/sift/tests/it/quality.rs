@@ -568,6 +568,48 @@ fn a_real_history_gives_exact_false_greens_rate_and_savings() {
     let greens = last["false_greens"].as_array().unwrap();
     assert_eq!(greens.len(), 1, "only the shadow one is in the last 50");
     assert_eq!(greens[0]["push"], 160);
+
+    // --since: every push was recorded today; none in the future; a date
+    // that is not one is a usage error with a hint.
+    let since = looper
+        .sift(&[
+            "quality",
+            "--branch",
+            "main",
+            "--since",
+            "2000-01-01",
+            "--json",
+        ])
+        .json();
+    assert_eq!(since["pushes"]["count"], PUSHES);
+    assert_eq!(since["false_greens"], report["false_greens"]);
+    let future = looper.sift(&[
+        "quality",
+        "--branch",
+        "main",
+        "--since",
+        "2999-01-01T00:00:00Z",
+    ]);
+    assert!(
+        future.ok().contains("no recorded pushes on main"),
+        "{}",
+        future.stdout
+    );
+    assert!(
+        future
+            .stderr
+            .contains("no push of main was recorded at or after 2999-01-01T00:00:00Z"),
+        "{}",
+        future.stderr
+    );
+    let bad = looper.sift(&["quality", "--branch", "main", "--since", "yesterday"]);
+    assert_eq!(bad.code, 2, "{bad:?}");
+    assert!(
+        bad.stderr.contains("invalid --since `yesterday`"),
+        "{}",
+        bad.stderr
+    );
+    assert!(bad.stderr.contains("2026-05-01"), "{}", bad.stderr);
 }
 
 /// Shadow mode end to end against the S3-compatible server: every task
