@@ -35,7 +35,7 @@ pub fn run(root: &Path, args: InitArgs) -> Result<u8, CliError> {
             hint: Some("run `sift init` at the repository root, or write a sift.toml by hand (see the README)".to_owned()),
         });
     }
-    let files = super::check::tracked_files(root);
+    let files = work_tree_files(root);
     let path = root.join(RULE_FILE);
     let existing = match std::fs::read_to_string(&path) {
         Ok(text) => Some(text),
@@ -165,4 +165,31 @@ fn cargo_workspace(root: &Path, tree: &DiskTree) -> Result<Option<Workspace>, Cl
             message: format!("cannot read `cargo metadata`'s output: {e}"),
             hint: None,
         })
+}
+
+/// The files a generated rule may cover: the tracked ones and the work
+/// tree's files that are not ignored. A new repository (nothing committed
+/// yet) or a package added but not yet committed gets its rules too; from
+/// tracked files alone, every package directory would look empty, get no
+/// rule, and every change would then affect every package.
+fn work_tree_files(root: &Path) -> Vec<String> {
+    let mut files = super::check::tracked_files(root);
+    files.extend(
+        ignore::WalkBuilder::new(root)
+            .hidden(false)
+            .require_git(false)
+            .build()
+            .flatten()
+            .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
+            .filter_map(|e| {
+                e.path()
+                    .strip_prefix(root)
+                    .ok()
+                    .map(|p| p.to_string_lossy().replace('\\', "/"))
+            })
+            .filter(|p| !p.starts_with(".git/") && !p.starts_with(".sift/")),
+    );
+    files.sort();
+    files.dedup();
+    files
 }

@@ -599,6 +599,41 @@ fn print_writes_nothing_and_a_repository_without_a_workspace_is_a_usage_error() 
         "{}",
         broken.stderr
     );
+    // Nothing committed yet: the packages' files are in the work tree only,
+    // and each still gets its rule (without one, a change to any file would
+    // affect every package). Ignored files do not count.
+    let fresh = TestRepo::git();
+    fresh
+        .write(".gitignore", "build/\n")
+        .write("package.json", r#"{"name": "root", "private": true, "workspaces": ["packages/*"]}"#)
+        .write("packages/a/package.json", r#"{"name": "a", "version": "1.0.0", "scripts": {"test": "true"}}"#)
+        .write("packages/a/index.js", "")
+        .write("packages/b/package.json", r#"{"name": "b", "version": "1.0.0", "dependencies": {"a": "1.0.0"}, "scripts": {"test": "true"}}"#)
+        .write("packages/b/index.js", "")
+        .write("build/packages/c/x.md", "");
+    let printed = sift(&fresh, &["init", "--print"]);
+    let text = printed.ok();
+    for rule in [
+        "files = [\"packages/a/**\"]\nexclusive = [\"a\"]",
+        "files = [\"packages/b/**\"]\nexclusive = [\"b\"]",
+    ] {
+        assert!(text.contains(rule), "{rule} missing:\n{text}");
+    }
+    fresh.sift(&["init"]).ok();
+    fresh.commit("init");
+    fresh.write("packages/a/index.js", "change\n");
+    fresh.commit("change a");
+    let plan = fresh
+        .sift(&["plan", "--base", "HEAD~1", "--format", "json"])
+        .json();
+    assert_eq!(tests_kept(&plan), ["test-a", "test-b"]);
+    fresh.write("packages/b/index.js", "change\n");
+    fresh.commit("change b");
+    let plan = fresh
+        .sift(&["plan", "--base", "HEAD~1", "--format", "json"])
+        .json();
+    assert_eq!(tests_kept(&plan), ["test-b"]);
+
     let empty = TestRepo::git();
     empty.write("README.md", "nothing to see\n");
     let run = sift(&empty, &["init"]);
