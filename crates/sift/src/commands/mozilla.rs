@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde::Serialize;
 use sift_core::mozilla::mozbuild::{MOZBUILD, MozbuildTree, PathAnnotations};
-use sift_core::mozilla::taskgraph::{self, Params, Registry, TaskGraph};
+use sift_core::mozilla::taskgraph::{self, GraphError, Params, Registry, TaskGraph};
 use sift_core::select::change::normalize_path;
 use sift_core::select::plan::{Decision, DecisionKind, leaf};
 use sift_core::select::render;
@@ -28,9 +28,19 @@ pub(crate) fn load_config(root: &Path, mozbuild: bool) -> Result<Config, CliErro
     Ok(config)
 }
 
-fn input_error(path: &Path, what: &str, error: impl std::fmt::Display, hint: &str) -> CliError {
+/// A companion file that cannot be read: `FILE:LINE:COL: what: message`
+/// where the error has a place, `` `FILE`: what: message `` otherwise.
+fn input_error(path: &Path, what: &str, error: GraphError, hint: &str) -> CliError {
+    let message = match error {
+        GraphError::Json {
+            line,
+            column,
+            message,
+        } => format!("{}:{line}:{column}: {what}: {message}", path.display()),
+        error => format!("`{}`: {what}: {error}", path.display()),
+    };
     CliError::Input {
-        message: format!("`{}`: {what}: {error}", path.display()),
+        message,
         hint: Some(hint.to_owned()),
     }
 }

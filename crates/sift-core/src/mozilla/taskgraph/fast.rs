@@ -385,6 +385,7 @@ impl<'a> Reader<'a> {
                     task.build_type = Some(self.text(value, next)?);
                     next
                 }
+                2 | 4 => self.skip_built(value)?,
                 _ => self.skip_value(value)?,
             };
             match self.bytes[at] {
@@ -410,7 +411,7 @@ impl<'a> Reader<'a> {
                 self.graph.items.push(item);
                 next
             } else {
-                self.skip_value(at)?
+                self.skip_built(at)?
             };
             match self.bytes[next] {
                 b',' => at = self.token()?,
@@ -451,6 +452,17 @@ impl<'a> Reader<'a> {
                 self.token()
             }
         }
+    }
+
+    /// A value the serde path builds as a `serde_json::Value` (an unusual
+    /// `test_manifests` or `build_type`), skipped and then parsed: serde_json
+    /// rejects numbers beyond `f64` in the values it builds, not in the
+    /// ones it skips.
+    #[cold]
+    fn skip_built(&mut self, at: usize) -> Read<usize> {
+        let next = self.skip_value(at)?;
+        serde_json::from_slice::<serde_json::Value>(&self.bytes[at..next]).map_err(|_| Invalid)?;
+        Ok(next)
     }
 
     /// Checks and skips the rest of `depth` open containers, from the

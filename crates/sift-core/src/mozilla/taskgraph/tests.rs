@@ -457,6 +457,20 @@ mod fast_reader {
         let text = b"{\"a\": {\"task\": \"\xff\"}}";
         assert!(!agree(text).unwrap());
         assert!(super::TaskGraph::from_json(text).is_ok());
+        // Numbers beyond f64: serde_json rejects them in the values it
+        // builds (`test_manifests`, `build_type`), and the fast reader too,
+        // but not in the ones both skip (`task`).
+        for text in [
+            r#"{"a": {"attributes": {"test_manifests": ["x", 1e400]}}}"#,
+            r#"{"a": {"attributes": {"test_manifests": {"k": -1e999}}}}"#,
+            r#"{"a": {"attributes": {"build_type": [2e308]}}}"#,
+        ] {
+            assert!(!agree(text.as_bytes()).unwrap(), "answered: {text}");
+            let err = super::TaskGraph::from_json(text.as_bytes()).unwrap_err();
+            assert!(err.to_string().contains("number out of range"), "{err}");
+        }
+        let text = r#"{"a": {"task": {"retries": 1e400}, "attributes": {"other": -1e999}}}"#;
+        assert!(agree(text.as_bytes()).unwrap(), "declined: {text}");
         // Errors come from serde_json, with its line and column.
         let err = super::TaskGraph::from_json(b"{\"a\": {\"task\": [1,]}}").unwrap_err();
         assert_eq!(err.to_string(), "line 1, column 19: expected value");
