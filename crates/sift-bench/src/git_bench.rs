@@ -132,27 +132,29 @@ pub struct Sample {
 
 /// Runs `program args` in `dir` to completion (output discarded) and times it.
 pub fn time(program: &Path, args: &[&str], dir: &Path) -> Result<Sample, String> {
+    let mut command = Command::new(program);
+    command.args(args).current_dir(dir).stdout(Stdio::null());
+    let (sample, status) = time_command(&mut command)?;
+    if !status.success() {
+        return Err(format!("{} {args:?} failed: {status}", program.display()));
+    }
+    Ok(sample)
+}
+
+/// Runs `command` to completion (stderr discarded; stdout as the caller set
+/// it up) and times it, whatever its exit status; with the status.
+pub fn time_command(command: &mut Command) -> Result<(Sample, std::process::ExitStatus), String> {
     let start = Instant::now();
-    let child = Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .stdout(Stdio::null())
+    let child = command
         .stderr(Stdio::null())
         .spawn()
-        .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
+        .map_err(|e| format!("cannot run {command:?}: {e}"))?;
     let reaped = wait_with_rusage(&child).map_err(|e| e.to_string())?;
-    let wall_ms = start.elapsed().as_secs_f64() * 1000.0;
-    if !reaped.status.success() {
-        return Err(format!(
-            "{} {args:?} failed: {}",
-            program.display(),
-            reaped.status
-        ));
-    }
-    Ok(Sample {
-        wall_ms,
+    let sample = Sample {
+        wall_ms: start.elapsed().as_secs_f64() * 1000.0,
         cpu_ms: reaped.cpu_ms,
-    })
+    };
+    Ok((sample, reaped.status))
 }
 
 fn median(mut values: Vec<f64>) -> f64 {

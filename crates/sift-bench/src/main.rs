@@ -10,11 +10,14 @@ mod check;
 mod generate;
 mod git_bench;
 mod history;
+mod init_replay;
 mod json;
 mod names;
+mod replay;
 mod rng;
 mod rules;
 mod rusage;
+mod sched;
 mod taskgraph;
 mod tasks;
 mod tree;
@@ -69,6 +72,27 @@ USAGE:
         --runs, default 5) and taskgraph's optimize_task_graph call alone (PY must
         import taskgraph), and check that both keep the same tasks.
         Target: sift at least 100x faster on the largest case.
+
+    sift-bench init-replay --repo REPO --sift PATH [--commits N] [--dir DIR]
+        Clone REPO (a Cargo workspace) into DIR (default target/bench-init-replay),
+        write its sift.toml with `sift init`, and for each of the last N
+        first-parent commits (default 60) check that `sift plan` keeps every
+        test task whose package's files or (by real `cargo tree`, offline)
+        resolved dependencies changed. Exits 1 on any miss.
+
+    sift-bench sched --dir DIR --sift PATH [--tasks N] [--jobs J] [--runs N] [--first-tasks N] [--enforce]
+        `sift run`'s own cost. Runs N `true` tasks (default 5,000) in a wide
+        graph (5 levels, 3 needs each) with `sift run -j J` (default 2) and the
+        same N `sh -c true` with `xargs -P J`: target sift within 1.3x of
+        xargs. Then times a --first-tasks plan (default 10,000 tasks) from
+        starting sift to its first task: target under 100 ms. Median of --runs
+        (default 3) after a warm-up. `sift-remote` must sit beside PATH.
+
+    sift-bench replay --dir DIR --sift PATH --repo REPO [--pushes N] [--runs N]
+        Clone REPO (shared, no checkout) into DIR, write a sift.toml for it,
+        record its last N first-parent commits (default 1,000) as pushes
+        (once), and time `sift replay --last N` with that configuration and
+        with a candidate that drops one rule (median of --runs, default 3).
 ";
 
 fn main() -> ExitCode {
@@ -120,6 +144,22 @@ fn dispatch(args: &[String]) -> Result<ExitCode, String> {
                 }
                 Err(bench::RunError::Usage(message)) => Err(message),
             }
+        }
+        "init-replay" => {
+            let mut flags = Flags::parse(rest, &["--repo", "--sift", "--commits", "--dir"], &[])?;
+            let options = init_replay::ReplayOptions {
+                repo: PathBuf::from(flags.required("--repo")?),
+                sift: PathBuf::from(flags.required("--sift")?),
+                commits: flags.parsed("--commits", 60usize)?,
+                dir: flags
+                    .take("--dir")
+                    .map_or_else(|| PathBuf::from("target/bench-replay"), PathBuf::from),
+            };
+            Ok(if init_replay::replay(&options)? {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
         "changed" => {
             let mut flags = Flags::parse(rest, &["--out", "--tasks", "--seed"], &[])?;
@@ -227,6 +267,62 @@ fn dispatch(args: &[String]) -> Result<ExitCode, String> {
                     eprintln!("error: sift and taskgraph kept different tasks");
                     Ok(ExitCode::from(1))
                 }
+                Err(message) => {
+                    eprintln!("error: {message}");
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        "sched" => {
+            let mut flags = Flags::parse(
+                rest,
+                &[
+                    "--dir",
+                    "--sift",
+                    "--tasks",
+                    "--jobs",
+                    "--runs",
+                    "--first-tasks",
+                ],
+                &["--enforce"],
+            )?;
+            let options = sched::SchedOptions {
+                dir: PathBuf::from(flags.required("--dir")?),
+                sift: PathBuf::from(flags.required("--sift")?)
+                    .canonicalize()
+                    .map_err(|e| format!("--sift: {e}"))?,
+                tasks: flags.parsed("--tasks", 5_000usize)?,
+                jobs: flags.parsed("--jobs", 2usize)?,
+                runs: flags.parsed("--runs", 3usize)?.max(1),
+                first_tasks: flags.parsed("--first-tasks", 10_000usize)?,
+            };
+            let enforce = flags.switch("--enforce");
+            match sched::run(&options) {
+                Ok(false) if enforce => Ok(ExitCode::from(3)),
+                Ok(_) => Ok(ExitCode::SUCCESS),
+                Err(message) => {
+                    eprintln!("error: {message}");
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        "replay" => {
+            let mut flags = Flags::parse(
+                rest,
+                &["--dir", "--sift", "--repo", "--pushes", "--runs"],
+                &[],
+            )?;
+            let options = replay::ReplayOptions {
+                dir: PathBuf::from(flags.required("--dir")?),
+                sift: PathBuf::from(flags.required("--sift")?)
+                    .canonicalize()
+                    .map_err(|e| format!("--sift: {e}"))?,
+                repo: PathBuf::from(flags.required("--repo")?),
+                pushes: flags.parsed("--pushes", 1000usize)?,
+                runs: flags.parsed("--runs", 3usize)?,
+            };
+            match replay::run(&options) {
+                Ok(()) => Ok(ExitCode::SUCCESS),
                 Err(message) => {
                     eprintln!("error: {message}");
                     Ok(ExitCode::from(1))

@@ -53,10 +53,7 @@ impl SourceFile {
 
 /// Offsets just past each `\n`.
 fn memchr_newlines(text: &[u8]) -> impl Iterator<Item = usize> + '_ {
-    text.iter()
-        .enumerate()
-        .filter(|&(_, &b)| b == b'\n')
-        .map(|(i, _)| i + 1)
+    memchr::memchr_iter(b'\n', text).map(|i| i + 1)
 }
 
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {

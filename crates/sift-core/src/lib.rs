@@ -10,9 +10,11 @@
 //! - [`tests`]: inside a test task (ordering, sharding, JUnit, failure caches);
 //! - [`history`]: push history and the backstop cadence;
 //! - [`run`]: `sift run`'s scheduling policy and report;
+//! - [`quality`]: selection quality (false greens, savings, test order);
 //! - [`ci`]: CI pipelines, job summaries and the verdict;
 //! - [`report`]: the self-contained HTML report of a plan, a run and shards;
-//! - [`mozilla`]: Mozilla's own inputs (moz.build, taskgraph graphs).
+//! - [`mozilla`]: Mozilla's own inputs (moz.build, taskgraph graphs);
+//! - [`workspace`]: package-manager workspaces, lockfile diffs and `sift init`.
 //!
 //! Shared by all of them: [`config`] (loading and validating `sift.toml`),
 //! [`pattern`] (globs and the pattern index) and [`diagnostic`].
@@ -24,11 +26,13 @@ pub mod history;
 pub mod mozilla;
 pub mod parallel;
 pub mod pattern;
+pub mod quality;
 pub mod redact;
 pub mod report;
 pub mod run;
 pub mod select;
 pub mod tests;
+pub mod workspace;
 
 pub use config::{Config, ConfigLoadError};
 pub use diagnostic::{ConfigDiagnostic, ConfigError, Diagnostics};

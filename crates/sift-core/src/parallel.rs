@@ -32,15 +32,15 @@ pub fn map_vec<T: Send, R: Send>(
         return items.into_iter().map(f).collect();
     }
     let chunk = items.len().div_ceil(threads);
+    // Cut from the end, so each element is copied at most once.
     let mut parts: Vec<Vec<T>> = Vec::with_capacity(threads);
-    let mut items = items.into_iter();
-    loop {
-        let part: Vec<T> = items.by_ref().take(chunk).collect();
-        if part.is_empty() {
-            break;
-        }
-        parts.push(part);
+    let mut items = items;
+    while items.len() > chunk {
+        let at = items.len() - chunk;
+        parts.push(items.split_off(at));
     }
+    parts.push(items);
+    parts.reverse();
     std::thread::scope(|scope| {
         let f = &f;
         let handles: Vec<_> = parts
@@ -60,7 +60,8 @@ fn threads_for(len: usize, min_per_thread: usize) -> usize {
     if wanted <= 1 { 1 } else { cores().min(wanted) }
 }
 
-fn cores() -> usize {
+/// How many cores this process may use (asked once).
+pub fn cores() -> usize {
     static CORES: OnceLock<usize> = OnceLock::new();
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, NonZeroUsize::get))
 }

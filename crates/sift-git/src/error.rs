@@ -29,6 +29,10 @@ pub enum GitError {
         failure: CommandFailure,
     },
 
+    /// The repository could not be opened in-process (`sift replay`, `sift quality`).
+    #[error("cannot open the repository at `{}`: {detail}", path.display())]
+    Open { path: PathBuf, detail: String },
+
     /// A git command failed in a way sift has no better explanation for.
     #[error(transparent)]
     Command(CommandFailure),
@@ -84,6 +88,10 @@ impl GitError {
             GitError::Run { .. } | GitError::Command(_) => return None,
             GitError::NotARepository { .. } => {
                 "run sift inside a git checkout, or use --files-from to pass the changed files"
+                    .to_owned()
+            }
+            GitError::Open { .. } => {
+                "run sift inside a git checkout (with its full history for the pushes to read)"
                     .to_owned()
             }
             GitError::UnexpectedOutput { .. } => {

@@ -19,7 +19,9 @@
 //! one `cat-file` probing the fallback branches. Extra commands run only to
 //! explain a failure.
 
+mod blob;
 mod command;
+mod commits;
 mod error;
 mod in_process;
 #[cfg(test)]
@@ -34,6 +36,8 @@ use sift_core::{Change, ChangeOrigin, ChangeStatus, ChangedFile};
 use crate::command::{Git, nul_fields, os_string};
 use crate::error::SHALLOW_HINT;
 
+pub use crate::blob::read_files_at;
+pub use crate::commits::{CommitFiles, CommitReader};
 pub use crate::error::{CommandFailure, GitError};
 
 /// Which change to detect.
@@ -186,6 +190,7 @@ fn detect_change_with(
             base: Some(committed.merge_base),
             head: Some(committed.head),
             base_description: Some(description),
+            base_name: Some(base.name.clone()),
             schedule_all_reason: None,
         };
         return Ok(GitChange {
@@ -224,6 +229,7 @@ fn detect_change_with(
         base: None,
         head: Some(range.head.clone()),
         base_description: Some(description),
+        base_name: Some(base.name.clone()),
         schedule_all_reason: None,
     };
     let mut warnings = Vec::new();

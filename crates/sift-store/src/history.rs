@@ -27,7 +27,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload};
 use serde::{Deserialize, Serialize};
-use sift_core::history::{Cadence, Force, PushContext, PushRecord, decide};
+use sift_core::history::{Cadence, Force, PushContext, PushRecord, RecordedPlan, decide};
 
 use crate::{Store, StoreError};
 
@@ -41,9 +41,9 @@ const MAX_LOOK_BACK: u64 = 32;
 /// Where a branch's history lives.
 #[derive(Debug, Clone)]
 pub struct History {
-    store: Store,
+    pub(crate) store: Store,
     branch: String,
-    dir: String,
+    pub(crate) dir: String,
 }
 
 /// A stored object that is not what its key promises: reported and skipped.
@@ -134,7 +134,7 @@ impl History {
     }
 
     /// The bytes at `key`; `None` if there is no such object.
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    pub(crate) async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let path = self.store.path(key)?;
         let fail = |e: &object_store::Error| StoreError::request("get", &self.store, key, e);
         match self.store.inner.get(&path).await {
@@ -155,7 +155,7 @@ impl History {
     }
 
     /// Creates `key` if absent: `Ok(false)` if it already exists.
-    async fn create(&self, key: &str, bytes: Vec<u8>) -> Result<bool, StoreError> {
+    pub(crate) async fn create(&self, key: &str, bytes: Vec<u8>) -> Result<bool, StoreError> {
         let path = self.store.path(key)?;
         let options = PutOptions::from(PutMode::Create);
         match self
@@ -211,6 +211,11 @@ impl History {
                 Ok(None)
             }
         }
+    }
+
+    /// The store this history lives in.
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 
     /// The latest push number (0: none), from the hint forward.
@@ -327,7 +332,7 @@ impl History {
         mut plan: P,
     ) -> Result<Result<Recorded, E>, StoreError>
     where
-        P: FnMut(&PushContext) -> Result<(Vec<String>, Vec<String>), E>,
+        P: FnMut(&PushContext) -> Result<RecordedPlan, E>,
     {
         let mut problems = Vec::new();
         let existing = |record: PushRecord, problems: Vec<Problem>, plan: &mut P| {
@@ -368,8 +373,8 @@ impl History {
                 number,
                 decision: decision.clone(),
             };
-            let (kept, skipped) = match plan(&context) {
-                Ok(names) => names,
+            let planned = match plan(&context) {
+                Ok(planned) => planned,
                 Err(error) => return Ok(Err(error)),
             };
             let record = PushRecord::new(
@@ -380,8 +385,7 @@ impl History {
                 request.time,
                 decision,
                 previous.as_ref(),
-                kept,
-                skipped,
+                planned,
             );
             if self
                 .create(&self.push_key(number), record.to_json())
@@ -453,6 +457,29 @@ impl History {
         }
     }
 
+    /// The readable records among `numbers`, in that order (absent ones
+    /// left out), up to [`crate::CONCURRENCY`] read at once.
+    pub async fn read_many(
+        &self,
+        numbers: &[u64],
+    ) -> Result<(Vec<PushRecord>, Vec<Problem>), StoreError> {
+        let results: Vec<_> = futures::stream::iter(numbers.iter().copied())
+            .map(|n| self.read(n))
+            .buffered(crate::CONCURRENCY)
+            .collect()
+            .await;
+        let mut records = Vec::with_capacity(numbers.len());
+        let mut problems = Vec::new();
+        for result in results {
+            match result? {
+                Some(Ok(record)) => records.push(record),
+                Some(Err(problem)) => problems.push(problem),
+                None => {}
+            }
+        }
+        Ok((records, problems))
+    }
+
     /// The newest `limit` readable pushes, newest first, and the objects
     /// that were skipped. Reads O(limit) objects.
     pub async fn recent(
@@ -516,11 +543,16 @@ mod tests {
         }
     }
 
-    fn names(context: &PushContext) -> Result<(Vec<String>, Vec<String>), ()> {
-        Ok(if context.decision.backstop {
+    fn names(context: &PushContext) -> Result<RecordedPlan, ()> {
+        let (kept, skipped) = if context.decision.backstop {
             (vec!["a".into(), "b".into()], vec![])
         } else {
             (vec!["a".into()], vec!["b".into()])
+        };
+        Ok(RecordedPlan {
+            kept,
+            skipped,
+            detail: None,
         })
     }
 
@@ -587,9 +619,7 @@ mod tests {
         let history = History::new(memory(), "main").unwrap();
         let c = cadence();
         let failed = history
-            .record(&request("s1", &c), |_| {
-                Err::<(Vec<String>, Vec<String>), _>("bad")
-            })
+            .record(&request("s1", &c), |_| Err::<RecordedPlan, _>("bad"))
             .await
             .unwrap();
         assert_eq!(failed.unwrap_err(), "bad");

@@ -15,6 +15,7 @@ pub mod archive;
 pub mod cache;
 pub mod history;
 pub mod key;
+pub mod outcomes;
 pub mod redact;
 pub mod store;
 
@@ -200,6 +201,10 @@ impl Provider {
         }
     }
 }
+
+/// The runtime type store work runs on (re-exported so callers need no
+/// tokio dependency of their own).
+pub use tokio::runtime::Runtime;
 
 /// A runtime for the store work of one command: multi-threaded, because
 /// archives are parsed on blocking threads while downloads continue.

@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "sift",
     version,
     about = "Decide what CI work a change needs, and why.",
-    after_help = "Exit codes: 0 success, 2 usage, 3 invalid configuration, 4 git error, 5 file error, 6 object store or network error, 11 invalid input data, 101 internal error; sift verdict: 13 a kept task did not succeed; sift pipeline: 7 pipeline failed, 8 CI service unreachable, 9 authentication, 10 timeout, 130 interrupted.\nDocs: README.md in the sift repository."
+    after_help = "Exit codes: 0 success, 2 usage, 3 invalid configuration, 4 git error, 5 file error, 6 object store or network error, 11 invalid input data, 101 internal error; sift run: 12 a task failed or timed out; sift verdict: 13 a kept task did not succeed; sift pipeline: 7 pipeline failed, 8 CI service unreachable, 9 authentication, 10 timeout, 130 interrupted.\nDocs: README.md in the sift repository."
 )]
 pub struct Cli {
     /// The repository root holding the root `sift.toml` [default: the git top-level, else the current directory].
@@ -34,6 +34,9 @@ pub enum Command {
     Files(FilesArgs),
     /// Validate every sift.toml in the repository and warn about dead rules and unused components.
     Check(CheckArgs),
+    /// Write a sift.toml derived from the Cargo, npm/pnpm/Yarn, uv and Go workspaces at the root;
+    /// `--check` reports how the committed one has drifted from them.
+    Init(InitArgs),
     /// Queue a pipeline on a remote CI service, follow it with live logs, retry it, exit with its result.
     Pipeline(PipelineArgs),
     /// Order tests so that likely failures run first, explaining every score.
@@ -44,11 +47,17 @@ pub enum Command {
     Record(RecordArgs),
     /// Share pytest failure caches across shards and runs through an object store (PyTorch's layout).
     Cache(CacheArgs),
-    /// List a branch's recorded pushes (`sift plan --record`), newest first.
+    /// List a branch's recorded pushes (`sift plan --record`), newest first; `report` adds an outcome.
     History(HistoryArgs),
+    /// How well selection did: task-hours saved, false greens with their rule chains, the
+    /// false-green rate with a confidence interval, and test-order quality.
+    Quality(QualityArgs),
+    /// Re-plan recorded pushes with a candidate configuration and compare with what happened.
+    Replay(ReplayArgs),
     /// One required check: exit 0 iff every task the plan kept succeeded (exit 13 otherwise).
     Verdict(VerdictArgs),
-    /// Write one self-contained HTML page: the task graph, the why of every task, the run, the shards.
+    /// Write one self-contained HTML page: the task graph, the why of every task, the run, the
+    /// shards, selection quality.
     Report(ReportArgs),
 }
 
@@ -66,6 +75,10 @@ pub struct ReportArgs {
     /// The shards: `sift shard --format json` output without --index (`-` for stdin).
     #[arg(long, value_name = "FILE|-", group = "documents")]
     pub shards: Option<String>,
+
+    /// Selection quality: `sift quality --json` output (`-` for stdin).
+    #[arg(long, value_name = "FILE|-", group = "documents")]
+    pub quality: Option<String>,
 
     /// Where to write the HTML page.
     #[arg(long, value_name = "FILE")]
@@ -154,6 +167,11 @@ pub struct SelectArgs {
     /// Keep every task (a backstop run).
     #[arg(long)]
     pub all: bool,
+
+    /// Shadow mode: keep every task, and say (and, when recorded, record) which ones the
+    /// plan would have skipped. Also `[plan] mode = "shadow"` in sift.toml.
+    #[arg(long)]
+    pub shadow: bool,
 }
 
 #[derive(Debug, Args)]
@@ -196,9 +214,38 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
 
-    /// Show each task's most recent recorded result and duration (.sift/run/results.json); run nothing.
+    /// Show the results of recent runs on this branch (like `sift history --tasks`); run nothing.
     #[arg(long)]
     pub history: bool,
+
+    /// Fail (exit 6) if the results cannot be recorded, instead of warning. By default the
+    /// results are recorded when the store can be reached.
+    #[arg(long, conflicts_with = "no_record")]
+    pub record: bool,
+
+    /// Do not record this run's results (the store is still read for the order and durations).
+    #[arg(long)]
+    pub no_record: bool,
+
+    /// The branch pushed to. Default: as for `sift plan --record`.
+    #[arg(long, value_name = "BRANCH")]
+    pub branch: Option<String>,
+
+    /// The branch whose history fills in tasks this branch has not run yet. Default: the CI's
+    /// pull-request target branch ($GITHUB_BASE_REF, ...), else the --base branch.
+    #[arg(long, value_name = "BRANCH")]
+    pub base_branch: Option<String>,
+
+    /// If sift run records the push itself (no `sift plan --record` before it): make it a backstop.
+    #[arg(long, conflicts_with = "no_backstop")]
+    pub backstop: bool,
+
+    /// If sift run records the push itself: never make it a backstop or expanded push.
+    #[arg(long)]
+    pub no_backstop: bool,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
 
     /// Seconds between SIGTERM and SIGKILL when a task times out or the run is interrupted.
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
@@ -330,7 +377,11 @@ impl PushRecordArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct HistoryArgs {
+    #[command(subcommand)]
+    pub command: Option<HistoryCommand>,
+
     /// The branch [default: as for `sift plan --record`].
     #[arg(long, value_name = "BRANCH")]
     pub branch: Option<String>,
@@ -340,6 +391,106 @@ pub struct HistoryArgs {
     pub limit: usize,
 
     /// Print JSON (format_version 1).
+    #[arg(long)]
+    pub json: bool,
+
+    /// Also show the tasks' recorded results and durations on each push.
+    #[arg(long)]
+    pub tasks: bool,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HistoryCommand {
+    /// Record how a task ended on a recorded push, for CI systems that run tasks themselves.
+    Report(HistoryReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryReportArgs {
+    /// The push number (`"push"` in `sift plan --record --format json`; $SIFT_PUSH in `sift run`).
+    #[arg(long, value_name = "N", required_unless_present = "head")]
+    pub push: Option<u64>,
+
+    /// Instead of --push: the push recorded for this head commit.
+    #[arg(long, value_name = "SHA", conflicts_with = "push")]
+    pub head: Option<String>,
+
+    /// The task.
+    #[arg(long, value_name = "TASK")]
+    pub task: String,
+
+    /// How it ended.
+    #[arg(long, value_enum)]
+    pub result: ReportResult,
+
+    /// How long it took, in seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<f64>,
+
+    /// The branch [default: as for `sift plan --record`].
+    #[arg(long, value_name = "BRANCH")]
+    pub branch: Option<String>,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ReportResult {
+    Succeeded,
+    Failed,
+    TimedOut,
+}
+
+#[derive(Debug, Args)]
+pub struct QualityArgs {
+    /// The branch [default: as for `sift plan --record`].
+    #[arg(long, value_name = "BRANCH")]
+    pub branch: Option<String>,
+
+    /// Only pushes recorded at or after this date (`2026-05-01` or RFC 3339).
+    #[arg(long, value_name = "DATE", conflicts_with = "last")]
+    pub since: Option<String>,
+
+    /// Only the newest N pushes [default: 1000].
+    #[arg(long, value_name = "N")]
+    pub last: Option<u64>,
+
+    /// Print the report as JSON (format_version 1).
+    #[arg(long)]
+    pub json: bool,
+
+    /// Also write the report as a self-contained HTML page (see `sift report`).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The candidate configuration (a root sift.toml); nested rule files come from each
+    /// push's commit. Without it, each push's own sift.toml at its commit is replayed.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Replay the pushes numbered A to B (inclusive), e.g. `120..180`.
+    #[arg(long, value_name = "A..B", conflicts_with = "last")]
+    pub range: Option<String>,
+
+    /// Replay the newest N pushes [default: 1000].
+    #[arg(long, value_name = "N")]
+    pub last: Option<u64>,
+
+    /// The branch [default: as for `sift plan --record`].
+    #[arg(long, value_name = "BRANCH")]
+    pub branch: Option<String>,
+
+    /// Print the comparison as JSON (format_version 1).
     #[arg(long)]
     pub json: bool,
 
@@ -385,6 +536,22 @@ pub struct FilesArgs {
     /// union of the paths' components); with --json, per path.
     #[arg(long)]
     pub mozbuild: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Overwrite an existing sift.toml (tasks and components named in `[init] keep` are kept).
+    #[arg(long)]
+    pub force: bool,
+
+    /// Print the file on stdout instead of writing it.
+    #[arg(long, conflicts_with = "check")]
+    pub print: bool,
+
+    /// Write nothing: regenerate in memory and report how the committed sift.toml differs
+    /// (exit 14 on drift). For CI.
+    #[arg(long, conflicts_with = "force")]
+    pub check: bool,
 }
 
 #[derive(Debug, Args)]
@@ -668,6 +835,21 @@ pub struct RecordArgs {
     /// The test config to record the durations under (nested format); falls back to `default`.
     #[arg(long, value_name = "C", requires = "times")]
     pub config: Option<String>,
+
+    /// Also keep the test results in the push history, under this recorded push and --task.
+    #[arg(long, value_name = "N", requires = "task")]
+    pub push: Option<u64>,
+
+    /// With --push: the task that ran these tests.
+    #[arg(long, value_name = "TASK", requires = "push")]
+    pub task: Option<String>,
+
+    /// With --push: the branch [default: as for `sift plan --record`].
+    #[arg(long, value_name = "BRANCH", requires = "push")]
+    pub branch: Option<String>,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 #[derive(Debug, Args)]

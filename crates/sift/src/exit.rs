@@ -31,6 +31,8 @@ pub const TASK_FAILED: u8 = 12;
 /// (12 is taken by `sift run` for its own task failures; the verdict, which
 /// judges results other tools report, gets its own code.)
 pub const VERDICT_FAILED: u8 = 13;
+/// `sift init --check`: `sift.toml` no longer matches the package managers' workspaces.
+pub const DRIFT: u8 = 14;
 /// A bug in sift: please report it.
 pub const INTERNAL: u8 = 101;
 /// `sift pipeline`, `sift run`: Ctrl-C or SIGTERM (the run was asked to cancel); 128 + SIGINT, as shells report it.
@@ -68,6 +70,10 @@ pub const TABLE: &[(u8, &str)] = &[
     (
         VERDICT_FAILED,
         "`sift verdict`: a kept task failed, was cancelled or has no result",
+    ),
+    (
+        DRIFT,
+        "`sift init --check`: sift.toml no longer matches the workspaces",
     ),
     (INTERNAL, "internal error (a bug in sift)"),
     (

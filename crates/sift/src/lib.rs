@@ -1,6 +1,7 @@
 //! The `sift` command line: parses arguments, calls the core and the adapters,
 //! prints results and maps errors to the documented exit codes.
 
+pub mod alloc;
 pub mod cli;
 mod commands;
 mod error;
@@ -8,6 +9,7 @@ pub mod exit;
 mod output;
 mod remote;
 mod runner;
+mod status;
 mod summary;
 
 use std::process::ExitCode;
@@ -18,8 +20,9 @@ pub use error::CliError;
 
 /// The `sift` executable: every command that works on the repository alone.
 ///
-/// `sift cache`, `sift pipeline`, `sift history` and `sift plan --record`
-/// are handed to the `sift-remote`
+/// `sift cache`, `sift pipeline`, `sift history`, `sift run`,
+/// `sift quality`, `sift replay`, `sift plan --record` and
+/// `sift record --push` are handed to the `sift-remote`
 /// executable installed beside it. Those two carry an async runtime, TLS and
 /// three cloud SDKs; keeping them out of this binary is what lets `sift plan`
 /// start in about a millisecond (fewer pages to map and relocate, no TLS
@@ -30,9 +33,16 @@ pub fn main() -> ExitCode {
         Err(code) => return code,
     };
     let result = match &cli.command {
-        cli::Command::Cache(_) | cli::Command::Pipeline(_) | cli::Command::History(_) => {
-            remote::delegate()
-        }
+        cli::Command::Cache(_)
+        | cli::Command::Pipeline(_)
+        | cli::Command::History(_)
+        | cli::Command::Quality(_)
+        | cli::Command::Replay(_) => remote::delegate(),
+        // `sift run` reads and records the push history (start-up cost does
+        // not matter next to the tasks it runs).
+        cli::Command::Run(_) => remote::delegate(),
+        // `sift record --push` also keeps the results in the history.
+        cli::Command::Record(args) if args.push.is_some() => remote::delegate(),
         // Recording talks to the store: sift-remote does it, so plain
         // `sift plan` keeps its start-up cost.
         cli::Command::Plan(args) if args.record.wanted() => remote::delegate(),

@@ -1,9 +1,12 @@
-// The system allocator on purpose. mimalloc made the largest plans about 15%
-// faster but cost a quarter of a millisecond to start (arena reservation,
-// bitmaps), which is an eighth of `git diff` on a small change; `sift plan`
-// must cost at most 1.2x git there. Large plans instead skip freeing their
-// data at exit (see commands/plan.rs). Measured with `sift-bench run` and
-// `sift-bench git`; figures in the README.
+// A bump region for small allocations, then the system allocator (see
+// `sift::alloc`). glibc's malloc took about 200 instructions per fresh small
+// allocation, a fifth of a large plan; mimalloc was as fast there but cost a
+// quarter of a millisecond at every start, an eighth of `git diff` on a small
+// change, and `sift plan` must cost at most 1.2x git there. Large plans also
+// skip freeing their data at exit (see commands/plan.rs). Measured with
+// `sift-bench run`, `sift-bench history` and callgrind; figures in the README.
+#[global_allocator]
+static ALLOCATOR: sift::alloc::Allocator = sift::alloc::Allocator;
 
 fn main() -> std::process::ExitCode {
     sift::main()

@@ -1,5 +1,6 @@
 //! Everything sift writes to stderr: diagnostics, warnings, notes. Data goes
-//! to stdout elsewhere. Color only on a terminal and never with `NO_COLOR`.
+//! to stdout elsewhere. Color only on a terminal, never with `NO_COLOR` and
+//! never in CI (`CI` set) or on a dumb terminal: their logs get plain text.
 
 use std::io::IsTerminal;
 
@@ -7,7 +8,11 @@ use miette::{GraphicalReportHandler, GraphicalTheme};
 use sift_core::Diagnostics;
 
 pub fn color() -> bool {
-    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+    let unset = |name: &str| std::env::var_os(name).is_none_or(|v| v.is_empty());
+    unset("NO_COLOR")
+        && unset("CI")
+        && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+        && std::io::stderr().is_terminal()
 }
 
 fn paint(code: &str, text: &str) -> String {

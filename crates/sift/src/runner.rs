@@ -19,6 +19,7 @@ use std::time::{Duration, Instant, SystemTime};
 use sift_core::run::{Ended, Graph, Scheduler, State};
 
 use crate::error::CliError;
+use crate::status::Status;
 
 /// What to run for one task; `None` in the job list: the task has no `run`.
 pub struct Job {
@@ -111,6 +112,13 @@ pub fn execute(
     std::fs::create_dir_all(&settings.log_dir)
         .map_err(|e| CliError::io(format!("cannot create `{}`", settings.log_dir.display()), e))?;
     let mut scheduler = Scheduler::new(graph, settings.keep_going);
+    let width = graph
+        .tasks
+        .iter()
+        .map(|t| t.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut area = Status::new(graph.len(), width);
     let mut finished: Vec<Option<Finished>> = (0..graph.len()).map(|_| None).collect();
     let mut running: Vec<Running> = Vec::new();
     let mut interrupted = false;
@@ -140,10 +148,18 @@ pub fn execute(
                     reason: "nothing to run: the task has no `run`".to_owned(),
                 });
                 scheduler.finish(task, Ended::Succeeded);
+                if let Some(area) = &mut area {
+                    area.done_without_running();
+                }
                 continue;
             };
             match spawn(graph, task, job, common_env, settings) {
-                Ok(r) => running.push(r),
+                Ok(r) => {
+                    if let Some(area) = &mut area {
+                        area.started(task, &graph.tasks[task].name);
+                    }
+                    running.push(r);
+                }
                 Err(reason) => {
                     finished[task] = Some(Finished {
                         ended: Ended::Failed,
@@ -152,8 +168,12 @@ pub fn execute(
                         seconds: 0.0,
                         reason,
                     });
-                    status_line(graph, task, "FAIL", 0.0, settings);
-                    scheduler.finish(task, Ended::Failed);
+                    status_line(graph, task, "FAIL", 0.0, settings, &area);
+                    let skipped = scheduler.finish(task, Ended::Failed);
+                    if let Some(area) = &mut area {
+                        area.ended(task, true);
+                        area.skipped(skipped.len());
+                    }
                 }
             }
         }
@@ -165,7 +185,7 @@ pub fn execute(
         while i < running.len() {
             let r = &mut running[i];
             if settings.stream {
-                pump(graph, r, settings, false);
+                pump(graph, r, settings, false, &area);
             }
             let status = r
                 .child
@@ -214,15 +234,23 @@ pub fn execute(
                 )
             };
             let (task, started) = (r.task, r.started);
-            report_end(graph, r, ended, seconds, settings);
+            let code = status.code();
+            report_end(graph, r, ended, seconds, settings, &area);
             finished[task] = Some(Finished {
                 ended,
-                exit_code: status.code(),
+                exit_code: code,
                 started,
                 seconds,
                 reason,
             });
-            scheduler.finish(task, ended);
+            let skipped = scheduler.finish(task, ended);
+            if let Some(area) = &mut area {
+                area.ended(task, matches!(ended, Ended::Failed | Ended::TimedOut));
+                area.skipped(skipped.len());
+            }
+        }
+        if let Some(area) = &mut area {
+            area.tick();
         }
         // Poll fast right after a task ended (short tasks end in bursts),
         // then back off to 5 ms so long tasks cost no CPU.
@@ -232,6 +260,9 @@ pub fn execute(
             std::thread::sleep(idle);
             idle = (idle * 2).min(Duration::from_millis(5));
         }
+    }
+    if let Some(area) = area {
+        area.finish();
     }
     Ok(Outcome {
         finished,
@@ -252,6 +283,20 @@ fn log_name(name: &str) -> String {
         .collect()
 }
 
+/// The platform shell at its POSIX place, so starting a task costs no PATH
+/// search (and no shim a PATH entry puts in front of it); `sh` from PATH
+/// where there is no `/bin/sh`.
+fn shell() -> &'static str {
+    static SHELL: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+    SHELL.get_or_init(|| {
+        if std::path::Path::new("/bin/sh").is_file() {
+            "/bin/sh"
+        } else {
+            "sh"
+        }
+    })
+}
+
 fn spawn(
     graph: &Graph,
     task: usize,
@@ -267,7 +312,7 @@ fn spawn(
     let err = out
         .try_clone()
         .map_err(|e| format!("cannot create `{}`: {e}", log.display()))?;
-    let mut command = Command::new("sh");
+    let mut command = Command::new(shell());
     command
         .arg("-c")
         .arg(&job.command)
@@ -315,8 +360,21 @@ fn sink(settings: &Settings) -> Box<dyn Write> {
 /// Longest unfinished line kept before it is printed anyway.
 const MAX_PARTIAL: usize = 64 * 1024;
 
+/// Prints through the live area when there is one (above it, without
+/// tearing it), else straight.
+fn emit<R>(area: &Option<Status>, print: impl FnOnce() -> R) -> R {
+    match area {
+        Some(area) => area.suspend(print),
+        None => print(),
+    }
+}
+
 /// `--stream`: prints the complete lines the task wrote since the last call.
-fn pump(graph: &Graph, r: &mut Running, settings: &Settings, at_end: bool) {
+fn pump(graph: &Graph, r: &mut Running, settings: &Settings, at_end: bool, area: &Option<Status>) {
+    emit(area, || pump_lines(graph, r, settings, at_end));
+}
+
+fn pump_lines(graph: &Graph, r: &mut Running, settings: &Settings, at_end: bool) {
     let Some(reader) = &mut r.reader else {
         return;
     };
@@ -362,7 +420,20 @@ fn label(ended: Ended) -> &'static str {
     }
 }
 
-fn status_line(graph: &Graph, task: usize, label: &str, seconds: f64, settings: &Settings) {
+fn status_line(
+    graph: &Graph,
+    task: usize,
+    label: &str,
+    seconds: f64,
+    settings: &Settings,
+    area: &Option<Status>,
+) {
+    emit(area, || {
+        print_status_line(graph, task, label, seconds, settings)
+    });
+}
+
+fn print_status_line(graph: &Graph, task: usize, label: &str, seconds: f64, settings: &Settings) {
     let mut out = sink(settings);
     let _ = writeln!(
         out,
@@ -375,13 +446,24 @@ fn status_line(graph: &Graph, task: usize, label: &str, seconds: f64, settings: 
 
 /// A task ended: its status line, then its output as one block (failed
 /// tasks always, successful ones with `--show-output`), copied from disk.
-fn report_end(graph: &Graph, mut r: Running, ended: Ended, seconds: f64, settings: &Settings) {
+fn report_end(
+    graph: &Graph,
+    r: Running,
+    ended: Ended,
+    seconds: f64,
+    settings: &Settings,
+    area: &Option<Status>,
+) {
+    emit(area, || print_end(graph, r, ended, seconds, settings));
+}
+
+fn print_end(graph: &Graph, mut r: Running, ended: Ended, seconds: f64, settings: &Settings) {
     if settings.stream {
-        pump(graph, &mut r, settings, true);
-        status_line(graph, r.task, label(ended), seconds, settings);
+        pump_lines(graph, &mut r, settings, true);
+        print_status_line(graph, r.task, label(ended), seconds, settings);
         return;
     }
-    status_line(graph, r.task, label(ended), seconds, settings);
+    print_status_line(graph, r.task, label(ended), seconds, settings);
     if ended.is_success() && !settings.show_output {
         return;
     }

@@ -1,6 +1,8 @@
-//! The fast path for reading configuration text: TOML's own lexer and parser
-//! (`toml_parser`, the crate under `toml`) feeding a lean borrowed tree, read
-//! through serde into the same `Raw*` structures, spans included.
+//! The general fast path for reading configuration text: TOML's own lexer
+//! and parser (`toml_parser`, the crate under `toml`) feeding a lean borrowed
+//! tree, read through serde into the same `Raw*` structures, spans included.
+//! [`super::schema`] reads sift's own large tables before this; this path
+//! reads what it leaves (the rest of a root file, and files it declines).
 //!
 //! `toml::from_str` builds a general document (`DeTable`: a map per table,
 //! a `Cow` per key) and then deserializes it; on a 2 MB file with 20,000

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use toml::Spanned;
 
-use super::raw::{RawBackstop, RawCache, RawStore};
+use super::raw::{RawBackstop, RawCache, RawPlan, RawStore};
 use crate::diagnostic::{ConfigDiagnostic, Diagnostics, SourceFile};
-use crate::history::Cadence;
+use crate::history::{Cadence, PlanMode};
 use crate::pattern::NameGlob;
 
 /// `[store] url`, else its alias `[cache] store`; both given must agree.
@@ -126,4 +126,31 @@ pub(super) fn compile_cadence(
         );
     }
     cadence
+}
+
+/// `[plan] mode`: `"enforce"` (the default) or `"shadow"`.
+pub(super) fn compile_plan_mode(
+    raw: Option<RawPlan>,
+    source: &Arc<SourceFile>,
+    diags: &mut Diagnostics,
+) -> PlanMode {
+    let Some(mode) = raw.and_then(|r| r.mode) else {
+        return PlanMode::Enforce;
+    };
+    match mode.get_ref().as_str() {
+        "enforce" => PlanMode::Enforce,
+        "shadow" => PlanMode::Shadow,
+        other => {
+            diags.push(
+                ConfigDiagnostic::error(
+                    source,
+                    Some(mode.span()),
+                    format!("unknown plan mode `{other}`"),
+                    "here",
+                )
+                .with_help("`mode = \"enforce\"` skips what the plan skips; `mode = \"shadow\"` runs every task and records what the plan would have skipped"),
+            );
+            PlanMode::Enforce
+        }
+    }
 }

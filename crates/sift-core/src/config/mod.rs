@@ -5,9 +5,13 @@
 //! and a hint, so that one run of `sift check` shows every mistake.
 
 mod fast;
+mod files;
 mod history;
 mod mozilla;
 mod raw;
+mod schema;
+
+pub use files::{FileSource, WorkTree};
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -20,7 +24,7 @@ use toml::Spanned;
 use crate::diagnostic::{ConfigDiagnostic, ConfigError, Diagnostics, SourceFile};
 use crate::pattern::{Pattern, PatternList};
 use crate::select::components::{ComponentKind, ComponentSet, Components, suggest};
-use crate::select::rules::{RULE_FILE, Rule, RuleFile};
+use crate::select::rules::{RULE_FILE, Rule, RuleFile, WorkspaceRule};
 use crate::select::task::{Strategy, Task};
 use raw::{ComponentList, Names, RawRoot, RawRule, RawStrategy, RawTask};
 
@@ -41,11 +45,18 @@ pub struct Config {
     pub cadence: crate::history::Cadence,
     /// `[ci.gitlab]`, `[ci.buildkite]`: what generated pipelines inherit.
     pub ci: crate::ci::CiConfig,
+    /// `[init] keep`: names of hand-written tasks and components that
+    /// `sift init --force` keeps.
+    pub init_keep: Vec<String>,
     /// `[mozbuild] enabled = true`: moz.build SCHEDULES annotations apply
     /// before the rule files (see [`crate::mozilla`]).
     pub mozbuild: bool,
+    /// `[plan] mode`: enforce (default) or shadow.
+    pub plan_mode: crate::history::PlanMode,
     /// The root file and included task files.
     pub sources: Vec<Arc<SourceFile>>,
+    /// Where included files were read and nested rule files are read.
+    pub files: Arc<dyn FileSource>,
     /// Non-fatal findings while loading.
     pub warnings: Diagnostics,
 }
@@ -64,6 +75,16 @@ impl Config {
     /// Validates a root file whose text is already in memory; included files are
     /// still read from `root`.
     pub fn from_source(root: &Path, source: Arc<SourceFile>) -> Result<Config, ConfigError> {
+        Config::from_source_in(root, source, Arc::new(WorkTree::new(root)))
+    }
+
+    /// Validates a root file whose included files (and, later, nested rule
+    /// files) come from `files`, e.g. a past commit's tree.
+    pub fn from_source_in(
+        root: &Path,
+        source: Arc<SourceFile>,
+        files: Arc<dyn FileSource>,
+    ) -> Result<Config, ConfigError> {
         let mut diags = Diagnostics::default();
         let raw: Option<RawRoot> = parse(&source, &mut diags);
         let Some(mut raw) = raw else {
@@ -84,14 +105,14 @@ impl Config {
         let mut sources = vec![Arc::clone(&source)];
         let mut raw_tasks: Vec<(Arc<SourceFile>, Spanned<String>, Spanned<RawTask>)> =
             take_tasks(std::mem::take(&mut raw.tasks), &source);
-        let files = resolve_includes(root, &raw.include, &source, &mut diags);
+        let included = resolve_includes(files.as_ref(), &raw.include, &source, &mut diags);
         // Large repositories split thousands of tasks over many files: parse them on every core.
-        let parsed = crate::parallel::map(&files, 4, |file| {
+        let parsed = crate::parallel::map(&included, 4, |file| {
             let mut file_diags = Diagnostics::default();
             let include = parse::<raw::RawInclude>(file, &mut file_diags);
             (include, file_diags)
         });
-        for (file, (include, file_diags)) in files.into_iter().zip(parsed) {
+        for (file, (include, file_diags)) in included.into_iter().zip(parsed) {
             diags.extend(file_diags);
             if let Some(include) = include {
                 raw_tasks.extend(take_tasks(include.tasks, &file));
@@ -109,6 +130,8 @@ impl Config {
             history::compile_store(raw.store.take(), raw.cache.take(), &source, &mut diags);
         let cadence = history::compile_cadence(raw.backstop.take(), &source, &mut diags);
         let ci = crate::ci::CiConfig::compile(raw.ci, &source, &mut diags);
+        let init_keep = compile_keep(raw.init.take(), &source, &components, &tasks, &mut diags);
+        let plan_mode = history::compile_plan_mode(raw.plan.take(), &source, &mut diags);
         if diags.has_errors() {
             diags.sort();
             return Err(ConfigError(diags));
@@ -123,8 +146,11 @@ impl Config {
             cache_store,
             cadence,
             ci,
+            init_keep,
             mozbuild,
+            plan_mode,
             sources,
+            files,
             warnings: diags,
         })
     }
@@ -152,10 +178,10 @@ pub enum ConfigLoadError {
     Invalid(ConfigError),
 }
 
-fn parse<T: serde::de::DeserializeOwned>(
-    source: &Arc<SourceFile>,
-    diags: &mut Diagnostics,
-) -> Option<T> {
+fn parse<T: schema::Schema>(source: &Arc<SourceFile>, diags: &mut Diagnostics) -> Option<T> {
+    if let Some(value) = schema::read::<T>(&source.text) {
+        return Some(value);
+    }
     if let Some(value) = fast::from_str::<T>(&source.text) {
         return Some(value);
     }
@@ -177,7 +203,9 @@ fn parse<T: serde::de::DeserializeOwned>(
                     "store",
                     "backstop",
                     "ci",
+                    "init",
                     "mozbuild",
+                    "plan",
                 ]
                 .iter()
                 .any(|key| message.contains(&format!("`{key}`")));
@@ -282,9 +310,14 @@ pub(super) fn compile_components(
 }
 
 fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && !name.starts_with('!')
-        && !name.chars().any(|c| c.is_whitespace() || c.is_control())
+    let spaced = if name.is_ascii() {
+        // ASCII whitespace and control characters are all at or below
+        // the space, or DEL.
+        name.bytes().any(|b| b <= b' ' || b == 0x7f)
+    } else {
+        name.chars().any(|c| c.is_whitespace() || c.is_control())
+    };
+    !name.is_empty() && !name.starts_with('!') && !spaced
 }
 
 /// Which components a list may name.
@@ -347,24 +380,25 @@ fn resolve_components(
     (set, ordered)
 }
 
+/// Compiles a list of patterns, keeping their strings.
 fn compile_patterns(
-    names: &Names,
+    names: Names,
     source: &Arc<SourceFile>,
     diags: &mut Diagnostics,
 ) -> Option<PatternList> {
-    let raw: Vec<&str> = names
-        .get_ref()
-        .iter()
-        .map(|p| p.get_ref().as_str())
-        .collect();
-    match PatternList::new(&raw) {
+    let mut span = 0..0;
+    let patterns = names.into_inner().into_iter().map(|name| {
+        span = name.span();
+        name.into_inner()
+    });
+    match PatternList::from_strings(patterns) {
         Ok(list) => Some(list),
-        Err((index, error)) => {
+        Err((_, error, written)) => {
             diags.push(
                 ConfigDiagnostic::error(
                     source,
-                    Some(names.get_ref()[index].span()),
-                    format!("invalid pattern `{}`", raw[index]),
+                    Some(span),
+                    format!("invalid pattern `{written}`"),
                     error.to_string(),
                 )
                 .with_help("patterns use `*`, `?`, `**`, `[a-z]`, `{a,b}` and a leading `!` to exclude; see the README"),
@@ -395,7 +429,8 @@ fn compile_rules(
                 .with_help("list at least one pattern, e.g. `files = [\"**/*.py\"]`"),
             );
         }
-        if rule.inclusive.is_none() && rule.exclusive.is_none() {
+        let workspace = compile_workspace_rule(&rule, source, diags);
+        if rule.inclusive.is_none() && rule.exclusive.is_none() && workspace.is_none() {
             diags.push(
                 ConfigDiagnostic::warning(
                     source,
@@ -406,7 +441,8 @@ fn compile_rules(
                 .with_help("add `inclusive = [...]` and/or `exclusive = [...]`"),
             );
         }
-        let files = compile_patterns(&rule.files, source, diags);
+        let pattern_spans = rule.files.get_ref().iter().map(Spanned::span).collect();
+        let files = compile_patterns(rule.files, source, diags);
         let inclusive = rule
             .inclusive
             .map(|names| {
@@ -416,7 +452,6 @@ fn compile_rules(
         let exclusive = rule
             .exclusive
             .map(|names| resolve_components(names, Allowed::Any, source, components, diags).0);
-        let pattern_spans = rule.files.get_ref().iter().map(Spanned::span).collect();
         if let Some(files) = files {
             rules.push(Rule {
                 line,
@@ -424,10 +459,122 @@ fn compile_rules(
                 pattern_spans,
                 inclusive,
                 exclusive,
+                workspace,
             });
         }
     }
     rules
+}
+
+/// `lockfile = "..."` / `manifest = "..."` on a rule.
+fn compile_workspace_rule(
+    rule: &RawRule,
+    source: &Arc<SourceFile>,
+    diags: &mut Diagnostics,
+) -> Option<WorkspaceRule> {
+    use crate::workspace::Ecosystem;
+    let (key, value, lockfile) = match (&rule.lockfile, &rule.manifest) {
+        (None, None) => return None,
+        (Some(l), Some(m)) => {
+            diags.push(
+                ConfigDiagnostic::error(
+                    source,
+                    Some(m.span()),
+                    "a rule has either `lockfile` or `manifest`",
+                    "second here",
+                )
+                .with_related(source, l.span(), "first here")
+                .with_help("write one rule for the lockfile and one for the root manifest"),
+            );
+            return None;
+        }
+        (Some(l), None) => ("lockfile", l, true),
+        (None, Some(m)) => ("manifest", m, false),
+    };
+    let Some(ecosystem) = Ecosystem::from_key(value.get_ref()) else {
+        let known: Vec<&str> = Ecosystem::ALL.iter().map(|e| e.key()).collect();
+        let help = match suggest(value.get_ref(), known.iter().copied()) {
+            Some(close) => format!("did you mean `{close}`?"),
+            None => format!(
+                "one of {}",
+                known
+                    .iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        diags.push(
+            ConfigDiagnostic::error(
+                source,
+                Some(value.span()),
+                format!("unknown {key} kind `{}`", value.get_ref()),
+                "not a package manager sift reads",
+            )
+            .with_help(help),
+        );
+        return None;
+    };
+    if let Some(exclusive) = &rule.exclusive {
+        diags.push(
+            ConfigDiagnostic::error(source, Some(exclusive.span()), format!("a `{key}` rule computes its exclusive components"), "remove this")
+                .with_help(format!("the {key}'s diff says which packages a change affects; their components are what rules give their manifests")),
+        );
+        return None;
+    }
+    Some(if lockfile {
+        WorkspaceRule::Lockfile(ecosystem)
+    } else {
+        WorkspaceRule::Manifest(ecosystem)
+    })
+}
+
+/// `[init] keep`: each name must be a task or a component.
+fn compile_keep(
+    raw: Option<raw::RawInit>,
+    source: &Arc<SourceFile>,
+    components: &Components,
+    tasks: &[Task],
+    diags: &mut Diagnostics,
+) -> Vec<String> {
+    let Some(names) = raw.and_then(|r| r.keep) else {
+        return Vec::new();
+    };
+    let mut keep = Vec::new();
+    for name in names.into_inner() {
+        let known = components.get(name.get_ref()).is_some()
+            || tasks
+                .binary_search_by(|t| t.name.as_str().cmp(name.get_ref()))
+                .is_ok();
+        if !known {
+            let candidates = tasks
+                .iter()
+                .map(|t| t.name.as_str())
+                .chain(components.ids().map(|id| components.name(id)));
+            let help = match suggest(name.get_ref(), candidates) {
+                Some(close) => format!("did you mean `{close}`?"),
+                None => {
+                    "list the hand-written tasks and components `sift init --force` should keep"
+                        .to_owned()
+                }
+            };
+            diags.push(
+                ConfigDiagnostic::error(
+                    source,
+                    Some(name.span()),
+                    format!(
+                        "`[init] keep` names `{}`, which is neither a task nor a component",
+                        name.get_ref()
+                    ),
+                    "unknown",
+                )
+                .with_help(help),
+            );
+            continue;
+        }
+        keep.push(name.into_inner());
+    }
+    keep
 }
 
 fn take_tasks(
@@ -442,7 +589,7 @@ fn take_tasks(
 
 /// Expands `include = [...]` globs (relative to the root) into files, sorted.
 fn resolve_includes(
-    root: &Path,
+    files: &dyn FileSource,
     include: &[Spanned<String>],
     source: &Arc<SourceFile>,
     diags: &mut Diagnostics,
@@ -467,7 +614,7 @@ fn resolve_includes(
             .collect();
         let start = literal_dirs.join("/");
         let mut matches = Vec::new();
-        walk_files(root, &start, &mut |rel| {
+        files.walk(&start, &mut |rel| {
             if pattern.matches(rel) && rel.split('/').count() >= pattern_min_depth(entry.get_ref())
             {
                 matches.push(rel.to_owned());
@@ -483,22 +630,22 @@ fn resolve_includes(
             found.insert(m, ());
         }
     }
-    let mut files = Vec::new();
+    let mut found_files = Vec::new();
     for name in found.into_keys() {
         if name == RULE_FILE {
             continue;
         }
-        match std::fs::read_to_string(root.join(&name)) {
-            Ok(text) => files.push(SourceFile::new(name, text)),
-            Err(error) => diags.push(ConfigDiagnostic::error(
+        match files.read(&name) {
+            Some(text) => found_files.push(SourceFile::new(name, text)),
+            None => diags.push(ConfigDiagnostic::error(
                 source,
                 None,
-                format!("cannot read included file `{name}`: {error}"),
+                format!("cannot read included file `{name}` (missing, or not UTF-8)"),
                 "",
             )),
         }
     }
-    files
+    found_files
 }
 
 /// A pattern names files at least as deep as its segments; this keeps
@@ -510,47 +657,13 @@ fn pattern_min_depth(pattern: &str) -> usize {
         .count()
 }
 
-fn walk_files(root: &Path, rel_dir: &str, visit: &mut dyn FnMut(&str)) {
-    let dir = if rel_dir.is_empty() {
-        root.to_owned()
-    } else {
-        root.join(rel_dir)
-    };
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        // The literal part may itself name a file.
-        if dir.is_file() {
-            visit(rel_dir);
-        }
-        return;
-    };
-    let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name == ".git" {
-            continue;
-        }
-        let rel = if rel_dir.is_empty() {
-            name
-        } else {
-            format!("{rel_dir}/{name}")
-        };
-        match entry.file_type() {
-            Ok(t) if t.is_dir() => walk_files(root, &rel, visit),
-            Ok(t) if t.is_file() => visit(&rel),
-            _ => {}
-        }
-    }
-}
-
 /// A task compiled on its own: everything that does not depend on the
 /// other tasks (its strategy's patterns are most of the work).
 struct PreparedTask {
     source: Arc<SourceFile>,
-    name: String,
     name_span: std::ops::Range<usize>,
-    /// `None` for an invalid name: reported, not compiled.
-    task: Option<Task>,
+    /// The task, or its name if that is invalid (reported, not compiled).
+    task: Result<Task, String>,
     /// This task's own diagnostics; dropped if the task is a duplicate, as
     /// only the duplicate definition itself is reported then.
     diags: Diagnostics,
@@ -568,9 +681,8 @@ fn prepare_task(
     if !valid_name(&name) {
         return PreparedTask {
             source,
-            name,
             name_span,
-            task: None,
+            task: Err(name),
             diags,
         };
     }
@@ -586,21 +698,11 @@ fn prepare_task(
         components,
         &mut diags,
     );
-    let mut needs: Vec<(String, std::ops::Range<usize>)> = task
-        .needs
-        .map(|list| {
-            list.into_inner()
-                .into_iter()
-                .map(|n| {
-                    let span = n.span();
-                    (n.into_inner(), span)
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    needs.sort_by(|a, b| a.0.cmp(&b.0));
-    needs.dedup_by(|a, b| a.0 == b.0);
-    let (needs, need_spans) = needs.into_iter().unzip();
+    let mut needs = task.needs.map(Spanned::into_inner).unwrap_or_default();
+    needs.sort_by(|a, b| a.get_ref().cmp(b.get_ref()));
+    needs.dedup_by(|a, b| a.get_ref() == b.get_ref());
+    let need_spans = needs.iter().map(Spanned::span).collect();
+    let needs = needs.into_iter().map(Spanned::into_inner).collect();
     let timeout_s = task.timeout.and_then(|timeout| {
         let span = timeout.span();
         let text = timeout.into_inner();
@@ -639,8 +741,8 @@ fn prepare_task(
         }
     }
     PreparedTask {
-        task: Some(Task {
-            name: name.clone(),
+        task: Ok(Task {
+            name,
             strategy: strategy.unwrap_or(None),
             needs,
             need_spans,
@@ -658,7 +760,6 @@ fn prepare_task(
             line,
         }),
         source,
-        name,
         name_span,
         diags,
     }
@@ -674,47 +775,67 @@ fn compile_tasks(
     let prepared = crate::parallel::map_vec(raw, 256, |(source, name, task)| {
         prepare_task(source, name, task, components)
     });
-    let mut tasks: Vec<Task> = Vec::with_capacity(prepared.len());
-    let mut spans: FxHashMap<String, (Arc<SourceFile>, std::ops::Range<usize>)> =
-        FxHashMap::default();
-    for prepared in prepared {
-        let PreparedTask {
-            source,
-            name,
-            name_span,
-            task,
-            diags: task_diags,
-        } = prepared;
-        let Some(task) = task else {
-            diags.push(
+    // Sorted by name, each name's definitions in the order they were read
+    // (root file first): the first is kept, the others are duplicates.
+    // Each name leads with its first 16 bytes as a number: most comparisons
+    // of a large sort end there.
+    let mut order: Vec<(u128, &str, usize)> = prepared
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| {
+            p.task
+                .as_ref()
+                .ok()
+                .map(|t| (name_key(&t.name), t.name.as_str(), i))
+        })
+        .collect();
+    order.sort_unstable();
+    let order: Vec<(&str, usize)> = order.into_iter().map(|(_, name, i)| (name, i)).collect();
+    // Per duplicate: the definition that was kept.
+    let mut first_of: Vec<Option<usize>> = vec![None; prepared.len()];
+    for pair in order.windows(2) {
+        if pair[0].0 == pair[1].0 {
+            first_of[pair[1].1] = Some(first_of[pair[0].1].unwrap_or(pair[0].1));
+        }
+    }
+    let order: Vec<usize> = order.into_iter().map(|(_, i)| i).collect();
+    for (i, p) in prepared.iter().enumerate() {
+        match &p.task {
+            Err(name) => diags.push(
                 ConfigDiagnostic::error(
-                    &source,
-                    Some(name_span),
+                    &p.source,
+                    Some(p.name_span.clone()),
                     format!("invalid task name `{name}`"),
                     "here",
                 )
                 .with_help("task names are non-empty and hold no whitespace or `!`"),
-            );
-            continue;
-        };
-        if let Some((first_file, first_span)) = spans.get(&name) {
-            diags.push(
-                ConfigDiagnostic::error(
-                    &source,
-                    Some(name_span),
-                    format!("task `{name}` is defined twice"),
-                    "again here",
-                )
-                .with_related(first_file, first_span.clone(), "first defined here")
-                .with_help("task names are unique across sift.toml and its included files"),
-            );
+            ),
+            Ok(task) if first_of[i].is_some() => {
+                let first = &prepared[first_of[i].unwrap_or(i)];
+                diags.push(
+                    ConfigDiagnostic::error(
+                        &p.source,
+                        Some(p.name_span.clone()),
+                        format!("task `{}` is defined twice", task.name),
+                        "again here",
+                    )
+                    .with_related(&first.source, first.name_span.clone(), "first defined here")
+                    .with_help("task names are unique across sift.toml and its included files"),
+                );
+            }
+            Ok(_) => {}
+        }
+    }
+    let mut slots: Vec<Option<PreparedTask>> = prepared.into_iter().map(Some).collect();
+    let mut tasks: Vec<Task> = Vec::with_capacity(order.len());
+    for i in order {
+        let prepared = slots[i].take().expect("each task once");
+        if first_of[i].is_some() {
             continue;
         }
-        spans.insert(name, (source, name_span));
-        diags.extend(task_diags);
-        tasks.push(task);
+        diags.extend(prepared.diags);
+        tasks.push(prepared.task.expect("only valid names are ordered"));
     }
-    tasks.sort_by(|a, b| a.name.cmp(&b.name));
 
     // Unknown needs.
     let known: FxHashMap<&str, usize> = tasks
@@ -780,6 +901,15 @@ fn compile_tasks(
         task.need_ids = ids;
     }
     tasks
+}
+
+/// The first 16 bytes of a name, zero-padded, as a big-endian number: its
+/// order agrees with the names' order wherever the two differ.
+fn name_key(name: &str) -> u128 {
+    let mut key = [0u8; 16];
+    let n = name.len().min(16);
+    key[..n].copy_from_slice(&name.as_bytes()[..n]);
+    u128::from_be_bytes(key)
 }
 
 /// Every elementary cycle found by DFS (one per back edge), each rotated to
@@ -852,32 +982,22 @@ fn compile_strategy(
     components: &Components,
     diags: &mut Diagnostics,
 ) -> Result<Option<Strategy>, ()> {
-    let mut given: Vec<(&str, std::ops::Range<usize>)> = Vec::new();
-    if let Some(s) = &raw.schedules {
-        given.push(("schedules", s.span()));
-    }
-    if let Some(s) = &raw.changed {
-        given.push(("changed", s.span()));
-    }
-    if let Some(s) = &raw.always {
-        given.push(("always", s.span()));
-    }
-    if let Some(s) = &raw.any {
-        given.push(("any", s.span()));
-    }
-    if let Some(s) = &raw.all {
-        given.push(("all", s.span()));
-    }
-    if let Some(s) = &raw.not {
-        given.push(("not", s.span()));
-    }
-    if let Some(s) = &raw.on_backstop {
-        given.push(("on_backstop", s.span()));
-    }
-    if let Some(s) = &raw.on_expanded {
-        given.push(("on_expanded", s.span()));
-    }
-    if given.len() > 1 {
+    let keys = [
+        ("schedules", raw.schedules.as_ref().map(Spanned::span)),
+        ("changed", raw.changed.as_ref().map(Spanned::span)),
+        ("always", raw.always.as_ref().map(Spanned::span)),
+        ("any", raw.any.as_ref().map(Spanned::span)),
+        ("all", raw.all.as_ref().map(Spanned::span)),
+        ("not", raw.not.as_ref().map(Spanned::span)),
+        ("on_backstop", raw.on_backstop.as_ref().map(Spanned::span)),
+        ("on_expanded", raw.on_expanded.as_ref().map(Spanned::span)),
+    ];
+    let given_count = keys.iter().filter(|(_, span)| span.is_some()).count();
+    if given_count > 1 {
+        let given: Vec<(&str, std::ops::Range<usize>)> = keys
+            .into_iter()
+            .filter_map(|(key, span)| Some((key, span?)))
+            .collect();
         let keys: Vec<String> = given.iter().map(|(k, _)| format!("`{k}`")).collect();
         diags.push(
             ConfigDiagnostic::error(source, Some(given[1].1.clone()), format!("conflicting strategies {}", keys.join(" and ")), "second strategy here")
@@ -888,7 +1008,7 @@ fn compile_strategy(
         );
         return Err(());
     }
-    if given.is_empty() {
+    if given_count == 0 {
         if top_level {
             return Ok(None);
         }
@@ -915,7 +1035,7 @@ fn compile_strategy(
         }));
     }
     if let Some(patterns) = raw.changed {
-        return compile_patterns(&patterns, source, diags)
+        return compile_patterns(patterns, source, diags)
             .map(|p| Some(Strategy::Changed(p)))
             .ok_or(());
     }

@@ -23,6 +23,16 @@ pub(crate) struct RawRoot {
     pub store: Option<RawStore>,
     pub backstop: Option<Spanned<RawBackstop>>,
     pub ci: Option<crate::ci::RawCi>,
+    pub init: Option<RawInit>,
+    pub plan: Option<RawPlan>,
+}
+
+/// `[init]`: what `sift init --force` keeps when it regenerates the file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawInit {
+    /// Hand-written tasks and components (and the rules naming them).
+    pub keep: Option<Names>,
 }
 
 /// A table read as its entries, in the order the parser gives them (both
@@ -78,6 +88,13 @@ pub(crate) struct RawCache {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawStore {
     pub url: Option<Spanned<String>>,
+}
+
+/// `[plan]`: how plans are applied.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPlan {
+    pub mode: Option<Spanned<String>>,
 }
 
 /// `[backstop]`: the cadence of full runs.
@@ -172,6 +189,11 @@ pub(crate) struct RawRule {
     pub files: Names,
     pub inclusive: Option<Names>,
     pub exclusive: Option<Names>,
+    /// `lockfile = "cargo"`: the exclusive components come from the
+    /// lockfile's diff (the packages whose resolved dependencies changed).
+    pub lockfile: Option<Spanned<String>>,
+    /// `manifest = "cargo"`: likewise for a root manifest's workspace-wide sections.
+    pub manifest: Option<Spanned<String>>,
 }
 
 /// The strategy keys, shared by tasks and by composite members.
@@ -188,7 +210,7 @@ pub(crate) struct RawStrategy {
     pub on_expanded: Option<Spanned<bool>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawTask {
     pub schedules: Option<Names>,

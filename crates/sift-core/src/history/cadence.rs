@@ -160,6 +160,7 @@ pub(crate) fn marks_after(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::history::RecordedPlan;
     use proptest::prelude::*;
 
     fn cadence(pushes: Option<u64>, hours: Option<f64>, expanded: Option<u64>) -> Cadence {
@@ -188,8 +189,7 @@ mod tests {
                 time,
                 decision,
                 records.last(),
-                Vec::new(),
-                Vec::new(),
+                RecordedPlan::default(),
             ));
         }
         records
@@ -262,8 +262,7 @@ mod tests {
             240,
             decision,
             records.last(),
-            vec![],
-            vec![],
+            RecordedPlan::default(),
         ));
         assert_eq!(records[3].last_backstop.as_ref().map(|m| m.number), Some(4));
         assert!(!decide(&c, "main", 8, 480, records.last(), Force::Auto).backstop);

@@ -8,11 +8,14 @@
 //! concurrent claim of numbers live in the store adapter (sift-store).
 
 mod cadence;
+pub mod outcome;
 mod record;
 mod time;
 
 pub use cadence::{Cadence, Force, PushContext, PushDecision, decide};
-pub use record::{Mark, PushRecord, RECORD_FORMAT, RecordError};
+pub use record::{
+    Mark, PlanDetail, PlanMode, PushRecord, RECORD_FORMAT, RecordError, RecordedPlan,
+};
 pub use time::{format_rfc3339, parse_rfc3339};
 
 use crate::select::plan::{Evaluation, leaf};

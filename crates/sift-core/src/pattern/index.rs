@@ -25,33 +25,77 @@
 //! extension. A trailing `**` changes nothing (it matches zero segments, and
 //! everything below a match matches anyway), so it is ignored for filing.
 
-use rustc_hash::FxHashMap;
+use std::borrow::Cow;
+use std::hash::Hasher;
 
-use super::{PatternList, Segment, Token, match_prefix};
+use rustc_hash::{FxHashMap, FxHasher};
+
+use super::{
+    Alternative, PatternList, Segment, TextKind, Token, compile_text, match_prefix,
+    with_text_segments,
+};
+
+/// No entry (the end of a chain).
+const NONE: u32 = u32::MAX;
 
 /// A compiled set of pattern lists (list ids are their positions in the
 /// iterator given to [`PatternIndex::new`]).
+///
+/// Built for speed of construction as much as of look-up, since a plan
+/// builds it cold: buckets are keyed by a hash of their key (a collision only
+/// adds a candidate, which the matcher then rejects), the alternatives of a
+/// bucket form a chain through [`Entry::next`], the text of simple patterns
+/// is copied into one string, and per-list and per-alternative lists are
+/// slices of shared vectors.
 #[derive(Debug, Default)]
 pub struct PatternIndex {
-    alternatives: Vec<Alternative>,
-    /// Per list: whether each of its patterns is negated (`!`).
-    negated: Vec<Box<[bool]>>,
-    /// Per list: the alternatives it owns, deduplicated.
-    alternatives_of: Vec<Box<[u32]>>,
-    by_prefix: FxHashMap<Box<str>, Vec<u32>>,
-    by_name: FxHashMap<Box<str>, Vec<u32>>,
-    by_ext: FxHashMap<Box<str>, Vec<u32>>,
+    entries: Vec<Entry>,
+    /// The text of every simple alternative, back to back.
+    texts: String,
+    /// The compiled alternatives of other patterns.
+    compiled: Vec<Box<[Segment]>>,
+    /// `(list, pattern)` owners, chained per alternative.
+    owners: Vec<Owner>,
+    /// Per list: its patterns' negation flags, at `negated_start[list]..`.
+    negated: Vec<bool>,
+    negated_start: Vec<u32>,
+    /// Per list: the alternatives it owns, at `owned_start[list]..`.
+    owned: Vec<u32>,
+    owned_start: Vec<u32>,
+    by_prefix: FxHashMap<u64, u32>,
+    by_name: FxHashMap<u64, u32>,
+    by_ext: FxHashMap<u64, u32>,
     residue: Vec<u32>,
     /// The longest literal prefix filed, in segments: a path's deeper
     /// prefixes cannot be keys.
     max_prefix: usize,
 }
 
+/// One distinct alternative.
 #[derive(Debug)]
-struct Alternative {
-    segments: std::sync::Arc<[Segment]>,
-    /// `(list, pattern index in the list)` for every pattern with this alternative.
-    owners: Vec<(u32, u32)>,
+struct Entry {
+    body: Body,
+    /// A text alternative's segments, compiled when it is first a candidate.
+    compiled: std::sync::OnceLock<Box<[Segment]>>,
+    /// The first of its owners in [`PatternIndex::owners`].
+    first_owner: u32,
+    /// The next alternative in the same bucket.
+    next: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Body {
+    /// `texts[start..end]`.
+    Text(u32, u32),
+    /// `compiled[i]`.
+    Compiled(u32),
+}
+
+#[derive(Debug)]
+struct Owner {
+    list: u32,
+    pattern: u32,
+    next: u32,
 }
 
 /// How one list decides a path: the index of the pattern that decides
@@ -66,8 +110,10 @@ pub struct ListDecision {
 /// Reusable buffers for [`PatternIndex`] look-ups.
 #[derive(Debug, Default)]
 pub struct IndexScratch {
-    key: String,
     candidates: Vec<u32>,
+    /// Per alternative: the look-up that last proposed it.
+    proposed: Vec<u32>,
+    lookup: u32,
     /// Per list: the path generation of `best`, and the highest matching pattern.
     stamp: Vec<u32>,
     best: Vec<u32>,
@@ -76,83 +122,173 @@ pub struct IndexScratch {
     matched: Vec<u32>,
 }
 
+/// Where an alternative is filed (see the module docs), by key hash.
+#[derive(Debug, PartialEq, Eq)]
 enum Bucket {
-    Prefix(String),
-    Name(String),
-    Ext(String),
+    Prefix(u64, usize),
+    Name(u64),
+    Ext(u64),
     Residue,
+}
+
+fn hash_str(text: &str) -> u64 {
+    let mut hasher = FxHasher::default();
+    hasher.write(text.as_bytes());
+    hasher.finish()
+}
+
+/// The key of a literal prefix, one segment at a time: a path's prefixes
+/// are hashed incrementally as they are looked up.
+const PREFIX_SEED: u64 = 0x2545_f491_4f6c_dd1d;
+
+fn extend_prefix(hash: u64, segment: &str) -> u64 {
+    (hash.rotate_left(26) ^ hash_str(segment)).wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
 impl PatternIndex {
     /// Indexes every pattern of every list.
     pub fn new<'a>(lists: impl IntoIterator<Item = &'a PatternList>) -> PatternIndex {
         let mut index = PatternIndex::default();
-        let mut ids: FxHashMap<&'a [Segment], u32> = FxHashMap::default();
+        let mut ids: FxHashMap<Alternative<'a>, u32> = FxHashMap::default();
+        let mut owned: Vec<u32> = Vec::new();
         for (list_id, list) in lists.into_iter().enumerate() {
             let list_id = u32::try_from(list_id).expect("fewer than 2^32 lists");
-            let mut owned: Vec<u32> = Vec::new();
-            let mut negated = Vec::with_capacity(list.entries.len());
+            index.negated_start.push(index.negated.len() as u32);
+            index.owned_start.push(index.owned.len() as u32);
+            owned.clear();
             for (pattern_id, (is_negated, pattern)) in list.entries.iter().enumerate() {
-                negated.push(*is_negated);
+                index.negated.push(*is_negated);
                 let pattern_id = u32::try_from(pattern_id).expect("fewer than 2^32 patterns");
-                for segments in &pattern.alternatives {
-                    let id = *ids.entry(&segments[..]).or_insert_with(|| {
-                        let id = u32::try_from(index.alternatives.len())
-                            .expect("fewer than 2^32 alternatives");
-                        index.file(id, segments);
-                        index.alternatives.push(Alternative {
-                            segments: std::sync::Arc::clone(segments),
-                            owners: Vec::new(),
+                for alternative in pattern.alternatives() {
+                    let id = *ids
+                        .entry(alternative)
+                        .or_insert_with(|| index.add(alternative));
+                    let entry = &mut index.entries[id as usize];
+                    let first = entry.first_owner;
+                    let repeated = first != NONE && {
+                        let owner = &index.owners[first as usize];
+                        (owner.list, owner.pattern) == (list_id, pattern_id)
+                    };
+                    if !repeated {
+                        entry.first_owner = index.owners.len() as u32;
+                        index.owners.push(Owner {
+                            list: list_id,
+                            pattern: pattern_id,
+                            next: first,
                         });
-                        id
-                    });
-                    let owners = &mut index.alternatives[id as usize].owners;
-                    if owners.last() != Some(&(list_id, pattern_id)) {
-                        owners.push((list_id, pattern_id));
                     }
                     owned.push(id);
                 }
             }
             owned.sort_unstable();
             owned.dedup();
-            index.negated.push(negated.into_boxed_slice());
-            index.alternatives_of.push(owned.into_boxed_slice());
+            index.owned.extend_from_slice(&owned);
         }
+        index.negated_start.push(index.negated.len() as u32);
+        index.owned_start.push(index.owned.len() as u32);
         index
+    }
+
+    /// Adds a new alternative and files it in its bucket.
+    fn add(&mut self, alternative: Alternative<'_>) -> u32 {
+        let id = u32::try_from(self.entries.len()).expect("fewer than 2^32 alternatives");
+        let (body, bucket) = match alternative {
+            Alternative::Text(text) => {
+                let start = self.texts.len() as u32;
+                self.texts.push_str(text);
+                let body = Body::Text(start, self.texts.len() as u32);
+                (body, with_text_segments(text, |segments| bucket(segments)))
+            }
+            Alternative::Segments(segments) => {
+                self.compiled.push(segments.into());
+                let body = Body::Compiled(self.compiled.len() as u32 - 1);
+                (body, bucket(segments))
+            }
+        };
+        let chain = match bucket {
+            Bucket::Prefix(key, depth) => {
+                self.max_prefix = self.max_prefix.max(depth);
+                self.by_prefix.insert(key, id)
+            }
+            Bucket::Name(key) => self.by_name.insert(key, id),
+            Bucket::Ext(key) => self.by_ext.insert(key, id),
+            Bucket::Residue => {
+                self.residue.push(id);
+                None
+            }
+        };
+        self.entries.push(Entry {
+            body,
+            compiled: std::sync::OnceLock::new(),
+            first_owner: NONE,
+            next: chain.unwrap_or(NONE),
+        });
+        id
     }
 
     /// How many lists were indexed.
     pub fn lists(&self) -> usize {
-        self.negated.len()
+        self.owned_start.len().saturating_sub(1)
     }
 
     /// How many distinct alternatives the lists hold.
     pub fn alternatives(&self) -> usize {
-        self.alternatives.len()
+        self.entries.len()
     }
 
     /// The alternatives `list` owns.
     pub fn alternatives_of(&self, list: u32) -> &[u32] {
-        &self.alternatives_of[list as usize]
+        let l = list as usize;
+        &self.owned[self.owned_start[l] as usize..self.owned_start[l + 1] as usize]
     }
 
     /// The `(list, pattern)` pairs that hold `alternative`.
-    pub fn owners(&self, alternative: u32) -> &[(u32, u32)] {
-        &self.alternatives[alternative as usize].owners
+    pub fn owners(&self, alternative: u32) -> impl Iterator<Item = (u32, u32)> + '_ {
+        let mut next = self.entries[alternative as usize].first_owner;
+        std::iter::from_fn(move || {
+            let owner = self.owners.get(next as usize)?;
+            next = owner.next;
+            Some((owner.list, owner.pattern))
+        })
     }
 
-    fn file(&mut self, id: u32, segments: &[Segment]) {
-        let bucket = bucket(segments);
-        let list = match bucket {
-            Bucket::Prefix(key) => {
-                self.max_prefix = self.max_prefix.max(key.split('/').count());
-                self.by_prefix.entry(key.into()).or_default()
-            }
-            Bucket::Name(name) => self.by_name.entry(name.into()).or_default(),
-            Bucket::Ext(ext) => self.by_ext.entry(ext.into()).or_default(),
-            Bucket::Residue => &mut self.residue,
+    fn negated(&self, list: u32, pattern: u32) -> bool {
+        self.negated[(self.negated_start[list as usize] + pattern) as usize]
+    }
+
+    fn matches(&self, id: u32, path: &[&str]) -> bool {
+        let entry = &self.entries[id as usize];
+        let segments = match entry.body {
+            Body::Text(start, end) => entry
+                .compiled
+                .get_or_init(|| compile_text(&self.texts[start as usize..end as usize])),
+            Body::Compiled(i) => &self.compiled[i as usize],
         };
-        list.push(id);
+        match_prefix(segments, path)
+    }
+
+    /// Appends the chain starting at `head` to `out`, each alternative once
+    /// per look-up (it may be proposed twice: its name is two segments of the
+    /// path, or two keys share a hash), and only those `live` accepts.
+    fn chain(
+        &self,
+        head: Option<&u32>,
+        proposed: &mut [u32],
+        lookup: u32,
+        live: &mut impl FnMut(u32) -> bool,
+        out: &mut Vec<u32>,
+    ) {
+        let mut next = head.copied().unwrap_or(NONE);
+        while next != NONE {
+            let seen = &mut proposed[next as usize];
+            if *seen != lookup {
+                *seen = lookup;
+                if live(next) {
+                    out.push(next);
+                }
+            }
+            next = self.entries[next as usize].next;
+        }
     }
 
     /// The alternatives that match `path` (split into non-empty segments),
@@ -169,51 +305,60 @@ impl PatternIndex {
         if path.is_empty() {
             return;
         }
-        let candidates = &mut scratch.candidates;
+        let mut candidates = std::mem::take(&mut scratch.candidates);
         candidates.clear();
+        let mut proposed = std::mem::take(&mut scratch.proposed);
+        if proposed.len() < self.entries.len() {
+            proposed.resize(self.entries.len(), 0);
+        }
+        scratch.lookup = scratch.lookup.wrapping_add(1);
+        if scratch.lookup == 0 {
+            proposed.fill(0);
+            scratch.lookup = 1;
+        }
+        let lookup = scratch.lookup;
         if !self.by_prefix.is_empty() {
-            let key = &mut scratch.key;
-            key.clear();
+            let mut key = PREFIX_SEED;
             for segment in path.iter().take(self.max_prefix) {
-                if !key.is_empty() {
-                    key.push('/');
-                }
-                key.push_str(segment);
-                if let Some(ids) = self.by_prefix.get(key.as_str()) {
-                    candidates.extend_from_slice(ids);
-                }
+                key = extend_prefix(key, segment);
+                let head = self.by_prefix.get(&key);
+                self.chain(head, &mut proposed, lookup, &mut live, &mut candidates);
             }
         }
         if !self.by_name.is_empty() || !self.by_ext.is_empty() {
             for segment in path {
-                if let Some(ids) = self.by_name.get(*segment) {
-                    candidates.extend_from_slice(ids);
+                if !self.by_name.is_empty() {
+                    let head = self.by_name.get(&hash_str(segment));
+                    self.chain(head, &mut proposed, lookup, &mut live, &mut candidates);
                 }
-                if let Some((_, ext)) = segment.rsplit_once('.')
-                    && let Some(ids) = self.by_ext.get(ext)
+                if !self.by_ext.is_empty()
+                    && let Some((_, ext)) = segment.rsplit_once('.')
                 {
-                    candidates.extend_from_slice(ids);
+                    let head = self.by_ext.get(&hash_str(ext));
+                    self.chain(head, &mut proposed, lookup, &mut live, &mut candidates);
                 }
             }
         }
-        candidates.extend_from_slice(&self.residue);
-        // One alternative can be proposed twice (its name is two segments of
-        // the path): check each once.
-        candidates.sort_unstable();
-        candidates.dedup();
-        for &id in candidates.iter() {
-            if live(id) && match_prefix(&self.alternatives[id as usize].segments, path) {
+        for &id in &self.residue {
+            if live(id) {
+                candidates.push(id);
+            }
+        }
+        for &id in &candidates {
+            if self.matches(id, path) {
                 out.push(id);
             }
         }
+        scratch.candidates = candidates;
+        scratch.proposed = proposed;
     }
 
     /// Per list and pattern: whether the pattern matches at least one of
     /// `paths` (for "matches no tracked file" warnings). Alternatives stop
     /// being run once they have matched, and the scan stops once all have.
     pub fn matched_patterns<'p>(&self, paths: impl IntoIterator<Item = &'p str>) -> Vec<Vec<bool>> {
-        let mut seen = vec![false; self.alternatives.len()];
-        let mut unseen = self.alternatives.len();
+        let mut seen = vec![false; self.entries.len()];
+        let mut unseen = self.entries.len();
         let mut scratch = IndexScratch::default();
         let mut matched = Vec::new();
         for path in paths {
@@ -233,11 +378,14 @@ impl PatternIndex {
                 unseen -= 1;
             }
         }
-        let mut result: Vec<Vec<bool>> =
-            self.negated.iter().map(|n| vec![false; n.len()]).collect();
-        for (alternative, seen) in self.alternatives.iter().zip(seen) {
+        let mut result: Vec<Vec<bool>> = self
+            .negated_start
+            .windows(2)
+            .map(|w| vec![false; (w[1] - w[0]) as usize])
+            .collect();
+        for (alternative, seen) in seen.into_iter().enumerate() {
             if seen {
-                for &(list, pattern) in &alternative.owners {
+                for (list, pattern) in self.owners(alternative as u32) {
                     result[list as usize][pattern as usize] = true;
                 }
             }
@@ -275,7 +423,7 @@ impl PatternIndex {
         let generation = scratch.generation;
         scratch.touched.clear();
         for &id in matched {
-            for &(list, pattern) in &self.alternatives[id as usize].owners {
+            for (list, pattern) in self.owners(id) {
                 let l = list as usize;
                 if scratch.stamp[l] != generation {
                     if !wanted(list) {
@@ -295,36 +443,84 @@ impl PatternIndex {
             out.push(ListDecision {
                 list,
                 pattern,
-                selects: !self.negated[list as usize][pattern as usize],
+                selects: !self.negated(list, pattern),
             });
         }
     }
 }
 
+/// A segment as the bucketing sees it: compiled, or from a simple
+/// pattern's text.
+trait Filed {
+    fn any_depth(&self) -> bool;
+    fn literal(&self) -> Option<&str>;
+    /// The extension every segment it matches must have.
+    fn required_extension(&self) -> Option<Cow<'_, str>>;
+}
+
+impl Filed for Segment {
+    fn any_depth(&self) -> bool {
+        matches!(self, Segment::AnyDepth)
+    }
+    fn literal(&self) -> Option<&str> {
+        match self {
+            Segment::Literal(lit) => Some(lit),
+            _ => None,
+        }
+    }
+    fn required_extension(&self) -> Option<Cow<'_, str>> {
+        match self {
+            Segment::Wild(tokens) => required_extension(tokens).map(Cow::Owned),
+            _ => None,
+        }
+    }
+}
+
+impl Filed for super::TextSegment<'_> {
+    fn any_depth(&self) -> bool {
+        self.kind() == TextKind::AnyDepth
+    }
+    fn literal(&self) -> Option<&str> {
+        (self.kind() == TextKind::Literal).then_some(self.text())
+    }
+    fn required_extension(&self) -> Option<Cow<'_, str>> {
+        if self.kind() != TextKind::Wild {
+            return None;
+        }
+        // `*.py` → `py`: literal characters after the last `.`.
+        let (_, ext) = self.text().rsplit_once('.')?;
+        (!ext.is_empty() && !ext.contains(['*', '?'])).then_some(Cow::Borrowed(ext))
+    }
+}
+
 /// Where an alternative is filed (see the module docs).
-fn bucket(segments: &[Segment]) -> Bucket {
+fn bucket<S: Filed>(segments: &[S]) -> Bucket {
     let mut end = segments.len();
-    while end > 0 && matches!(segments[end - 1], Segment::AnyDepth) {
+    while end > 0 && segments[end - 1].any_depth() {
         end -= 1;
     }
     let segments = &segments[..end];
-    let literals: Vec<&str> = segments
-        .iter()
-        .map_while(|s| match s {
-            Segment::Literal(lit) => Some(&**lit),
-            _ => None,
-        })
-        .collect();
-    if !literals.is_empty() {
-        return Bucket::Prefix(literals.join("/"));
+    let mut key = PREFIX_SEED;
+    let mut depth = 0;
+    for segment in segments {
+        let Some(literal) = segment.literal() else {
+            break;
+        };
+        key = extend_prefix(key, literal);
+        depth += 1;
     }
-    match segments.last() {
-        Some(Segment::Literal(name)) => Bucket::Name(name.to_string()),
-        Some(Segment::Wild(tokens)) => match required_extension(tokens) {
-            Some(ext) => Bucket::Ext(ext),
-            None => Bucket::Residue,
-        },
-        _ => Bucket::Residue,
+    if depth > 0 {
+        return Bucket::Prefix(key, depth);
+    }
+    let Some(last) = segments.last() else {
+        return Bucket::Residue;
+    };
+    if let Some(name) = last.literal() {
+        return Bucket::Name(hash_str(name));
+    }
+    match last.required_extension() {
+        Some(ext) => Bucket::Ext(hash_str(&ext)),
+        None => Bucket::Residue,
     }
 }
 
@@ -384,29 +580,45 @@ mod tests {
         }
     }
 
+    fn prefix(segments: &[&str]) -> Bucket {
+        let key = segments
+            .iter()
+            .fold(PREFIX_SEED, |k, s| extend_prefix(k, s));
+        Bucket::Prefix(key, segments.len())
+    }
+
+    /// The bucket of a simple pattern from its text, checked against the
+    /// bucket of its compiled form.
+    fn filed(pattern: &str) -> Bucket {
+        let text = with_text_segments(pattern, |segments| bucket(segments));
+        let compiled = crate::pattern::compile_alternative(pattern).unwrap();
+        assert_eq!(text, bucket(&compiled), "{pattern}");
+        text
+    }
+
     #[test]
     fn buckets() {
-        let b = |p: &str| {
-            let pattern = crate::pattern::Pattern::new(p).unwrap();
-            match bucket(&pattern.alternatives[0]) {
-                Bucket::Prefix(k) => format!("prefix {k}"),
-                Bucket::Name(k) => format!("name {k}"),
-                Bucket::Ext(k) => format!("ext {k}"),
-                Bucket::Residue => "residue".to_owned(),
+        assert_eq!(filed("dir/**"), prefix(&["dir"]));
+        assert_eq!(filed("dir//sub/*.rs"), prefix(&["dir", "sub"]));
+        assert_eq!(filed("tools/x/**/*.py"), prefix(&["tools", "x"]));
+        assert_eq!(filed("**/*.py"), Bucket::Ext(hash_str("py")));
+        assert_eq!(filed("*.tar.gz"), Bucket::Ext(hash_str("gz")));
+        assert_eq!(filed("dir_*/sub/deep/**"), Bucket::Name(hash_str("deep")));
+        assert_eq!(filed("**/Makefile"), Bucket::Name(hash_str("Makefile")));
+        for residue in ["**/x*", "*", "**", "*.", "*.p?", "**/**"] {
+            assert_eq!(filed(residue), Bucket::Residue, "{residue}");
+        }
+        let class = crate::pattern::compile_alternative("**/[ab].rs").unwrap();
+        assert_eq!(bucket(&class), Bucket::Ext(hash_str("rs")));
+    }
+
+    proptest! {
+        #[test]
+        fn text_and_compiled_forms_file_alike(pattern in "[ab*?/.]{1,12}") {
+            if crate::pattern::is_simple(&pattern) {
+                filed(&pattern);
             }
-        };
-        assert_eq!(b("dir/**"), "prefix dir");
-        assert_eq!(b("dir/sub/*.rs"), "prefix dir/sub");
-        assert_eq!(b("tools/x/**/*.py"), "prefix tools/x");
-        assert_eq!(b("**/*.py"), "ext py");
-        assert_eq!(b("*.tar.gz"), "ext gz");
-        assert_eq!(b("dir_*/sub/deep/**"), "name deep");
-        assert_eq!(b("**/Makefile"), "name Makefile");
-        assert_eq!(b("**/x*"), "residue");
-        assert_eq!(b("*"), "residue");
-        assert_eq!(b("**"), "residue");
-        assert_eq!(b("*."), "residue");
-        assert_eq!(b("*.p?"), "residue");
+        }
     }
 
     #[test]

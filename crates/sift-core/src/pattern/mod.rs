@@ -22,6 +22,7 @@
 //! rule files on the changed paths' ancestors and must not pay for the rest.
 
 use std::fmt;
+use std::sync::OnceLock;
 
 mod index;
 
@@ -59,8 +60,47 @@ const MAX_ALTERNATIVES: usize = 256;
 #[derive(Clone)]
 pub struct Pattern {
     source: String,
-    /// Shared, so indexes over many patterns hold them without copying.
-    alternatives: Vec<std::sync::Arc<[Segment]>>,
+    /// The compiled alternatives of a pattern with `{`, `[` or `\`; empty for
+    /// a simple pattern, which is matched from its text (see
+    /// [`is_simple`]): configurations hold tens of thousands of patterns, and
+    /// most plans try few of them.
+    alternatives: Vec<Box<[Segment]>>,
+    /// A simple pattern's segments, compiled the first time it is matched:
+    /// patterns that are matched often (rule files, against every changed
+    /// path) are split once, patterns that never are cost nothing.
+    compiled: OnceLock<Box<[Segment]>>,
+}
+
+/// One alternative of a pattern: its text (a simple pattern) or its
+/// compiled segments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Alternative<'a> {
+    Text(&'a str),
+    Segments(&'a [Segment]),
+}
+
+/// The compiled segments of a simple pattern's text.
+pub(crate) fn compile_text(text: &str) -> Box<[Segment]> {
+    with_text_segments(text, |segments| {
+        segments
+            .iter()
+            .map(|segment| match segment.kind {
+                TextKind::AnyDepth => Segment::AnyDepth,
+                TextKind::Literal => Segment::Literal(segment.text.into()),
+                TextKind::Wild => Segment::Wild(
+                    segment
+                        .text
+                        .chars()
+                        .map(|c| match c {
+                            '*' => Token::Star,
+                            '?' => Token::AnyChar,
+                            c => Token::Char(c),
+                        })
+                        .collect(),
+                ),
+            })
+            .collect()
+    })
 }
 
 impl fmt::Debug for Pattern {
@@ -76,7 +116,7 @@ impl fmt::Display for Pattern {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-enum Segment {
+pub(crate) enum Segment {
     /// `**`: zero or more whole segments.
     AnyDepth,
     /// A segment without wildcards: compared as bytes.
@@ -86,7 +126,7 @@ enum Segment {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-enum Token {
+pub(crate) enum Token {
     Char(char),
     AnyChar,
     Star,
@@ -99,26 +139,56 @@ enum Token {
 impl Pattern {
     /// Compiles a pattern.
     pub fn new(source: &str) -> Result<Pattern, PatternError> {
+        Pattern::from_string(source.to_owned())
+    }
+
+    /// [`Pattern::new`] for a pattern already in a `String`, which it keeps.
+    pub fn from_string(source: String) -> Result<Pattern, PatternError> {
+        Pattern::compile(source).map_err(|(error, _)| error)
+    }
+
+    /// Compiles `source`, handing it back with the error.
+    fn compile(source: String) -> Result<Pattern, (PatternError, String)> {
         if source.is_empty() {
-            return Err(PatternError::Empty);
+            return Err((PatternError::Empty, source));
         }
         if source.starts_with('/') {
-            return Err(PatternError::Absolute);
+            return Err((PatternError::Absolute, source));
         }
-        if let Some(simple) = compile_simple(source) {
+        if is_simple(&source) {
             return Ok(Pattern {
-                source: source.to_owned(),
-                alternatives: vec![simple.into()],
+                source,
+                alternatives: Vec::new(),
+                compiled: OnceLock::new(),
             });
         }
-        let mut alternatives = Vec::new();
-        for expanded in expand_braces(source)? {
-            alternatives.push(compile_alternative(&expanded)?.into());
+        let compiled = expand_braces(&source).and_then(|expanded| {
+            expanded
+                .iter()
+                .map(|alternative| compile_alternative(alternative).map(Vec::into_boxed_slice))
+                .collect::<Result<Vec<_>, _>>()
+        });
+        match compiled {
+            Ok(alternatives) => Ok(Pattern {
+                source,
+                alternatives,
+                compiled: OnceLock::new(),
+            }),
+            Err(error) => Err((error, source)),
         }
-        Ok(Pattern {
-            source: source.to_owned(),
-            alternatives,
-        })
+    }
+
+    /// Its alternatives: the text of a simple pattern, else each compiled one.
+    pub(crate) fn alternatives(&self) -> impl Iterator<Item = Alternative<'_>> {
+        let text = self
+            .alternatives
+            .is_empty()
+            .then_some(Alternative::Text(&self.source));
+        text.into_iter().chain(
+            self.alternatives
+                .iter()
+                .map(|segments| Alternative::Segments(segments)),
+        )
     }
 
     /// The pattern as written.
@@ -136,7 +206,64 @@ impl Pattern {
     /// As [`Pattern::matches`], for a path already split into segments; the hot
     /// loop of the planner splits each path once and tries many patterns.
     pub fn matches_segments(&self, path: &[&str]) -> bool {
-        !path.is_empty() && self.alternatives.iter().any(|alt| match_prefix(alt, path))
+        if path.is_empty() {
+            return false;
+        }
+        if self.alternatives.is_empty() {
+            let compiled = self.compiled.get_or_init(|| compile_text(&self.source));
+            return match_prefix(compiled, path);
+        }
+        self.alternatives.iter().any(|alt| match_prefix(alt, path))
+    }
+
+    /// Whether `path` itself matches, not merely one of its ancestors: the
+    /// glob semantics of package managers' workspace member lists, where
+    /// `packages/*` names `packages/a` but not `packages/a/fixtures`.
+    pub fn matches_exactly(&self, path: &str) -> bool {
+        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        if segments.is_empty() {
+            return false;
+        }
+        if self.alternatives.is_empty() {
+            // A simple pattern, compiled on first use.
+            let compiled = self.compiled.get_or_init(|| compile_text(&self.source));
+            return match_whole(compiled, &segments);
+        }
+        self.alternatives
+            .iter()
+            .any(|alt| match_whole(alt, &segments))
+    }
+}
+
+/// As [`match_prefix`], but the whole path must be consumed (a trailing `**`
+/// still matches zero or more segments).
+fn match_whole(pattern: &[Segment], path: &[&str]) -> bool {
+    let (mut p, mut s) = (0usize, 0usize);
+    let mut backtrack: Option<(usize, usize)> = None;
+    loop {
+        if p == pattern.len() && s == path.len() {
+            return true;
+        }
+        if p < pattern.len() {
+            if let Segment::AnyDepth = pattern[p] {
+                backtrack = Some((p, s));
+                p += 1;
+                continue;
+            }
+            if s < path.len() && segment_matches(&pattern[p], path[s]) {
+                p += 1;
+                s += 1;
+                continue;
+            }
+        }
+        match backtrack {
+            Some((bp, bs)) if bs < path.len() => {
+                backtrack = Some((bp, bs + 1));
+                p = bp + 1;
+                s = bs + 1;
+            }
+            _ => return false,
+        }
     }
 }
 
@@ -157,12 +284,151 @@ pub fn with_segments<R>(path: &str, f: impl FnOnce(&[&str]) -> R) -> R {
     f(&buffer[..len])
 }
 
+/// A pattern segment, compiled ([`Segment`]) or read from a simple
+/// pattern's text ([`TextSegment`]).
+trait SegmentLike {
+    /// `**`.
+    fn any_depth(&self) -> bool;
+    /// Whether it matches one path segment (never called for `**`).
+    fn matches(&self, text: &str) -> bool;
+}
+
+impl SegmentLike for Segment {
+    fn any_depth(&self) -> bool {
+        matches!(self, Segment::AnyDepth)
+    }
+    fn matches(&self, text: &str) -> bool {
+        segment_matches(self, text)
+    }
+}
+
+/// A segment of a simple pattern: `**`, a literal, or text with `*` and `?`.
+#[derive(Clone, Copy)]
+pub(crate) struct TextSegment<'a> {
+    text: &'a str,
+    kind: TextKind,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TextKind {
+    AnyDepth,
+    Literal,
+    Wild,
+}
+
+impl<'a> TextSegment<'a> {
+    pub(crate) fn text(&self) -> &'a str {
+        self.text
+    }
+    pub(crate) fn kind(&self) -> TextKind {
+        self.kind
+    }
+}
+
+impl SegmentLike for TextSegment<'_> {
+    fn any_depth(&self) -> bool {
+        self.kind == TextKind::AnyDepth
+    }
+    fn matches(&self, text: &str) -> bool {
+        match self.kind {
+            TextKind::Literal => self.text == text,
+            TextKind::Wild => wild_text_matches(self.text, text),
+            TextKind::AnyDepth => true,
+        }
+    }
+}
+
+/// Calls `f` with the segments of a simple pattern, as its compiled form
+/// would have them: empty segments skipped, runs of `**` as one.
+pub(crate) fn with_text_segments<R>(pattern: &str, f: impl FnOnce(&[TextSegment<'_>]) -> R) -> R {
+    let mut buffer = [TextSegment {
+        text: "",
+        kind: TextKind::Literal,
+    }; 32];
+    let mut len = 0usize;
+    let mut overflow: Vec<TextSegment<'_>> = Vec::new();
+    for text in pattern.split('/').filter(|s| !s.is_empty()) {
+        let kind = if text == "**" {
+            TextKind::AnyDepth
+        } else if text.contains(['*', '?']) {
+            TextKind::Wild
+        } else {
+            TextKind::Literal
+        };
+        let segment = TextSegment { text, kind };
+        let last = if overflow.is_empty() {
+            len.checked_sub(1).map(|i| buffer[i].kind)
+        } else {
+            overflow.last().map(|s| s.kind)
+        };
+        if kind == TextKind::AnyDepth && last == Some(TextKind::AnyDepth) {
+            continue;
+        }
+        if !overflow.is_empty() {
+            overflow.push(segment);
+        } else if len == buffer.len() {
+            overflow.extend_from_slice(&buffer);
+            overflow.push(segment);
+        } else {
+            buffer[len] = segment;
+            len += 1;
+        }
+    }
+    if overflow.is_empty() {
+        f(&buffer[..len])
+    } else {
+        f(&overflow)
+    }
+}
+
+/// `*` and `?` matching within one segment, for simple patterns: bytes when
+/// both sides are ASCII (nearly always), characters otherwise.
+fn wild_text_matches(pattern: &str, text: &str) -> bool {
+    if pattern.is_ascii() && text.is_ascii() {
+        star_matches(pattern.as_bytes(), text.as_bytes(), b'*', b'?')
+    } else {
+        let pattern: Vec<char> = pattern.chars().collect();
+        let text: Vec<char> = text.chars().collect();
+        star_matches(&pattern, &text, '*', '?')
+    }
+}
+
+/// The classic single-star-backtracking wildcard match.
+fn star_matches<C: Copy + Eq>(pattern: &[C], text: &[C], star: C, one: C) -> bool {
+    let (mut p, mut t) = (0usize, 0usize);
+    let mut backtrack: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match pattern.get(p) {
+            Some(&c) if c == star => {
+                backtrack = Some((p, t));
+                p += 1;
+                continue;
+            }
+            Some(&c) if c == one || c == text[t] => {
+                p += 1;
+                t += 1;
+                continue;
+            }
+            _ => {}
+        }
+        match backtrack {
+            Some((bp, bt)) => {
+                backtrack = Some((bp, bt + 1));
+                p = bp + 1;
+                t = bt + 1;
+            }
+            None => return false,
+        }
+    }
+    pattern[p..].iter().all(|&c| c == star)
+}
+
 /// Matches `pattern` against a prefix of `path` (whole segments). This is the
 /// classic wildcard algorithm with `**` as the star and every other segment as a
 /// single-unit token, with an implicit trailing `**` that gives the "matches
 /// everything below a matched directory" rule. Backtracking only to the last
 /// `**` keeps it O(len(pattern) * len(path)).
-fn match_prefix(pattern: &[Segment], path: &[&str]) -> bool {
+fn match_prefix<S: SegmentLike>(pattern: &[S], path: &[&str]) -> bool {
     let (mut p, mut s) = (0usize, 0usize);
     let mut backtrack: Option<(usize, usize)> = None;
     loop {
@@ -170,12 +436,12 @@ fn match_prefix(pattern: &[Segment], path: &[&str]) -> bool {
             // Pattern consumed: whatever remains of the path lies below a match.
             return true;
         }
-        if let Segment::AnyDepth = pattern[p] {
+        if pattern[p].any_depth() {
             backtrack = Some((p, s));
             p += 1;
             continue;
         }
-        if s < path.len() && segment_matches(&pattern[p], path[s]) {
+        if s < path.len() && pattern[p].matches(path[s]) {
             p += 1;
             s += 1;
             continue;
@@ -341,43 +607,30 @@ fn class_end(chars: &[char], start: usize) -> Option<usize> {
     None
 }
 
-/// Compiles the common case, a pattern without `{`, `[` or `\`, straight from
-/// its text; `None` for anything else, including every invalid pattern, which
-/// the general compiler then reports. Configurations hold tens of thousands
-/// of patterns, and the general path allocates per character.
-fn compile_simple(source: &str) -> Option<Vec<Segment>> {
-    if source
-        .bytes()
-        .any(|b| matches!(b, b'{' | b'}' | b'[' | b'\\'))
-    {
-        return None;
-    }
-    let mut segments = Vec::with_capacity(source.bytes().filter(|&b| b == b'/').count() + 1);
-    for raw in source.split('/') {
-        match raw {
-            "" => {}
-            "**" => {
-                if !matches!(segments.last(), Some(Segment::AnyDepth)) {
-                    segments.push(Segment::AnyDepth);
+/// Whether a pattern is simple: no `{`, `[` or `\`, and valid (no `.` or
+/// `..` segment, `**` only as a whole segment, some segment). Such a pattern
+/// is its own single alternative and is matched from its text; every other
+/// pattern, including every invalid one, goes through the general compiler,
+/// which reports the errors.
+fn is_simple(source: &str) -> bool {
+    let mut any = false;
+    for segment in source.as_bytes().split(|&b| b == b'/') {
+        match segment {
+            b"" => {}
+            b"**" => any = true,
+            b"." | b".." => return false,
+            _ => {
+                let special = segment
+                    .iter()
+                    .any(|&b| matches!(b, b'{' | b'}' | b'[' | b'\\'));
+                if special || segment.windows(2).any(|pair| pair == b"**") {
+                    return false;
                 }
+                any = true;
             }
-            "." | ".." => return None,
-            _ if raw.contains("**") => return None,
-            _ if raw.contains(['*', '?']) => {
-                let tokens = raw
-                    .chars()
-                    .map(|c| match c {
-                        '*' => Token::Star,
-                        '?' => Token::AnyChar,
-                        c => Token::Char(c),
-                    })
-                    .collect();
-                segments.push(Segment::Wild(tokens));
-            }
-            _ => segments.push(Segment::Literal(raw.into())),
         }
     }
-    (!segments.is_empty()).then_some(segments)
+    any
 }
 
 fn compile_alternative(source: &str) -> Result<Vec<Segment>, PatternError> {
@@ -542,6 +795,33 @@ impl PatternList {
         Ok(PatternList { entries })
     }
 
+    /// [`PatternList::new`] over owned strings, which the patterns keep. On
+    /// an error, the offending pattern comes back as written.
+    pub fn from_strings<I>(patterns: I) -> Result<PatternList, (usize, PatternError, String)>
+    where
+        I: IntoIterator<Item = String>,
+        I::IntoIter: ExactSizeIterator,
+    {
+        let patterns = patterns.into_iter();
+        let mut entries = Vec::with_capacity(patterns.len());
+        for (index, mut raw) in patterns.enumerate() {
+            let negated = raw.starts_with('!');
+            if negated {
+                raw.remove(0);
+            }
+            match Pattern::compile(raw) {
+                Ok(pattern) => entries.push((negated, pattern)),
+                Err((error, mut written)) => {
+                    if negated {
+                        written.insert(0, '!');
+                    }
+                    return Err((index, error, written));
+                }
+            }
+        }
+        Ok(PatternList { entries })
+    }
+
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
@@ -570,7 +850,12 @@ impl PatternList {
     /// The pattern at `index` as written (with its `!`).
     pub fn describe(&self, index: usize) -> String {
         let (negated, pattern) = &self.entries[index];
-        format!("{}{}", if *negated { "!" } else { "" }, pattern)
+        let mut out = String::with_capacity(pattern.source.len() + 1);
+        if *negated {
+            out.push('!');
+        }
+        out.push_str(&pattern.source);
+        out
     }
 
     /// The positive patterns, for diagnostics such as "matches no tracked file".
@@ -671,6 +956,19 @@ mod tests {
         assert!(m("dir/**", "dir"));
         assert!(!m("dir/**", "dirx/a"));
         assert!(!m("dir/**", "other/dir/a"));
+    }
+
+    #[test]
+    fn exact_matching_names_the_path_itself() {
+        let p = Pattern::new("packages/*").unwrap();
+        assert!(p.matches_exactly("packages/a"));
+        assert!(!p.matches_exactly("packages/a/fixtures"));
+        assert!(!p.matches_exactly("packages"));
+        let deep = Pattern::new("apps/**").unwrap();
+        assert!(deep.matches_exactly("apps/a/b") && deep.matches_exactly("apps"));
+        let mid = Pattern::new("a/**/pkg").unwrap();
+        assert!(mid.matches_exactly("a/pkg") && mid.matches_exactly("a/x/y/pkg"));
+        assert!(!mid.matches_exactly("a/x/pkg/z"));
     }
 
     #[test]
@@ -837,15 +1135,28 @@ mod tests {
                 "pattern {} path {}", pattern, path);
         }
 
-        /// The fast compiler for simple patterns builds exactly what the
-        /// general one does, and leaves every error to it.
+        /// Simple patterns are exactly the valid ones without `{`, `[` or
+        /// `\`, and matching one from its text answers what its compiled
+        /// form answers.
         #[test]
-        fn simple_compiler_agrees(pattern in "[ab*?/.]{1,12}") {
+        fn simple_patterns_agree(
+            pattern in "[ab*?/.é]{1,12}",
+            paths in proptest::collection::vec("[ab.é]{1,3}(/[ab.é]{1,3}){0,4}", 1..8),
+        ) {
+            // Absolute patterns are refused before either compiler runs.
+            prop_assume!(!pattern.starts_with('/'));
             let general = expand_braces(&pattern)
                 .and_then(|alts| alts.iter().map(|a| compile_alternative(a)).collect::<Result<Vec<_>, _>>());
-            match compile_simple(&pattern) {
-                Some(simple) => prop_assert_eq!(general, Ok(vec![simple])),
-                None => prop_assert!(general.is_err(), "{} declined but compiles", pattern),
+            prop_assert_eq!(is_simple(&pattern), general.is_ok(), "{}", pattern);
+            if let Ok(alternatives) = general {
+                let simple = Pattern::new(&pattern).unwrap();
+                prop_assert!(simple.alternatives.is_empty());
+                prop_assert_eq!(&alternatives, &vec![compile_text(&pattern).into_vec()]);
+                for path in &paths {
+                    let segments: Vec<&str> = path.split('/').collect();
+                    let compiled = alternatives.iter().any(|alt| match_prefix(alt, &segments));
+                    prop_assert_eq!(simple.matches(path), compiled, "{} {}", pattern, path);
+                }
             }
         }
 

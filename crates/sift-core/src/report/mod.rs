@@ -1,11 +1,12 @@
 //! `sift report`: one self-contained HTML page that draws a plan (the task
 //! graph and the why of every task), a run (a Gantt chart over worker slots
-//! with the critical path) and shards (one bar per shard against the lower
-//! bound).
+//! with the critical path), shards (one bar per shard against the lower
+//! bound) and selection quality (savings per push, false greens with their
+//! rule chains and suggested fixes, the false-green rate).
 //!
 //! This is the HTML renderer of the JSON documents that `sift plan --format
-//! json --explain`, `sift run --format json` and `sift shard --format json`
-//! print: it checks that each input is the document it claims to be, embeds
+//! json --explain`, `sift run --format json`, `sift shard --format json` and
+//! `sift quality --json` print: it checks that each input is the document it claims to be, embeds
 //! them as one JSON value in a `<script type="application/json">` element,
 //! and fills the page template with its style and script. The page does
 //! everything else in the browser, from the embedded data only: no network,
@@ -29,7 +30,7 @@ const SCRIPT: &str = include_str!("assets/report.js");
 /// SHA-256 of [`SCRIPT`], base64: the page's CSP allows only that script.
 /// A unit test checks it; after editing the script, put in the value the
 /// test prints.
-const SCRIPT_SHA256: &str = "wc3rLx5T4A8wzZmxjijt/bwGP9LOiB8P3XK8jQ0UZnE=";
+const SCRIPT_SHA256: &str = "nx1EyAxnrN5RaTlfSb19RvPXAekRHNM3331u09BEias=";
 
 /// The documents to draw, as the commands printed them (JSON text).
 #[derive(Clone, Copy, Debug, Default)]
@@ -40,6 +41,8 @@ pub struct Inputs<'a> {
     pub run: Option<&'a str>,
     /// `sift shard --format json`.
     pub shards: Option<&'a str>,
+    /// `sift quality --json`.
+    pub quality: Option<&'a str>,
 }
 
 /// A rendered report.
@@ -54,11 +57,11 @@ pub struct Report {
 /// An input that is not the document it was given as.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReportError {
-    #[error("nothing to report: give a plan, a run or shards")]
+    #[error("nothing to report: give a plan, a run, shards or a quality report")]
     Empty,
     #[error("the {what} is not {expected}: {message}")]
     Invalid {
-        /// `plan`, `run` or `shards`.
+        /// `plan`, `run`, `shards` or `quality`.
         what: &'static str,
         /// The document expected, e.g. "a `sift plan --format json` document".
         expected: &'static str,
@@ -70,7 +73,7 @@ pub enum ReportError {
 impl ReportError {
     pub fn hint(&self) -> Option<&str> {
         match self {
-            ReportError::Empty => Some("pass --plan, --run or --shards"),
+            ReportError::Empty => Some("pass --plan, --run, --shards or --quality"),
             ReportError::Invalid { hint, .. } => hint.as_deref(),
         }
     }
@@ -79,6 +82,7 @@ impl ReportError {
 const PLAN_DOC: &str = "a `sift plan --format json` document";
 const RUN_DOC: &str = "a `sift run --format json` document";
 const SHARDS_DOC: &str = "a `sift shard --format json` document";
+const QUALITY_DOC: &str = "a `sift quality --json` document";
 
 #[derive(Deserialize)]
 struct PlanDoc {
@@ -127,12 +131,40 @@ struct ShardDoc {
     expected_seconds: f64,
 }
 
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct QualityDoc {
+    format_version: u32,
+    branch: String,
+    pushes: QualityPushes,
+    selection: IgnoredAny,
+    false_greens: Vec<FalseGreenDoc>,
+    rate: IgnoredAny,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct QualityPushes {
+    count: u64,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct FalseGreenDoc {
+    task: String,
+    push: u64,
+}
+
 /// The only format version this sift writes and reads.
 const FORMAT_VERSION: u32 = 1;
 
 /// Checks the inputs and renders the page.
 pub fn render(inputs: &Inputs, generator: &str) -> Result<Report, ReportError> {
-    if inputs.plan.is_none() && inputs.run.is_none() && inputs.shards.is_none() {
+    if inputs.plan.is_none()
+        && inputs.run.is_none()
+        && inputs.shards.is_none()
+        && inputs.quality.is_none()
+    {
         return Err(ReportError::Empty);
     }
     let mut notes = Vec::new();
@@ -198,6 +230,11 @@ pub fn render(inputs: &Inputs, generator: &str) -> Result<Report, ReportError> {
         version("shards", SHARDS_DOC, doc.format_version)?;
         data.insert("shards".to_owned(), value(text));
     }
+    if let Some(text) = inputs.quality {
+        let doc: QualityDoc = parse("quality", QUALITY_DOC, text)?;
+        version("quality", QUALITY_DOC, doc.format_version)?;
+        data.insert("quality".to_owned(), value(text));
+    }
     let json = serde_json::Value::Object(data).to_string();
     Ok(Report {
         html: fill(&embed_safe(&json)),
@@ -217,6 +254,7 @@ fn parse<'de, T: Deserialize<'de>>(
         let (flag, command) = match other {
             "plan" => ("--plan", "sift plan --format json"),
             "run" => ("--run", "sift run --format json"),
+            "quality" => ("--quality", "sift quality --json"),
             _ => ("--shards", "sift shard --format json"),
         };
         return Err(ReportError::Invalid {
@@ -244,6 +282,8 @@ fn kind_of(value: &serde_json::Value) -> Option<&'static str> {
         Some("run")
     } else if value.get("shards").is_some() && value.get("lower_bound_seconds").is_some() {
         Some("shards")
+    } else if value.get("false_greens").is_some() && value.get("selection").is_some() {
+        Some("quality")
     } else {
         None
     }

@@ -205,13 +205,40 @@ fn inputs_are_checked() {
     });
     assert!(e.to_string().contains("task `a` has no `result`"), "{e}");
 
-    // Shards and all three together.
+    // A quality report: given as a plan it says where it goes; a newer
+    // version or a missing field is an error.
+    let e = err(Inputs {
+        plan: Some(QUALITY),
+        ..Default::default()
+    });
+    assert!(e.hint().unwrap().contains("--quality"), "{e:?}");
+    let e = err(Inputs {
+        quality: Some(&QUALITY.replace("\"format_version\": 1", "\"format_version\": 2")),
+        ..Default::default()
+    });
+    assert!(e.to_string().contains("format_version 2"), "{e}");
+    assert!(e.hint().unwrap().contains("newer sift"), "{e:?}");
+    let e = err(Inputs {
+        quality: Some(
+            r#"{"format_version": 1, "branch": "main", "selection": {}, "false_greens": [], "rate": {}}"#,
+        ),
+        ..Default::default()
+    });
+    assert!(e.to_string().contains("missing field `pushes`"), "{e}");
+    let e = err(Inputs {
+        quality: Some(shards),
+        ..Default::default()
+    });
+    assert!(e.hint().unwrap().contains("--shards"), "{e:?}");
+
+    // Shards, quality and all of them together.
     let plan = plan_doc(r#"{"name": "a", "run": true, "reason": "", "needs": []}"#);
     let report = render(
         &Inputs {
             plan: Some(&plan),
             run: Some(run),
             shards: Some(shards),
+            quality: Some(QUALITY),
         },
         "sift",
     )
@@ -219,8 +246,23 @@ fn inputs_are_checked() {
     let data = embedded(&report.html);
     assert_eq!(data["run"]["tasks"][0]["result"], "succeeded");
     assert_eq!(data["shards"]["shards"][0]["index"], 1);
+    // The hostile task name is in the data, and never as markup.
+    assert_eq!(
+        data["quality"]["false_greens"][0]["task"],
+        "</script><img src=x onerror=alert(1)>"
+    );
+    assert!(!report.html.contains("<img src=x"));
     assert!(report.notes.iter().any(|n| n.contains("--explain")));
 }
+
+/// A `sift quality --json` document, with a hostile task name.
+const QUALITY: &str = r#"{"format_version": 1, "branch": "main",
+  "pushes": {"count": 2, "first": 1, "last": 2, "from": null, "to": null, "backstop": 1, "shadow": 0, "with_outcomes": 2},
+  "selection": {"tasks": 4, "skipped": 1, "would_skip": 1, "per_push": []},
+  "regressions": {"total": 1, "caught": 0, "missed": 1, "unknown_start": 0},
+  "false_greens": [{"task": "</script><img src=x onerror=alert(1)>", "push": 1, "detected": 2, "detected_by": "backstop", "window": [1, 2]}],
+  "rate": {"failing_pushes": 1, "missed_failing_pushes": 1, "rate": 1.0, "ci95": [0.2, 1.0], "truth_known_pushes": 2},
+  "flaky": [], "tests": null, "verdict": "skipped 25%"}"#;
 
 #[test]
 fn a_run_of_another_change_is_noted() {
@@ -231,7 +273,7 @@ fn a_run_of_another_change_is_noted() {
         &Inputs {
             plan: Some(&plan),
             run: Some(run),
-            shards: None,
+            ..Default::default()
         },
         "sift",
     )

@@ -15,7 +15,6 @@
 //! Unknown durations count as the median of the known ones (1 s when none is
 //! known, so the critical path then counts tasks).
 
-pub mod record;
 pub mod report;
 pub mod shard;
 

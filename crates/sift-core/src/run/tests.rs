@@ -277,12 +277,6 @@ fn report_json_junit_and_records() {
     let junit = crate::tests::junit::parse(&report.junit()).unwrap();
     assert_eq!(junit.cases.len(), 1);
     assert!(junit.cases[0].outcome.failed());
-    let mut records = record::RunRecords::default();
-    records.update(&report);
-    let back = record::RunRecords::parse(&records.to_json()).unwrap();
-    assert!(back.tasks["z"].failed());
-    assert!(!back.tasks.contains_key("a"));
-    assert!(record::RunRecords::parse("{\"format_version\": 2, \"tasks\": {}}").is_err());
     assert!(report.table().contains("z     failed"));
 }
 

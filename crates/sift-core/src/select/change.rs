@@ -58,6 +58,9 @@ pub struct ChangeOrigin {
     pub head: Option<String>,
     /// How the base was chosen, for humans: "merge-base of origin/main and HEAD".
     pub base_description: Option<String>,
+    /// The base revision as named (`origin/main`, `main`, `HEAD~1`), if any:
+    /// `sift run` reads the base branch's history by it.
+    pub base_name: Option<String>,
     /// Set when the change cannot be known (e.g. the base is missing from a
     /// shallow clone): every task must be scheduled, with this reason.
     pub schedule_all_reason: Option<String>,

@@ -2,7 +2,7 @@
 //! components). Exclusive components are affected by every file unless a rule
 //! narrows them; inclusive ones only when a rule names them.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// Whether a component is exclusive or inclusive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,7 +23,7 @@ pub struct Components {
     kinds: Vec<ComponentKind>,
     /// The family an exclusive component was declared in, if any.
     families: Vec<Option<String>>,
-    by_name: HashMap<String, ComponentId>,
+    by_name: FxHashMap<String, ComponentId>,
     all_exclusive: ComponentSet,
 }
 

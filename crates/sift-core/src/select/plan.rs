@@ -9,8 +9,6 @@
 use std::cell::OnceCell;
 use std::collections::VecDeque;
 
-use rustc_hash::FxHashMap;
-
 use crate::config::Config;
 use crate::diagnostic::Diagnostics;
 use crate::pattern::{IndexScratch, NameGlob, PatternIndex, PatternList};
@@ -18,6 +16,7 @@ use crate::select::change::{Change, ChangeOrigin, ChangedFile};
 use crate::select::components::{ComponentId, ComponentSet};
 use crate::select::rules::{PathSchedules, RuleTree};
 use crate::select::task::Strategy;
+use crate::workspace::resolve::{Attribution, Outcome, Revisions};
 
 /// How many files to remember per component as evidence.
 pub(crate) const EVIDENCE_PER_COMPONENT: usize = 3;
@@ -31,6 +30,10 @@ pub struct PlanOptions {
     pub all: bool,
     /// `--record`: the push this plan is for (a backstop keeps every task).
     pub push: Option<crate::history::PushContext>,
+    /// Shadow mode (`--shadow`, `[plan] mode = "shadow"`): every requested
+    /// task is kept, with what it needs; those the selection would have
+    /// skipped say so in their reason and in [`Plan::would_skip`].
+    pub shadow: bool,
 }
 
 /// The components a change affects, with evidence.
@@ -39,11 +42,35 @@ pub struct ChangeAnalysis {
     pub components: ComponentSet,
     /// Per component id: the first changed paths (sorted) that affect it.
     pub evidence: Vec<Vec<String>>,
+    /// Changed lockfiles and root manifests matched by `lockfile`/`manifest`
+    /// rules: what their diff affects, and why.
+    pub workspace: Vec<Attribution>,
 }
 
 impl ChangeAnalysis {
     pub fn evidence(&self, id: ComponentId) -> &[String] {
         self.evidence.get(id.0 as usize).map_or(&[], Vec::as_slice)
+    }
+
+    /// The lockfile or root manifest attribution of a changed path.
+    pub fn attribution(&self, path: &str) -> Option<&Attribution> {
+        self.workspace.iter().find(|a| a.path == path)
+    }
+
+    /// Why `path` (a lockfile or root manifest) affects `component`: the
+    /// first reason of the first package that maps to it.
+    pub fn workspace_reason(&self, path: &str, component: &str) -> Option<String> {
+        match &self.attribution(path)?.outcome {
+            Outcome::Packages { packages, .. } => packages
+                .iter()
+                .find(|p| p.components.iter().any(|c| c == component))
+                .and_then(|p| {
+                    p.because
+                        .first()
+                        .map(|b| format!("{b} → used by {}", p.name))
+                }),
+            Outcome::Everything(reason) => Some(format!("every component: {reason}")),
+        }
     }
 }
 
@@ -105,6 +132,12 @@ pub struct Plan {
     /// Warnings about inputs the plan read (e.g. a moz.build sift could not
     /// read, whose paths were answered conservatively).
     pub warnings: Diagnostics,
+    /// Kept tasks that the selection alone — without a backstop's forcing
+    /// and without shadow mode — would have skipped, with its reason. Empty
+    /// when the plan runs exactly what the selection keeps.
+    pub would_skip: std::collections::BTreeMap<String, String>,
+    /// Shadow mode: every requested task runs.
+    pub shadow: bool,
 }
 
 impl Plan {
@@ -141,32 +174,32 @@ pub struct Planner<'c> {
     tree: RuleTree<'c>,
     /// Every `changed` list of every task, indexed on first use.
     changed: OnceCell<ChangedIndex>,
+    /// Both versions of changed files, for `lockfile`/`manifest` rules.
+    revisions: Option<&'c dyn Revisions>,
 }
 
 /// The `changed` pattern lists of a configuration in one [`PatternIndex`],
 /// so a plan looks each changed path up once instead of trying every list.
 struct ChangedIndex {
     index: PatternIndex,
-    /// A list's address in the configuration → its id in `index`.
-    ids: FxHashMap<usize, u32>,
+    /// Per task: the id of its first list; its lists follow in the order
+    /// [`Strategy::changed_lists`] gives them.
+    first_list: Vec<u32>,
 }
 
 impl ChangedIndex {
     fn new(config: &Config) -> ChangedIndex {
         let mut lists = Vec::new();
+        let mut first_list = Vec::with_capacity(config.tasks.len());
         for task in &config.tasks {
+            first_list.push(lists.len() as u32);
             if let Some(strategy) = &task.strategy {
                 strategy.changed_lists(&mut lists);
             }
         }
-        let ids = lists
-            .iter()
-            .enumerate()
-            .map(|(id, list)| (address(list), id as u32))
-            .collect();
         ChangedIndex {
             index: PatternIndex::new(lists.iter().copied()),
-            ids,
+            first_list,
         }
     }
 
@@ -221,14 +254,36 @@ impl ChangedIndex {
     }
 }
 
-fn address(list: &PatternList) -> usize {
-    std::ptr::from_ref(list) as usize
+/// How many `changed` lists a strategy holds: where the lists of the
+/// members after it start.
+fn changed_lists_in(strategy: &Strategy) -> u32 {
+    match strategy {
+        Strategy::Changed(_) => 1,
+        Strategy::Any(members) | Strategy::All(members) => {
+            members.iter().map(changed_lists_in).sum()
+        }
+        Strategy::Not(member) => changed_lists_in(member),
+        Strategy::Schedules { .. }
+        | Strategy::Always
+        | Strategy::OnBackstop
+        | Strategy::OnExpanded => 0,
+    }
 }
 
 impl<'c> Planner<'c> {
     pub fn new(config: &'c Config) -> Self {
+        Planner::with_files(config, std::sync::Arc::clone(&config.files))
+    }
+
+    /// A planner that reads nested rule files from `files` instead of where
+    /// the configuration was loaded: `sift replay` plans a past push with a
+    /// candidate configuration and the rule files of that push's commit.
+    pub fn with_files(
+        config: &'c Config,
+        files: std::sync::Arc<dyn crate::config::FileSource>,
+    ) -> Self {
         let mut tree = RuleTree::new(
-            &config.root,
+            files,
             &config.components,
             std::sync::Arc::clone(&config.root_rules),
         );
@@ -239,7 +294,56 @@ impl<'c> Planner<'c> {
             config,
             tree,
             changed: OnceCell::new(),
+            revisions: None,
         }
+    }
+
+    /// Gives `lockfile`/`manifest` rules the files' two versions. Without
+    /// them such a rule affects every exclusive component, with that reason.
+    pub fn with_revisions(mut self, revisions: &'c dyn Revisions) -> Self {
+        self.revisions = Some(revisions);
+        self
+    }
+
+    /// Attributes the changed lockfiles and root manifests (only those a
+    /// `lockfile`/`manifest` rule selects; a plan without any pays one check).
+    fn attribute_workspace_files(&mut self, paths: &[&str]) -> Vec<Attribution> {
+        if !self.tree.any_workspace_rules() {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for &path in paths {
+            let Some((rule, _)) = self.tree.workspace_rule(path) else {
+                continue;
+            };
+            let mut attribution = match self.revisions {
+                Some(revisions) => crate::workspace::resolve::attribute(path, rule, revisions),
+                None => Attribution {
+                    path: path.to_owned(),
+                    rule,
+                    outcome: Outcome::Everything(format!(
+                        "{path}: no base and head versions to compare"
+                    )),
+                },
+            };
+            let set = match &mut attribution.outcome {
+                Outcome::Packages { packages, .. } => {
+                    let mut set = ComponentSet::new();
+                    for package in packages {
+                        let components = self
+                            .tree
+                            .exclusive_ignoring_workspace_rules(&package.manifest);
+                        package.components = self.config.components.names_of(&components);
+                        set.union_with(&components);
+                    }
+                    set
+                }
+                Outcome::Everything(_) => self.config.components.all_exclusive().clone(),
+            };
+            self.tree.set_resolved(path, set);
+            out.push(attribution);
+        }
+        out
     }
 
     pub fn config(&self) -> &'c Config {
@@ -263,6 +367,7 @@ impl<'c> Planner<'c> {
             ..ChangeAnalysis::default()
         };
         self.tree.preload(paths.iter().copied());
+        analysis.workspace = self.attribute_workspace_files(paths);
         // Components that still want examples; once all have theirs, a path
         // costs only its rule matching and one union.
         let mut wanting: ComponentSet = components.ids().collect();
@@ -298,7 +403,75 @@ impl<'c> Planner<'c> {
     }
 
     /// Decides every task for `change`.
+    ///
+    /// On a backstop push and in shadow mode the plan keeps tasks the rules
+    /// would skip; the selection is then planned too (a second pass without
+    /// the forcing), and [`Plan::would_skip`] says what it would have
+    /// skipped, which is what selection quality is measured against.
     pub fn plan(&mut self, change: Change, options: &PlanOptions) -> Result<Plan, PlanError> {
+        let backstop = options.push.as_ref().is_some_and(|p| p.decision.backstop);
+        let shadow = options.shadow || self.config.plan_mode == crate::history::PlanMode::Shadow;
+        if options.all || !(shadow || backstop) {
+            // `--all` keeps everything anyway; a shadow configuration still
+            // says so (the push is recorded as a shadow push).
+            let mut plan = self.plan_once(change, options, true)?;
+            plan.shadow = shadow;
+            return Ok(plan);
+        }
+        let selection = self.plan_once(change.clone(), options, false)?;
+        if shadow {
+            return Ok(self.shadow(selection, options));
+        }
+        let mut plan = self.plan_once(change, options, true)?;
+        plan.would_skip = plan
+            .tasks
+            .iter()
+            .zip(&selection.tasks)
+            .filter(|(forced, chosen)| forced.run && !chosen.run)
+            .map(|(_, chosen)| (chosen.name.clone(), chosen.reason.clone()))
+            .collect();
+        Ok(plan)
+    }
+
+    /// Shadow mode over the selection's plan: every requested task and what
+    /// it needs is kept; the ones the selection skipped keep their kind (so
+    /// `why` explains the selection) and say `shadow: would skip: …`.
+    fn shadow(&self, mut plan: Plan, options: &PlanOptions) -> Plan {
+        let tasks = &self.config.tasks;
+        let mut keep: Vec<bool> = tasks
+            .iter()
+            .map(|t| {
+                options.targets.is_empty() || options.targets.iter().any(|g| g.matches(&t.name))
+            })
+            .collect();
+        let mut stack: Vec<usize> = (0..tasks.len()).filter(|&i| keep[i]).collect();
+        while let Some(i) = stack.pop() {
+            for &need in &tasks[i].need_ids {
+                if !keep[need] {
+                    keep[need] = true;
+                    stack.push(need);
+                }
+            }
+        }
+        for (decision, keep) in plan.tasks.iter_mut().zip(keep) {
+            if keep && !decision.run {
+                plan.would_skip
+                    .insert(decision.name.clone(), decision.reason.clone());
+                decision.run = true;
+                decision.reason = format!("shadow: would skip: {}", decision.reason);
+            }
+        }
+        plan.shadow = true;
+        plan
+    }
+
+    /// One planning pass; `force` applies a backstop push's forcing.
+    fn plan_once(
+        &mut self,
+        change: Change,
+        options: &PlanOptions,
+        force: bool,
+    ) -> Result<Plan, PlanError> {
         let config = self.config;
         for target in &options.targets {
             if !config.tasks.iter().any(|t| target.matches(&t.name)) {
@@ -333,7 +506,7 @@ impl<'c> Planner<'c> {
         let backstop = options
             .push
             .as_ref()
-            .filter(|p| p.decision.backstop)
+            .filter(|p| force && p.decision.backstop)
             .map(|p| format!("{} #{}: {}", p.branch, p.number, p.decision.reason));
         while let Some(index) = queue.pop_front() {
             let task = &tasks[index];
@@ -359,7 +532,7 @@ impl<'c> Planner<'c> {
                 match &task.strategy {
                     None => (true, DecisionKind::NoStrategy),
                     Some(strategy) => {
-                        let evaluation = evaluator.evaluate(strategy);
+                        let evaluation = evaluator.evaluate(strategy, index, 0);
                         (evaluation.keep, DecisionKind::Strategy(evaluation))
                     }
                 }
@@ -392,6 +565,8 @@ impl<'c> Planner<'c> {
             warnings: Diagnostics {
                 items: self.tree.diagnostics().warnings().cloned().collect(),
             },
+            would_skip: std::collections::BTreeMap::new(),
+            shadow: false,
         })
     }
 }
@@ -446,22 +621,20 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    /// The first changed path (sorted) the list selects, with the deciding pattern.
-    fn first_selected(&mut self, patterns: &PatternList) -> Option<(String, String)> {
+    /// The first changed path (sorted) that list `local` of `task`'s
+    /// strategy selects, with the deciding pattern.
+    fn first_selected(
+        &mut self,
+        patterns: &PatternList,
+        task: usize,
+        local: u32,
+    ) -> Option<(String, String)> {
         let index = self.index.get_or_init(|| ChangedIndex::new(self.config));
         let paths = self.paths;
         let first = self
             .first_selected
             .get_or_insert_with(|| index.first_selected(paths));
-        let Some(&id) = index.ids.get(&address(patterns)) else {
-            // Not one of the configuration's lists: match it directly.
-            return paths.iter().find_map(|path| {
-                match crate::pattern::with_segments(path, |s| patterns.decide(s)) {
-                    Some((pattern, true)) => Some(((*path).to_owned(), patterns.describe(pattern))),
-                    _ => None,
-                }
-            });
-        };
+        let id = index.first_list[task] + local;
         first[id as usize].map(|(path, pattern)| {
             (
                 paths[path as usize].to_owned(),
@@ -470,33 +643,46 @@ impl<'a> Evaluator<'a> {
         })
     }
 
-    fn evaluate(&mut self, strategy: &Strategy) -> Evaluation {
+    /// Evaluates `strategy`, part of `task`'s, whose `changed` lists are
+    /// that task's from number `list` on.
+    fn evaluate(&mut self, strategy: &Strategy, task: usize, list: u32) -> Evaluation {
         match strategy {
             Strategy::Schedules { components, names } => {
                 let affected: Vec<ComponentId> = components
                     .iter()
                     .filter(|id| self.analysis.components.contains(*id))
                     .collect();
-                let configured = format!("schedules = [{}]", quoted(names));
+                let configured = quoted(names);
                 let summary = if names.is_empty() {
                     "schedules: an empty list never keeps a task".to_owned()
                 } else if affected.is_empty() {
-                    format!("schedules: none of {} affected", list_short(names))
+                    let mut summary = "schedules: none of ".to_owned();
+                    list_short_into(&mut summary, names);
+                    summary.push_str(" affected");
+                    summary
                 } else {
-                    let affected_names: Vec<String> = affected
-                        .iter()
-                        .map(|id| self.config.components.name(*id).to_owned())
-                        .collect();
+                    let components = &self.config.components;
+                    let affected_names: Vec<&str> =
+                        affected.iter().map(|id| components.name(*id)).collect();
                     let example = self
                         .analysis
                         .evidence(affected[0])
                         .first()
-                        .cloned()
-                        .unwrap_or_default();
-                    format!(
-                        "schedules: {} affected (by {example})",
-                        list_short(&affected_names)
-                    )
+                        .map_or("", String::as_str);
+                    let mut summary = "schedules: ".to_owned();
+                    list_short_into(&mut summary, &affected_names);
+                    summary.push_str(" affected (by ");
+                    summary.push_str(example);
+                    // A lockfile or root manifest names what changed in it.
+                    if !self.analysis.workspace.is_empty()
+                        && let Some(why) =
+                            self.analysis.workspace_reason(example, affected_names[0])
+                    {
+                        summary.push_str(": ");
+                        summary.push_str(&why);
+                    }
+                    summary.push(')');
+                    summary
                 };
                 Evaluation {
                     keep: !affected.is_empty(),
@@ -508,13 +694,15 @@ impl<'a> Evaluator<'a> {
                 }
             }
             Strategy::Changed(patterns) => {
-                let matched = self.first_selected(patterns);
+                let matched = self.first_selected(patterns, task, list);
                 let summary = match &matched {
-                    Some((path, pattern)) => format!("changed: {path} matches `{pattern}`"),
-                    None => format!(
-                        "changed: no changed file matches {}",
-                        short_patterns(patterns)
-                    ),
+                    Some((path, pattern)) => {
+                        concat(&["changed: ", path, " matches `", pattern, "`"])
+                    }
+                    None => concat(&[
+                        "changed: no changed file matches ",
+                        &short_patterns(patterns),
+                    ]),
                 };
                 Evaluation {
                     keep: matched.is_some(),
@@ -527,7 +715,7 @@ impl<'a> Evaluator<'a> {
             }
             Strategy::Always => leaf(true, "always = true", "always"),
             Strategy::Not(member) => {
-                let child = self.evaluate(member);
+                let child = self.evaluate(member, task, list);
                 Evaluation {
                     keep: !child.keep,
                     strategy: "not".to_owned(),
@@ -539,8 +727,8 @@ impl<'a> Evaluator<'a> {
             }
             Strategy::OnBackstop => crate::history::evaluate_on_push(self.push, false),
             Strategy::OnExpanded => crate::history::evaluate_on_push(self.push, true),
-            Strategy::Any(members) => self.composite("any", members, true),
-            Strategy::All(members) => self.composite("all", members, false),
+            Strategy::Any(members) => self.composite("any", members, true, task, list),
+            Strategy::All(members) => self.composite("all", members, false, task, list),
         }
     }
 
@@ -548,10 +736,18 @@ impl<'a> Evaluator<'a> {
     /// skips). Members are evaluated in order and stop at the first decisive
     /// one, as taskgraph's lazy composites do, so explanations show exactly
     /// the members that were consulted.
-    fn composite(&mut self, key: &str, members: &[Strategy], decisive: bool) -> Evaluation {
+    fn composite(
+        &mut self,
+        key: &str,
+        members: &[Strategy],
+        decisive: bool,
+        task: usize,
+        mut list: u32,
+    ) -> Evaluation {
         let mut children = Vec::new();
         for member in members {
-            let child = self.evaluate(member);
+            let child = self.evaluate(member, task, list);
+            list += changed_lists_in(member);
             let stop = child.keep == decisive;
             children.push(child);
             if stop {
@@ -614,6 +810,15 @@ fn changed_strategy(patterns: &PatternList) -> String {
     out
 }
 
+/// The pieces, in one allocation.
+fn concat(pieces: &[&str]) -> String {
+    let mut out = String::with_capacity(pieces.iter().map(|p| p.len()).sum());
+    for piece in pieces {
+        out.push_str(piece);
+    }
+    out
+}
+
 /// [`list_short`] over a pattern list, as written (with `!`).
 fn short_patterns(patterns: &PatternList) -> String {
     let described: Vec<String> = (0..patterns.len()).map(|i| patterns.describe(i)).collect();
@@ -631,24 +836,46 @@ pub fn leaf(keep: bool, strategy: &str, summary: &str) -> Evaluation {
     }
 }
 
+/// `schedules = ["a", "b"]`.
 fn quoted(names: &[String]) -> String {
-    names
-        .iter()
-        .map(|n| format!("\"{n}\""))
-        .collect::<Vec<_>>()
-        .join(", ")
+    let mut out = String::with_capacity(16 + names.iter().map(|n| n.len() + 4).sum::<usize>());
+    out.push_str("schedules = [");
+    for (i, name) in names.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push('"');
+        out.push_str(name);
+        out.push('"');
+    }
+    out.push(']');
+    out
 }
 
 /// `a, b, c` or `a, b, c and 4 more`.
 fn list_short(names: &[String]) -> String {
+    let mut out = String::new();
+    list_short_into(&mut out, names);
+    out
+}
+
+/// [`list_short`], appended to `out`.
+fn list_short_into<S: AsRef<str>>(out: &mut String, names: &[S]) {
     const SHOWN: usize = 3;
-    if names.len() <= SHOWN + 1 {
-        names.join(", ")
+    let shown = if names.len() <= SHOWN + 1 {
+        names.len()
     } else {
-        format!(
-            "{} and {} more",
-            names[..SHOWN].join(", "),
-            names.len() - SHOWN
-        )
+        SHOWN
+    };
+    for (i, name) in names[..shown].iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(name.as_ref());
+    }
+    if shown < names.len() {
+        out.push_str(" and ");
+        out.push_str(&(names.len() - shown).to_string());
+        out.push_str(" more");
     }
 }

@@ -23,6 +23,10 @@ pub struct TaskJson<'a> {
     /// `--explain`: the full chain behind the decision.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub why: Option<WhyJson<'a>>,
+    /// Kept, but the selection alone would have skipped it (a backstop push
+    /// or shadow mode); only written when true.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub would_skip: bool,
 }
 
 /// A task's `why` (`sift plan --format json --explain`): what `sift why`
@@ -117,6 +121,53 @@ impl<'a> PushJson<'a> {
     }
 }
 
+/// `"workspace"`: a changed lockfile or root manifest and what its diff affects.
+#[derive(Debug, Serialize)]
+pub struct WorkspaceJson<'a> {
+    pub path: &'a str,
+    pub rule: String,
+    /// Every change found, one line each.
+    pub changes: &'a [String],
+    pub packages: Vec<WorkspacePackageJson<'a>>,
+    /// Set when sift could not attribute the change: every component is affected.
+    pub everything: Option<&'a str>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WorkspacePackageJson<'a> {
+    pub name: &'a str,
+    pub components: &'a [String],
+    pub because: &'a [String],
+}
+
+impl<'a> WorkspaceJson<'a> {
+    fn of(a: &'a crate::workspace::resolve::Attribution) -> WorkspaceJson<'a> {
+        use crate::workspace::resolve::Outcome;
+        let (changes, packages, everything): (&[String], _, _) = match &a.outcome {
+            Outcome::Packages { changes, packages } => (
+                changes,
+                packages
+                    .iter()
+                    .map(|p| WorkspacePackageJson {
+                        name: &p.name,
+                        components: &p.components,
+                        because: &p.because,
+                    })
+                    .collect(),
+                None,
+            ),
+            Outcome::Everything(reason) => (&[], Vec::new(), Some(reason.as_str())),
+        };
+        WorkspaceJson {
+            path: &a.path,
+            rule: a.rule.describe(),
+            changes,
+            packages,
+            everything,
+        }
+    }
+}
+
 /// The plan as JSON: one changed file and one task per line. Plans of large
 /// changes list 100,000 files, and serde's pretty printer costs several times
 /// more than this while the result is no easier to read.
@@ -150,45 +201,55 @@ fn write_plan_json(
     config: &Config,
     evidence: Option<&[(&str, ComponentEvidence)]>,
 ) -> String {
+    // Plain plans (the hot path: 20,000 tasks) are written directly; only
+    // explained ones build their tasks' `why` first.
     let nearest = evidence.map(|_| explain::NearestKept::new(plan));
-    let tasks: Vec<TaskJson> = plan
-        .tasks
-        .iter()
-        .enumerate()
-        .map(|(index, d)| {
-            // The plan's tasks are the configuration's, in the same (name) order.
-            let task: Option<&Task> = config
+    let explained: Option<Vec<TaskJson>> = nearest.as_ref().map(|nearest| {
+        plan.tasks
+            .iter()
+            .enumerate()
+            .map(|(index, d)| {
+                // The plan's tasks are the configuration's, in the same (name) order.
+                let task: Option<&Task> = config
+                    .tasks
+                    .get(index)
+                    .filter(|t| t.name == d.name)
+                    .or_else(|| config.task(&d.name));
+                let why = Some(WhyJson {
+                    defined_at: task.map(Task::location).unwrap_or_default(),
+                    kind: explain::kind_name(&d.kind),
+                    evaluation: match &d.kind {
+                        DecisionKind::Strategy(evaluation) => {
+                            Some(EvaluationJson::of(evaluation, config))
+                        }
+                        _ => None,
+                    },
+                    needed_by: match &d.kind {
+                        DecisionKind::NeededBy(names) => Some(names.as_slice()),
+                        _ => None,
+                    },
+                    nearest: nearest.chain(plan, index),
+                });
+                TaskJson {
+                    name: &d.name,
+                    run: d.run,
+                    reason: &d.reason,
+                    needs: Some(task.map_or(&[][..], |t| t.needs.as_slice())),
+                    why,
+                    would_skip: plan.would_skip.contains_key(&d.name),
+                }
+            })
+            .collect()
+    });
+    let mut out = Vec::with_capacity(
+        80 * (plan.changed_files.len() + plan.tasks.len())
+            + plan
                 .tasks
-                .get(index)
-                .filter(|t| t.name == d.name)
-                .or_else(|| config.task(&d.name));
-            let why = nearest.as_ref().map(|nearest| WhyJson {
-                defined_at: task.map(Task::location).unwrap_or_default(),
-                kind: explain::kind_name(&d.kind),
-                evaluation: match &d.kind {
-                    DecisionKind::Strategy(evaluation) => {
-                        Some(EvaluationJson::of(evaluation, config))
-                    }
-                    _ => None,
-                },
-                needed_by: match &d.kind {
-                    DecisionKind::NeededBy(names) => Some(names.as_slice()),
-                    _ => None,
-                },
-                nearest: nearest.chain(plan, index),
-            });
-            TaskJson {
-                name: &d.name,
-                run: d.run,
-                reason: &d.reason,
-                needs: nearest
-                    .is_some()
-                    .then(|| task.map_or(&[][..], |t| t.needs.as_slice())),
-                why,
-            }
-        })
-        .collect();
-    let mut out = Vec::with_capacity(80 * (plan.changed_files.len() + tasks.len()) + 256);
+                .iter()
+                .map(|d| d.name.len() + d.reason.len())
+                .sum::<usize>()
+            + 256,
+    );
     out.extend_from_slice(
         format!("{{\n  \"format_version\": {FORMAT_VERSION},\n  \"base\": ").as_bytes(),
     );
@@ -196,9 +257,19 @@ fn write_plan_json(
     out.extend_from_slice(b",\n  \"head\": ");
     write_value(&mut out, &plan.origin.head.as_deref());
     out.extend_from_slice(b",\n  \"changed_files\": ");
-    write_lines(&mut out, &plan.changed_files);
+    write_each(&mut out, &plan.changed_files, write_file);
     out.extend_from_slice(b",\n  \"components\": ");
     write_value(&mut out, &plan.components);
+    if !plan.analysis.workspace.is_empty() {
+        let workspace: Vec<WorkspaceJson> = plan
+            .analysis
+            .workspace
+            .iter()
+            .map(WorkspaceJson::of)
+            .collect();
+        out.extend_from_slice(b",\n  \"workspace\": ");
+        write_each(&mut out, &workspace, write_value);
+    }
     if let Some(evidence) = evidence {
         out.extend_from_slice(b",\n  \"component_evidence\": ");
         write_map_lines(&mut out, evidence);
@@ -212,13 +283,26 @@ fn write_plan_json(
         write_value(&mut out, &warnings);
     }
     out.extend_from_slice(b",\n  \"tasks\": ");
-    write_lines(&mut out, &tasks);
+    match &explained {
+        Some(tasks) => write_each(&mut out, tasks, write_value),
+        None => write_each(&mut out, &plan.tasks, |out, decision| {
+            let would_skip =
+                !plan.would_skip.is_empty() && plan.would_skip.contains_key(&decision.name);
+            write_task(
+                out,
+                decision.name.as_str(),
+                decision.run,
+                &decision.reason,
+                would_skip,
+            );
+        }),
+    }
     out.extend_from_slice(b"\n}\n");
-    String::from_utf8(out).expect("serde_json writes UTF-8")
+    String::from_utf8(out).expect("only UTF-8 is written")
 }
 
-/// `[` + one compact element per line + `]`, indented for the top level.
-fn write_lines<T: Serialize>(out: &mut Vec<u8>, items: &[T]) {
+/// `[` + one element per line + `]`, indented for the top level.
+fn write_each<T>(out: &mut Vec<u8>, items: &[T], mut write: impl FnMut(&mut Vec<u8>, &T)) {
     if items.is_empty() {
         out.extend_from_slice(b"[]");
         return;
@@ -226,9 +310,89 @@ fn write_lines<T: Serialize>(out: &mut Vec<u8>, items: &[T]) {
     out.extend_from_slice(b"[");
     for (index, item) in items.iter().enumerate() {
         out.extend_from_slice(if index == 0 { b"\n    " } else { b",\n    " });
-        serde_json::to_writer(&mut *out, item).expect("plain data serializes");
+        write(out, item);
     }
     out.extend_from_slice(b"\n  ]");
+}
+
+/// `{"name":…,"run":…,"reason":…}` (and `"would_skip":true` when it is):
+/// a plain task, as serde_json writes [`TaskJson`] without `needs` and `why`.
+fn write_task(out: &mut Vec<u8>, name: &str, run: bool, reason: &str, would_skip: bool) {
+    out.extend_from_slice(b"{\"name\":");
+    json_string(out, name);
+    out.extend_from_slice(if run {
+        b",\"run\":true,\"reason\":"
+    } else {
+        b",\"run\":false,\"reason\":"
+    });
+    json_string(out, reason);
+    if would_skip {
+        out.extend_from_slice(b",\"would_skip\":true");
+    }
+    out.push(b'}');
+}
+
+/// `{"path":…,"status":…}`, with `"from"` for a rename.
+fn write_file(out: &mut Vec<u8>, file: &crate::ChangedFile) {
+    out.extend_from_slice(b"{\"path\":");
+    json_string(out, &file.path);
+    out.extend_from_slice(b",\"status\":\"");
+    out.extend_from_slice(status_name(file.status).as_bytes());
+    out.push(b'"');
+    if let Some(from) = &file.from {
+        out.extend_from_slice(b",\"from\":");
+        json_string(out, from);
+    }
+    out.push(b'}');
+}
+
+/// The name serde gives a status.
+fn status_name(status: crate::ChangeStatus) -> &'static str {
+    match status {
+        crate::ChangeStatus::Added => "added",
+        crate::ChangeStatus::Modified => "modified",
+        crate::ChangeStatus::Deleted => "deleted",
+        crate::ChangeStatus::Renamed => "renamed",
+        crate::ChangeStatus::TypeChange => "typechange",
+    }
+}
+
+/// A JSON string as serde_json writes it: `"` and `\\` escaped, control
+/// characters as `\n`-style or `\u00XX` escapes, everything else as is.
+fn json_string(out: &mut Vec<u8>, text: &str) {
+    out.push(b'"');
+    let bytes = text.as_bytes();
+    // Nearly every string needs no escape: check that first, a word at a time.
+    if !bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b >= 0x20 && b != b'"' && b != b'\\' {
+            continue;
+        }
+        out.extend_from_slice(&bytes[start..i]);
+        start = i + 1;
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[usize::from(b >> 4)]);
+                out.push(HEX[usize::from(b & 0xf)]);
+            }
+        }
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
 }
 
 /// `{` + one compact `"key": value` per line + `}`, indented for the top level.
@@ -283,5 +447,77 @@ pub fn plan_text(plan: &Plan) -> String {
         }
     }
     let _ = writeln!(out, "\n{kept} of {} tasks run", plan.tasks.len());
+    if !plan.would_skip.is_empty() {
+        let why = if plan.shadow {
+            "shadow mode"
+        } else {
+            "backstop push"
+        };
+        let _ = writeln!(
+            out,
+            "{why}: {} of them the selection alone would skip",
+            plan.would_skip.len()
+        );
+    }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ChangeStatus, ChangedFile};
+    use proptest::prelude::*;
+
+    fn by_serde<T: Serialize>(items: &[T]) -> Vec<u8> {
+        let mut out = Vec::new();
+        if items.is_empty() {
+            out.extend_from_slice(b"[]");
+            return out;
+        }
+        out.extend_from_slice(b"[");
+        for (index, item) in items.iter().enumerate() {
+            out.extend_from_slice(if index == 0 { b"\n    " } else { b",\n    " });
+            serde_json::to_writer(&mut out, item).unwrap();
+        }
+        out.extend_from_slice(b"\n  ]");
+        out
+    }
+
+    proptest! {
+        /// The hand-written lines are byte for byte serde_json's.
+        #[test]
+        fn lines_match_serde_json(
+            texts in proptest::collection::vec("(\\PC|[\u{0}-\u{1f}\u{7f}\"\\\\/])*", 0..6),
+            run in any::<bool>(),
+        ) {
+            let tasks: Vec<TaskJson> = texts
+                .iter()
+                .enumerate()
+                .map(|(i, t)| TaskJson { name: t, run, reason: t, needs: None, why: None, would_skip: i % 2 == 0 })
+                .collect();
+            let mut ours = Vec::new();
+            write_each(&mut ours, &tasks, |out, t| write_task(out, t.name, t.run, t.reason, t.would_skip));
+            prop_assert_eq!(String::from_utf8(ours).unwrap(), String::from_utf8(by_serde(&tasks)).unwrap());
+
+            let statuses = [
+                ChangeStatus::Added,
+                ChangeStatus::Modified,
+                ChangeStatus::Deleted,
+                ChangeStatus::Renamed,
+                ChangeStatus::TypeChange,
+            ];
+            let files: Vec<ChangedFile> = texts
+                .iter()
+                .enumerate()
+                .map(|(i, t)| ChangedFile {
+                    path: t.clone(),
+                    status: statuses[i % statuses.len()],
+                    from: (i % 2 == 1).then(|| format!("{t}-old")),
+                })
+                .collect();
+            let mut ours = Vec::new();
+            write_each(&mut ours, &files, write_file);
+            prop_assert_eq!(String::from_utf8(ours).unwrap(), String::from_utf8(by_serde(&files)).unwrap());
+        }
+    }
 }

@@ -5,12 +5,11 @@
 //! components; a matching rule's `exclusive` replaces any earlier one (last
 //! wins); a path no rule gives an `exclusive` keeps all exclusive components.
 
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::config::compile_nested;
+use crate::config::{FileSource, compile_nested};
 use crate::diagnostic::{Diagnostics, SourceFile};
 use crate::pattern::{IndexScratch, ListDecision, PatternIndex, PatternList};
 use crate::select::components::{ComponentSet, Components};
@@ -33,6 +32,33 @@ pub struct Rule {
     pub inclusive: ComponentSet,
     /// `None` when the rule does not set `exclusive`.
     pub exclusive: Option<ComponentSet>,
+    /// `lockfile = "..."` / `manifest = "..."`: the exclusive components
+    /// come from the file's diff at plan time.
+    pub workspace: Option<WorkspaceRule>,
+}
+
+/// A rule whose exclusive components a change's lockfile or root manifest
+/// diff decides (see [`crate::workspace::resolve`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WorkspaceRule {
+    Lockfile(crate::workspace::Ecosystem),
+    Manifest(crate::workspace::Ecosystem),
+}
+
+impl WorkspaceRule {
+    pub fn ecosystem(self) -> crate::workspace::Ecosystem {
+        match self {
+            WorkspaceRule::Lockfile(e) | WorkspaceRule::Manifest(e) => e,
+        }
+    }
+
+    /// `lockfile = "cargo"`.
+    pub fn describe(self) -> String {
+        match self {
+            WorkspaceRule::Lockfile(e) => format!("lockfile = \"{}\"", e.key()),
+            WorkspaceRule::Manifest(e) => format!("manifest = \"{}\"", e.key()),
+        }
+    }
 }
 
 /// The rules of one `sift.toml`.
@@ -46,6 +72,10 @@ pub struct RuleFile {
     pub rules: Vec<Rule>,
     /// The rules' patterns in one index (list id = rule index), for large files.
     index: OnceLock<Option<PatternIndex>>,
+    /// Whether any rule is a `lockfile`/`manifest` rule.
+    has_workspace: bool,
+    /// Those rules' indexes, in file order.
+    workspace_rules: Vec<usize>,
 }
 
 impl RuleFile {
@@ -55,12 +85,18 @@ impl RuleFile {
         } else {
             dir.split('/').count()
         };
+        let workspace_rules: Vec<usize> = (0..rules.len())
+            .filter(|&i| rules[i].workspace.is_some())
+            .collect();
+        let has_workspace = !workspace_rules.is_empty();
         RuleFile {
             dir,
             depth,
             source,
             rules,
             index: OnceLock::new(),
+            has_workspace,
+            workspace_rules,
         }
     }
 
@@ -98,17 +134,17 @@ impl MatchedRule {
 
 /// Reads and compiles `dir/sift.toml`; `None` when there is no such file.
 fn read_rule_file(
-    root: &Path,
+    files: &dyn FileSource,
     dir: &str,
     components: &Components,
 ) -> (Option<Arc<RuleFile>>, Diagnostics) {
     let name = format!("{dir}/{RULE_FILE}");
-    match std::fs::read_to_string(root.join(&name)) {
-        Ok(text) => {
+    match files.read(&name) {
+        Some(text) => {
             let (file, diagnostics) = compile_nested(dir, SourceFile::new(name, text), components);
             (Some(Arc::new(file)), diagnostics)
         }
-        Err(_) => (None, Diagnostics::default()),
+        None => (None, Diagnostics::default()),
     }
 }
 
@@ -142,7 +178,7 @@ impl PathSchedules {
 /// Only the rule files on the ancestor directories of the paths asked about are
 /// read, so the cost of a plan grows with the change, not with the repository.
 pub struct RuleTree<'c> {
-    root: PathBuf,
+    source: Arc<dyn FileSource>,
     components: &'c Components,
     root_rules: Arc<RuleFile>,
     /// Directory → its own rule file, once looked for (`None`: it has none).
@@ -154,17 +190,26 @@ pub struct RuleTree<'c> {
     diagnostics: Diagnostics,
     scratch: IndexScratch,
     decisions: Vec<ListDecision>,
+    /// Changed lockfiles and root manifests → the exclusive components their
+    /// diff gave (set by the planner before it matches the change).
+    resolved: FxHashMap<String, ComponentSet>,
     /// moz.build files: a layer applied before the rule files, with
     /// Mozilla's own semantics (`[mozbuild] enabled = true`).
     mozbuild: Option<crate::mozilla::mozbuild::MozbuildTree>,
 }
 
 impl<'c> RuleTree<'c> {
-    pub fn new(root: &Path, components: &'c Components, root_rules: Arc<RuleFile>) -> Self {
+    /// A tree over the nested rule files in `files` (the work tree, or a
+    /// commit's tree).
+    pub fn new(
+        files: Arc<dyn FileSource>,
+        components: &'c Components,
+        root_rules: Arc<RuleFile>,
+    ) -> Self {
         let mut chains = FxHashMap::default();
         chains.insert(String::new(), Arc::from(vec![Arc::clone(&root_rules)]));
         RuleTree {
-            root: root.to_owned(),
+            source: files,
             components,
             root_rules,
             files: FxHashMap::default(),
@@ -173,13 +218,75 @@ impl<'c> RuleTree<'c> {
             diagnostics: Diagnostics::default(),
             scratch: IndexScratch::default(),
             decisions: Vec::new(),
+            resolved: FxHashMap::default(),
             mozbuild: None,
         }
     }
 
+    /// Whether the root rule file or any rule file read so far has a
+    /// `lockfile`/`manifest` rule.
+    pub fn any_workspace_rules(&self) -> bool {
+        self.root_rules.has_workspace || self.files.values().flatten().any(|f| f.has_workspace)
+    }
+
+    /// Records what a workspace rule's diff decided for `path`.
+    pub fn set_resolved(&mut self, path: &str, exclusive: ComponentSet) {
+        self.resolved.insert(path.to_owned(), exclusive);
+    }
+
+    /// The last `lockfile`/`manifest` rule that selects `path`, with the
+    /// directory of its rule file: `None` for nearly every path, at the
+    /// cost of matching only the (few) workspace rules.
+    pub fn workspace_rule(&mut self, path: &str) -> Option<(WorkspaceRule, String)> {
+        let dir = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+        let chain = self.chain(dir);
+        if !chain.iter().any(|f| f.has_workspace) {
+            return None;
+        }
+        crate::pattern::with_segments(path, |segments| {
+            let mut found = None;
+            for file in chain.iter().filter(|f| f.has_workspace) {
+                let relative = &segments[file.depth.min(segments.len())..];
+                for &index in &file.workspace_rules {
+                    let rule = &file.rules[index];
+                    if let Some(kind) = rule.workspace
+                        && rule.files.selects(relative)
+                    {
+                        found = Some((kind, file.dir.clone()));
+                    }
+                }
+            }
+            found
+        })
+    }
+
+    /// The exclusive components `path` gets from the rules, `lockfile` and
+    /// `manifest` rules left out: what a workspace package's manifest maps
+    /// to, for a lockfile change that affects the package.
+    pub fn exclusive_ignoring_workspace_rules(&mut self, path: &str) -> ComponentSet {
+        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        let dir = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+        let chain = self.chain(dir);
+        let mut exclusive: Option<&ComponentSet> = None;
+        for file in chain.iter() {
+            let relative = &segments[file.depth.min(segments.len())..];
+            for rule in &file.rules {
+                if rule.workspace.is_none()
+                    && let Some(e) = &rule.exclusive
+                    && rule.files.selects(relative)
+                {
+                    exclusive = Some(e);
+                }
+            }
+        }
+        exclusive.unwrap_or(self.components.all_exclusive()).clone()
+    }
+
     /// Applies the moz.build files of the tree before the rule files.
     pub fn enable_mozbuild(&mut self) {
-        self.mozbuild = Some(crate::mozilla::mozbuild::MozbuildTree::new(&self.root));
+        self.mozbuild = Some(crate::mozilla::mozbuild::MozbuildTree::with_files(
+            Arc::clone(&self.source),
+        ));
     }
 
     /// The moz.build layer, when enabled.
@@ -234,7 +341,7 @@ impl<'c> RuleTree<'c> {
         if let Some(known) = self.files.get(dir) {
             return known.clone();
         }
-        let (file, diagnostics) = read_rule_file(&self.root, dir, self.components);
+        let (file, diagnostics) = read_rule_file(self.source.as_ref(), dir, self.components);
         self.diagnostics.extend(diagnostics);
         self.files.insert(dir.to_owned(), file.clone());
         file
@@ -265,10 +372,10 @@ impl<'c> RuleTree<'c> {
             tree.preload_dirs(probes, self.components);
             self.diagnostics.extend(tree.take_diagnostics());
         }
-        let (root, components) = (&self.root, self.components);
+        let (source, components) = (self.source.as_ref(), self.components);
         // Most probed directories hold no rule file (a failed open is a few
         // microseconds), so a thread only pays off with dozens of them.
-        let loaded = crate::parallel::map(&dirs, 32, |dir| read_rule_file(root, dir, components));
+        let loaded = crate::parallel::map(&dirs, 32, |dir| read_rule_file(source, dir, components));
         for (dir, (file, diagnostics)) in dirs.into_iter().zip(loaded) {
             self.diagnostics.extend(diagnostics);
             self.files.insert(dir.to_owned(), file);
@@ -298,6 +405,7 @@ impl<'c> RuleTree<'c> {
         });
         let (_, chain) = self.last_chain.as_ref().expect("set above");
         let (scratch, decisions) = (&mut self.scratch, &mut self.decisions);
+        let (resolved, all_exclusive) = (&self.resolved, self.components.all_exclusive());
         let exclusive = crate::pattern::with_segments(path, |segments| {
             let mut exclusive: Option<&ComponentSet> = base_exclusive.as_ref();
             for file in chain.iter() {
@@ -320,6 +428,9 @@ impl<'c> RuleTree<'c> {
                     out.union_with(&rule.inclusive);
                     if let Some(e) = &rule.exclusive {
                         exclusive = Some(e);
+                    } else if rule.workspace.is_some() {
+                        // Unresolved (no diff was asked for): every component.
+                        exclusive = Some(resolved.get(path).unwrap_or(all_exclusive));
                     }
                 }
             }
@@ -350,6 +461,13 @@ impl<'c> RuleTree<'c> {
                 result.inclusive.union_with(&rule.inclusive);
                 if let Some(exclusive) = &rule.exclusive {
                     result.exclusive = Some(exclusive.clone());
+                } else if rule.workspace.is_some() {
+                    result.exclusive = Some(
+                        self.resolved
+                            .get(path)
+                            .unwrap_or(self.components.all_exclusive())
+                            .clone(),
+                    );
                 }
                 if explain {
                     result.matched.push(MatchedRule {

@@ -38,6 +38,16 @@ pub fn run(root: &Path, args: CacheArgs) -> Result<u8, CliError> {
 /// store`) in sift.toml (relative paths there are relative to the root), else
 /// `.sift/store` at the root. Caches and push history share it.
 pub(crate) fn resolve_store(root: &Path, args: &StoreArgs) -> Result<StoreUrl, CliError> {
+    resolve_store_with(root, args, None)
+}
+
+/// [`resolve_store`] with the configuration already loaded (it is not
+/// parsed a second time).
+pub(crate) fn resolve_store_with(
+    root: &Path,
+    args: &StoreArgs,
+    config: Option<&sift_core::Config>,
+) -> Result<StoreUrl, CliError> {
     let cwd = std::env::current_dir()
         .map_err(|e| CliError::io("cannot read the current directory", e))?;
     if let Some(url) = &args.store {
@@ -46,11 +56,15 @@ pub(crate) fn resolve_store(root: &Path, args: &StoreArgs) -> Result<StoreUrl, C
     if let Some(url) = std::env::var("SIFT_STORE").ok().filter(|v| !v.is_empty()) {
         return Ok(StoreUrl::parse(&url, &cwd)?);
     }
-    if root.join(sift_core::select::rules::RULE_FILE).is_file() {
-        let config = super::load_config(root)?;
-        if let Some(url) = &config.cache_store {
-            return Ok(StoreUrl::parse(url, root)?);
+    let configured = match config {
+        Some(config) => config.cache_store.clone(),
+        None if root.join(sift_core::select::rules::RULE_FILE).is_file() => {
+            super::load_config(root)?.cache_store
         }
+        None => None,
+    };
+    if let Some(url) = &configured {
+        return Ok(StoreUrl::parse(url, root)?);
     }
     Ok(StoreUrl::Local(root.join(DEFAULT_STORE)))
 }

@@ -32,7 +32,11 @@ pub fn run(root: &Path, args: CheckArgs) -> Result<u8, CliError> {
         Err(_) => return super::load_config(root).map(|_| exit::CONFIG),
     };
     let mut diagnostics = config.warnings.clone();
-    let mut tree = RuleTree::new(root, &config.components, Arc::clone(&config.root_rules));
+    let mut tree = RuleTree::new(
+        Arc::clone(&config.files),
+        &config.components,
+        Arc::clone(&config.root_rules),
+    );
     let mut rule_files = vec![Arc::clone(&config.root_rules)];
     for dir in nested_rule_dirs(root) {
         if let Some(file) = tree.file(&dir) {
@@ -98,7 +102,7 @@ fn nested_rule_dirs(root: &Path) -> Vec<String> {
 }
 
 /// Tracked files from git, else every non-ignored file; sorted.
-fn tracked_files(root: &Path) -> Vec<String> {
+pub(crate) fn tracked_files(root: &Path) -> Vec<String> {
     let mut files = match sift_git::tracked_files(root) {
         Ok(files) => files,
         Err(_) => ignore::WalkBuilder::new(root)

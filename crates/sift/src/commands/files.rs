@@ -97,6 +97,13 @@ pub fn run(root: &Path, args: FilesArgs) -> Result<u8, CliError> {
             for rule in &file.rules {
                 let _ = writeln!(out, "  rule {}:{} `{}`", rule.file, rule.line, rule.pattern);
             }
+            if let Some((kind, _)) = planner.rules().workspace_rule(&file.path) {
+                let _ = writeln!(
+                    out,
+                    "  {}: a change affects only the packages its diff reaches; without a change, every exclusive component",
+                    kind.describe()
+                );
+            }
             let _ = writeln!(out, "  inclusive: {}", join_or(&file.inclusive, "(none)"));
             match &file.exclusive {
                 Some(e) => {

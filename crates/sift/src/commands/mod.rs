@@ -5,17 +5,22 @@ mod cache;
 mod check;
 mod files;
 mod history;
+mod init;
 mod inputs;
 mod mozilla;
 mod order;
 mod pipeline;
 mod plan;
+mod quality;
 mod record;
+mod replay;
 mod report;
 mod run;
+mod run_store;
 mod shard;
 mod verdict;
 mod why;
+mod workspace;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -42,6 +47,12 @@ pub fn run(cli: Cli) -> Result<u8, CliError> {
         Command::Plan(args) if args.record.wanted() => {
             history::plan_and_record(&find_root(cli.root.as_deref())?, args)
         }
+        Command::Run(args) => run::run(&find_root(cli.root.as_deref())?, args),
+        Command::Quality(args) => quality::run(&find_root(cli.root.as_deref())?, args),
+        Command::Replay(args) => replay::run(&find_root(cli.root.as_deref())?, args),
+        Command::Record(args) if args.push.is_some() => {
+            history::record_with_push(&find_root(cli.root.as_deref())?, args)
+        }
         _ => run_local(cli),
     }
 }
@@ -52,21 +63,39 @@ pub fn run_local(cli: Cli) -> Result<u8, CliError> {
     let root = find_root(cli.root.as_deref())?;
     match cli.command {
         Command::Plan(args) => plan::run(&root, args),
-        Command::Run(args) => run::run(&root, args),
         Command::Why(args) => why::run(&root, args),
         Command::Files(args) => files::run(&root, args),
         Command::Check(args) => check::run(&root, args),
+        Command::Init(args) => init::run(&root, args),
         Command::Order(args) => order::run(&root, args),
         Command::Shard(args) => shard::run(args),
         Command::Record(args) => record::run(&root, args),
         Command::Verdict(args) => verdict::run(args),
         Command::Report(args) => report::run(args),
-        Command::Pipeline(_) | Command::Cache(_) | Command::History(_) => Err(CliError::Usage {
-            message:
-                "`sift cache`, `sift history` and `sift pipeline` run in the sift-remote executable"
-                    .to_owned(),
+        Command::Pipeline(_)
+        | Command::Cache(_)
+        | Command::History(_)
+        | Command::Run(_)
+        | Command::Quality(_)
+        | Command::Replay(_) => Err(CliError::Usage {
+            message: "`sift cache`, `history`, `pipeline`, `run`, `quality` and `replay` run in the sift-remote executable"
+                .to_owned(),
             hint: None,
         }),
+    }
+}
+
+/// Keeps sift's own folder out of git: once `.sift/` exists at the root (run
+/// logs, the default store), it gets a `.gitignore` of `*`, as pytest does
+/// for its cache, so `git add -A` never commits it.
+pub(crate) fn ignore_sift_dir(root: &Path) {
+    let dir = root.join(".sift");
+    let ignore = dir.join(".gitignore");
+    if dir.is_dir() && !ignore.exists() {
+        let _ = std::fs::write(
+            ignore,
+            "# Created by sift: nothing here belongs in git.\n*\n",
+        );
     }
 }
 
@@ -231,6 +260,7 @@ pub(crate) fn plan_options(select: &SelectArgs) -> Result<PlanOptions, CliError>
         targets: globs,
         all: select.all,
         push: None,
+        shadow: select.shadow,
     })
 }
 

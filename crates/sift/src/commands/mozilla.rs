@@ -251,6 +251,8 @@ impl GraphPlan {
             warnings: sift_core::Diagnostics {
                 items: self.warnings.warnings().cloned().collect(),
             },
+            would_skip: Default::default(),
+            shadow: false,
         })
     }
 

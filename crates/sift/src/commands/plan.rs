@@ -28,8 +28,10 @@ pub fn run(root: &Path, args: PlanArgs) -> Result<u8, CliError> {
         super::load_config_and_change(root, &args.change)?
     };
     let options = super::plan_options(&args.select)?;
-    let mut planner = Planner::new(&config);
+    let revisions = super::workspace::GitRevisions::new(root, &change, &args.change);
+    let mut planner = Planner::new(&config).with_revisions(&revisions);
     let plan = planner.plan(change, &options).map_err(super::plan_error)?;
+    super::workspace::report(&plan);
     emit(&plan, &mut planner, &args)?;
     // The process ends here: freeing a large configuration piece by piece
     // (tens of thousands of patterns and strings) would only cost time.
@@ -60,6 +62,15 @@ pub(crate) fn check_format_args(args: &PlanArgs) -> Result<(), CliError> {
             message: "--group-by-needs needs --format github".to_owned(),
             hint: Some(
                 "GitLab, Buildkite and Azure order jobs by their needs themselves".to_owned(),
+            ),
+        });
+    }
+    if args.mozilla.graph.is_some() && args.select.shadow {
+        return Err(CliError::Usage {
+            message: "--shadow does not work with --graph yet".to_owned(),
+            hint: Some(
+                "a taskgraph graph's decisions come from its own strategies; record the graph's pushes without it"
+                    .to_owned(),
             ),
         });
     }

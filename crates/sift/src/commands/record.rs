@@ -6,6 +6,7 @@
 
 use std::path::Path;
 
+use sift_core::history::outcome::{TestOutcome, TestResult};
 use sift_core::tests::junit::{self, JunitError};
 use sift_core::tests::pytest_cache::{self, LASTFAILED};
 use sift_core::tests::record::{PYTEST_CACHE_SKELETON, RunRecord};
@@ -17,7 +18,22 @@ use crate::error::CliError;
 use crate::{exit, output};
 
 pub fn run(root: &Path, args: RecordArgs) -> Result<u8, CliError> {
+    if args.push.is_some() {
+        return Err(CliError::Usage {
+            message: "`sift record --push` runs in the sift-remote executable".to_owned(),
+            hint: None,
+        });
+    }
+    record(root, &args).map(|(code, _)| code)
+}
+
+/// Records the reports into the cache and times file; returns the exit code
+/// and every test in the order the reports list them (a test listed twice
+/// keeps its first place and its worst result), for the push history.
+pub(crate) fn record(root: &Path, args: &RecordArgs) -> Result<(u8, Vec<TestOutcome>), CliError> {
     let mut run = RunRecord::default();
+    let mut tests: Vec<TestOutcome> = Vec::new();
+    let mut position: std::collections::HashMap<String, usize> = Default::default();
     // pytest's dotted class names map back to files that exist under the root.
     let exists = |path: &str| root.join(path).is_file();
     for path in &args.junit {
@@ -28,6 +44,30 @@ pub fn run(root: &Path, args: RecordArgs) -> Result<u8, CliError> {
             output::warning(&format!("`{}` holds no test cases", path.display()));
         }
         run.add_report(&report, &exists);
+        for case in &report.cases {
+            let name = junit::node_id(report.flavor, case, &exists).id;
+            let result = match case.outcome {
+                junit::Outcome::Failed => TestResult::Failed,
+                junit::Outcome::Skipped => TestResult::Skipped,
+                // Flaky: failed, then passed on a retry.
+                junit::Outcome::Passed | junit::Outcome::Flaky => TestResult::Passed,
+            };
+            match position.get(&name) {
+                Some(&i) => {
+                    if result == TestResult::Failed {
+                        tests[i].result = TestResult::Failed;
+                    }
+                }
+                None => {
+                    position.insert(name.clone(), tests.len());
+                    tests.push(TestOutcome {
+                        name,
+                        result,
+                        duration_s: case.seconds.filter(|s| s.is_finite() && *s >= 0.0),
+                    });
+                }
+            }
+        }
     }
 
     let cache_dir = inputs::cache_dir(root, args.cache_dir.as_deref());
@@ -41,7 +81,7 @@ pub fn run(root: &Path, args: RecordArgs) -> Result<u8, CliError> {
     };
 
     let times_update = match &args.times {
-        Some(path) => Some(update_times(path, &args, &run)?),
+        Some(path) => Some(update_times(path, args, &run)?),
         None => None,
     };
 
@@ -84,7 +124,7 @@ pub fn run(root: &Path, args: RecordArgs) -> Result<u8, CliError> {
     if let Some((path, _, summary)) = &times_update {
         output::note(&format!("updated `{}`{summary}", path.display()));
     }
-    Ok(exit::OK)
+    Ok((exit::OK, tests))
 }
 
 /// Reads (or starts) the times file and blends this run in; returns the

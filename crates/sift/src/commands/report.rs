@@ -12,13 +12,14 @@ use crate::error::CliError;
 use crate::{exit, output};
 
 pub fn run(args: ReportArgs) -> Result<u8, CliError> {
-    let stdin_users = [&args.plan, &args.run, &args.shards]
+    let stdin_users = [&args.plan, &args.run, &args.shards, &args.quality]
         .iter()
         .filter(|a| a.as_deref() == Some("-"))
         .count();
     if stdin_users > 1 {
         return Err(CliError::Usage {
-            message: "only one of --plan, --run and --shards can read stdin (`-`)".to_owned(),
+            message: "only one of --plan, --run, --shards and --quality can read stdin (`-`)"
+                .to_owned(),
             hint: None,
         });
     }
@@ -37,12 +38,18 @@ pub fn run(args: ReportArgs) -> Result<u8, CliError> {
         .as_deref()
         .map(|s| read_text(s, "the shards"))
         .transpose()?;
+    let quality = args
+        .quality
+        .as_deref()
+        .map(|s| read_text(s, "the quality report"))
+        .transpose()?;
     write(
         &args.out,
         &Inputs {
             plan: plan.as_deref(),
             run: run.as_deref(),
             shards: shards.as_deref(),
+            quality: quality.as_deref(),
         },
     )?;
     Ok(exit::OK)

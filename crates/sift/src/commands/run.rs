@@ -1,20 +1,23 @@
 //! `sift run`: plan exactly as `sift plan`, then run the kept tasks here.
 //! The order and failure handling are sift-core's [`sift_core::run`]; the
-//! processes are [`crate::runner`]'s; results are remembered for the next
-//! run in `.sift/run/results.json` (see [`sift_core::run::record`]).
+//! processes are [`crate::runner`]'s; the push a run belongs to, the earlier
+//! results that order it and the recording of its own results are
+//! [`super::run_store`]'s (the push history in the store). It runs in
+//! `sift-remote`, which has the store code.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sift_core::ci;
 use sift_core::history::format_rfc3339;
-use sift_core::run::record::RunRecords;
+use sift_core::history::outcome::LastRun;
 use sift_core::run::report::{Outcome, RunReport, TaskResult, format_seconds};
 use sift_core::run::{Ended, Graph, RunTask, State, shard, simulate, skip_reason};
 use sift_core::{Config, Planner};
 
+use super::run_store::RunStore;
 use crate::cli::{RunArgs, RunFormat};
 use crate::error::CliError;
 use crate::runner::{self, Job, Settings};
@@ -34,19 +37,23 @@ pub fn run(root: &Path, args: RunArgs) -> Result<u8, CliError> {
         return Err(usage("-j takes a number of tasks ≥ 1"));
     }
     if args.history {
-        return history(&root.join(RUN_DIR).join("results.json"));
+        let json = args.format == RunFormat::Json;
+        return super::history::show(root, args.branch.as_deref(), &args.store, 20, json, true);
     }
     let (config, change) = super::load_config_and_change(root, &args.change)?;
     let options = super::plan_options(&args.select)?;
-    let mut planner = Planner::new(&config);
-    let plan = planner.plan(change, &options).map_err(super::plan_error)?;
+    let revisions = super::workspace::GitRevisions::new(root, &change, &args.change);
+    let mut planner = Planner::new(&config).with_revisions(&revisions);
+    let mut store = RunStore::open(root, &args, &config, &change)?;
+    let (plan, push) = store.plan(&args, &config, &mut planner, change, &options)?;
+    super::workspace::report(&plan);
     let run_dir = root.join(RUN_DIR);
-    let records_path = run_dir.join("results.json");
-    let mut records = load_records(&records_path);
 
     // The kept tasks as the scheduler sees them.
     let kept = ci::kept_tasks(&plan, &config);
-    let all = build_graph(&kept, &records)?;
+    let names: BTreeSet<String> = kept.iter().map(|t| t.name.to_owned()).collect();
+    let last = store.last_runs(&names);
+    let all = build_graph(&kept, &last)?;
     let (graph, shard_of) = match shard_arg {
         None => (all, None),
         Some((index, count)) => {
@@ -82,6 +89,7 @@ pub fn run(root: &Path, args: RunArgs) -> Result<u8, CliError> {
         .collect();
     std::fs::create_dir_all(&run_dir)
         .map_err(|e| CliError::io(format!("cannot create `{}`", run_dir.display()), e))?;
+    super::ignore_sift_dir(root);
     let changed_path = run_dir.join("changed-files.txt");
     let mut changed = String::new();
     for file in &plan.changed_files {
@@ -93,7 +101,7 @@ pub fn run(root: &Path, args: RunArgs) -> Result<u8, CliError> {
     std::fs::write(&changed_path, changed)
         .map_err(|e| CliError::io(format!("cannot write `{}`", changed_path.display()), e))?;
     let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
-    let common_env = vec![
+    let mut common_env = vec![
         (
             "SIFT_BASE".to_owned(),
             plan.origin.base.clone().unwrap_or_default(),
@@ -107,6 +115,10 @@ pub fn run(root: &Path, args: RunArgs) -> Result<u8, CliError> {
             absolute(&changed_path).to_string_lossy().into_owned(),
         ),
     ];
+    if let (Some(push), Some(branch)) = (&push, store.branch()) {
+        common_env.push(("SIFT_PUSH".to_owned(), push.number.to_string()));
+        common_env.push(("SIFT_BRANCH".to_owned(), branch.to_owned()));
+    }
     let settings = Settings {
         jobs: jobs_n,
         keep_going: args.keep_going,
@@ -207,12 +219,28 @@ pub fn run(root: &Path, args: RunArgs) -> Result<u8, CliError> {
     report.jobs = Some(jobs_n);
     report.wall_s = Some(millis(wall_s));
 
-    records.update(&report);
-    if let Err(e) = write_atomically(&records_path, &records.to_json()) {
-        output::warning(&format!(
-            "cannot record the results in `{}`: {e}",
-            records_path.display()
-        ));
+    let mut code = if outcome.interrupted || runner::signal_received() {
+        exit::INTERRUPTED
+    } else if report.any_failure() {
+        exit::TASK_FAILED
+    } else {
+        exit::OK
+    };
+    if let Some(push) = &push {
+        match store.record(push, &report) {
+            Ok(true) => output::note(&format!(
+                "recorded the results in push {} #{}",
+                push.branch, push.number
+            )),
+            Ok(false) => {}
+            // --record: the tasks' own failure still decides the code.
+            Err(error) if code == exit::OK => {
+                code = error.report();
+            }
+            Err(error) => {
+                error.report();
+            }
+        }
     }
     if let Some(path) = &args.report {
         write_report(path, &plan, &mut planner, &report.json())?;
@@ -243,13 +271,7 @@ pub fn run(root: &Path, args: RunArgs) -> Result<u8, CliError> {
     if !stdout.is_empty() {
         super::plan::print_stdout(&stdout)?;
     }
-    Ok(if outcome.interrupted || runner::signal_received() {
-        exit::INTERRUPTED
-    } else if report.any_failure() {
-        exit::TASK_FAILED
-    } else {
-        exit::OK
-    })
+    Ok(code)
 }
 
 fn usage(message: &str) -> CliError {
@@ -273,25 +295,12 @@ fn parse_shard(text: &str) -> Result<(usize, usize), CliError> {
     }
 }
 
-fn load_records(path: &Path) -> RunRecords {
-    match std::fs::read_to_string(path) {
-        Ok(text) => RunRecords::parse(&text).unwrap_or_else(|e| {
-            output::warning(&format!(
-                "ignoring `{}`: {e}; it is rewritten after this run",
-                path.display()
-            ));
-            RunRecords::default()
-        }),
-        Err(_) => RunRecords::default(),
-    }
-}
-
-fn build_graph(kept: &[ci::CiTask], records: &RunRecords) -> Result<Graph, CliError> {
+fn build_graph(kept: &[ci::CiTask], last: &BTreeMap<String, LastRun>) -> Result<Graph, CliError> {
     let index: HashMap<&str, usize> = kept.iter().enumerate().map(|(i, t)| (t.name, i)).collect();
     let tasks = kept
         .iter()
         .map(|t| {
-            let last = records.tasks.get(t.name);
+            let last = last.get(t.name);
             RunTask {
                 name: t.name.to_owned(),
                 needs: t
@@ -299,8 +308,8 @@ fn build_graph(kept: &[ci::CiTask], records: &RunRecords) -> Result<Graph, CliEr
                     .iter()
                     .filter_map(|n| index.get(n).copied())
                     .collect(),
-                seconds: last.map(|r| r.duration_s),
-                failed_last_time: last.is_some_and(|r| r.failed()),
+                seconds: last.and_then(|r| r.duration_s),
+                failed_last_time: last.is_some_and(|r| r.result.failed()),
             }
         })
         .collect();
@@ -428,7 +437,7 @@ fn write_report(
         &sift_core::report::Inputs {
             plan: Some(&plan_json),
             run: Some(run_json),
-            shards: None,
+            ..Default::default()
         },
     )
 }
@@ -449,43 +458,4 @@ fn millis(seconds: f64) -> f64 {
 fn unix_seconds(time: SystemTime) -> i64 {
     time.duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
-}
-
-fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, path)
-}
-
-/// `sift run --history`: the last recorded result of every task.
-fn history(path: &Path) -> Result<u8, CliError> {
-    let records = load_records(path);
-    if records.tasks.is_empty() {
-        output::note(&format!("no results recorded yet in `{}`", path.display()));
-        return Ok(exit::OK);
-    }
-    let width = records
-        .tasks
-        .keys()
-        .map(|k| k.chars().count())
-        .max()
-        .unwrap_or(4)
-        .max(4);
-    let mut text = format!(
-        "{:<width$}  {:<9}  {:>8}  finished\n",
-        "task", "result", "duration"
-    );
-    for (name, last) in &records.tasks {
-        text.push_str(&format!(
-            "{name:<width$}  {:<9}  {:>8}  {}\n",
-            last.result.replace('_', " "),
-            format_seconds(last.duration_s),
-            last.finished_at.as_deref().unwrap_or("-")
-        ));
-    }
-    super::plan::print_stdout(&text)?;
-    Ok(exit::OK)
 }

@@ -7,6 +7,7 @@ use sift_core::history::PushContext;
 use sift_core::select::components::ComponentId;
 use sift_core::select::explain::{self, Effect};
 use sift_core::select::plan::{DecisionKind, Evaluation, Plan};
+use sift_core::workspace::resolve::{Attribution, Outcome};
 use sift_core::{Change, Planner};
 
 use crate::cli::WhyArgs;
@@ -43,8 +44,10 @@ pub fn run_with(
     let mut options = super::plan_options(&args.select)?;
     let change = super::load_change(root, &args.change)?;
     options.push = push_for(&change, &args)?;
-    let mut planner = Planner::new(&config);
+    let revisions = super::workspace::GitRevisions::new(root, &change, &args.change);
+    let mut planner = Planner::new(&config).with_revisions(&revisions);
     let plan = planner.plan(change, &options).map_err(super::plan_error)?;
+    super::workspace::report(&plan);
     let decision = plan
         .decision(&task.name)
         .expect("every task has a decision");
@@ -60,7 +63,7 @@ pub fn run_with(
     match &decision.kind {
         DecisionKind::Strategy(evaluation) => {
             let _ = writeln!(out, "  strategy:");
-            write_evaluation(&mut out, &mut planner, &plan, evaluation, 2);
+            write_evaluation(&mut out, &mut planner, &plan, evaluation, &task.name, 2);
         }
         DecisionKind::NeededBy(names) => {
             let _ = writeln!(
@@ -121,6 +124,7 @@ fn write_evaluation(
     planner: &mut Planner,
     plan: &Plan,
     evaluation: &Evaluation,
+    task: &str,
     depth: usize,
 ) {
     let verdict = if evaluation.keep { "keep" } else { "skip" };
@@ -132,10 +136,10 @@ fn write_evaluation(
         evaluation.summary
     );
     for &id in &evaluation.affected {
-        write_component(out, planner, plan, id, depth + 1);
+        write_component(out, planner, plan, id, task, depth + 1);
     }
     for child in &evaluation.children {
-        write_evaluation(out, planner, plan, child, depth + 1);
+        write_evaluation(out, planner, plan, child, task, depth + 1);
     }
 }
 
@@ -145,6 +149,7 @@ fn write_component(
     planner: &mut Planner,
     plan: &Plan,
     id: ComponentId,
+    task: &str,
     depth: usize,
 ) {
     let name = planner.config().components.name(id);
@@ -152,6 +157,9 @@ fn write_component(
     let _ = writeln!(out, "{}component `{name}` affected by:", indent(depth));
     for file in &evidence.files {
         let _ = writeln!(out, "{}{}", indent(depth + 1), file.path);
+        if let Some(attribution) = plan.analysis.attribution(&file.path) {
+            write_attribution(out, attribution, name, task, depth + 2);
+        }
         for hit in &file.rules {
             let effect = match hit.effect {
                 Effect::Inclusive => "inclusive +=",
@@ -183,6 +191,43 @@ fn write_component(
     }
 }
 
+/// A changed lockfile or root manifest, down to the package that maps to
+/// the component: `Cargo.lock: serde 1.0.219 → 1.0.228 → used by sift-core → test-sift-core`.
+fn write_attribution(
+    out: &mut String,
+    attribution: &Attribution,
+    component: &str,
+    task: &str,
+    depth: usize,
+) {
+    let rule = attribution.rule.describe();
+    match &attribution.outcome {
+        Outcome::Everything(reason) => {
+            let _ = writeln!(
+                out,
+                "{}{rule}: every component is affected: {reason}",
+                indent(depth)
+            );
+        }
+        Outcome::Packages { packages, .. } => {
+            for package in packages
+                .iter()
+                .filter(|p| p.components.iter().any(|c| c == component))
+            {
+                for because in &package.because {
+                    let _ = writeln!(
+                        out,
+                        "{}{}: {because} → used by {} → {task}",
+                        indent(depth),
+                        attribution.path,
+                        package.name
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// The self-kept dependent's own explanation, down to files and rule lines.
 fn write_nearest(out: &mut String, planner: &mut Planner, plan: &Plan, chain: &[String]) {
     let name = &chain[0];
@@ -200,7 +245,7 @@ fn write_nearest(out: &mut String, planner: &mut Planner, plan: &Plan, chain: &[
     );
     match &decision.kind {
         DecisionKind::Strategy(evaluation) => {
-            write_evaluation(out, planner, plan, evaluation, 2);
+            write_evaluation(out, planner, plan, evaluation, name, 2);
         }
         _ => {
             let _ = writeln!(out, "    {}", decision.reason);

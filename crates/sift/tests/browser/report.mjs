@@ -222,6 +222,20 @@ const steps = {
     check(geometry.x <= geometry.max + 0.5, `the lower bound (x=${geometry.x}) is right of the slowest shard (x=${geometry.max})`);
   },
 
+  async quality(step) {
+    const columns = await page.$$eval('#quality-chart .push', (c) => c.length);
+    check(columns === step.columns, `quality chart: ${columns} push columns, want ${step.columns}`);
+    const backstops = await page.$$eval('#quality-chart .mark.backstop', (m) => m.length);
+    check(backstops === step.backstops, `quality chart: ${backstops} backstop marks, want ${step.backstops}`);
+    const windows = await page.$$eval('#quality-chart .fg-window', (w) => w.length);
+    check(windows === step.windows, `quality chart: ${windows} false-green windows, want ${step.windows}`);
+    const greens = await page.$$eval('#quality-greens .false-green', (g) => g.map((e) => e.dataset.task));
+    check(JSON.stringify(greens) === JSON.stringify(step.greens), `false greens listed ${JSON.stringify(greens)}, want ${JSON.stringify(step.greens)}`);
+    // Each column's height is its task runs: kept + skipped in pixels, in proportion.
+    const heights = await page.$$eval('#quality-chart .push', (cols) => cols.map((c) => [...c.querySelectorAll('rect')].reduce((m, r) => m + Number(r.getAttribute('height')), 0)));
+    check(heights.every((h) => h > 0), 'a push column has no height');
+  },
+
   async text(step) {
     const body = await page.evaluate(() => document.body.innerText);
     for (const want of step.contains) check(body.includes(want), `the page does not show ${JSON.stringify(want)} as text`);

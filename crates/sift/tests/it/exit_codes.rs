@@ -10,7 +10,7 @@ fn exit_code_constants_are_stable() {
             .iter()
             .map(|(code, _)| *code)
             .collect::<Vec<_>>(),
-        [0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 101, 130]
+        [0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 101, 130]
     );
     assert_eq!(
         (
@@ -37,6 +37,7 @@ fn exit_code_constants_are_stable() {
         ),
         (7, 8, 9, 10, 12, 13, 130)
     );
+    assert_eq!(exit::DRIFT, 14);
 }
 
 #[test]

@@ -291,6 +291,21 @@ fn corrupt_records_are_reported_with_their_key() {
     assert!(run.stderr.contains(key), "{}", run.stderr);
 }
 
+/// Starts sift in `repo` without waiting for it (output piped).
+fn spawn_sift(repo: &TestRepo, args: &[&str], env: &[(&str, String)]) -> Child {
+    let mut command = Command::new(sift_bin());
+    command
+        .args(args)
+        .current_dir(repo.path())
+        .env_remove("SIFT_STORE")
+        .env("NO_COLOR", "1")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command.spawn().expect("sift runs")
+}
+
 /// Starts `count` recorders at once, each its own process, and checks the
 /// outcome through `sift history`.
 fn concurrent_recorders(repo: &TestRepo, store: &str, env: &[(&str, String)], label: &str) {
@@ -299,19 +314,7 @@ fn concurrent_recorders(repo: &TestRepo, store: &str, env: &[(&str, String)], la
     let started = Instant::now();
     let children: Vec<Child> = heads
         .iter()
-        .map(|head| {
-            let mut command = Command::new(sift_bin());
-            command
-                .args(record_args(head, store, &[]))
-                .current_dir(repo.path())
-                .env_remove("SIFT_STORE")
-                .env("NO_COLOR", "1")
-                .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped());
-            command.spawn().expect("sift runs")
-        })
+        .map(|head| spawn_sift(repo, &record_args(head, store, &[]), env))
         .collect();
     let mut numbers: Vec<(u64, String)> = Vec::new();
     for (child, head) in children.into_iter().zip(&heads) {
@@ -497,5 +500,222 @@ fn why_explains_under_the_recorded_push() {
         run.stderr.contains("is not a recorded push of main"),
         "{}",
         run.stderr
+    );
+}
+
+#[test]
+fn ci_systems_and_junit_reports_add_outcomes_to_a_push() {
+    let repo = history_repo();
+    let store = repo.path().join("store");
+    let store_arg = store.to_str().unwrap();
+    let head = sha(1);
+    repo.sift(&record_args(&head, store_arg, &[])).ok();
+    let report = |extra: &[&str]| {
+        let mut args = vec![
+            "history", "report", "--branch", "main", "--store", store_arg,
+        ];
+        args.extend_from_slice(extra);
+        repo.sift(&args)
+    };
+    let run = report(&[
+        "--push",
+        "1",
+        "--task",
+        "build-linux",
+        "--result",
+        "failed",
+        "--duration",
+        "3.5",
+    ]);
+    run.ok();
+    assert!(
+        run.stderr
+            .contains("recorded `build-linux` failed on main #1"),
+        "{}",
+        run.stderr
+    );
+    report(&["--head", &head, "--task", "talos", "--result", "succeeded"]).ok();
+    // A retry that passes makes build-linux flaky on this push.
+    report(&[
+        "--push",
+        "1",
+        "--task",
+        "build-linux",
+        "--result",
+        "succeeded",
+    ])
+    .ok();
+    let unknown = report(&["--push", "1", "--task", "nope", "--result", "failed"]);
+    unknown.ok();
+    assert!(
+        unknown
+            .stderr
+            .contains("`nope` is not a task of push main #1's plan"),
+        "{}",
+        unknown.stderr
+    );
+    let missing = report(&["--push", "9", "--task", "talos", "--result", "failed"]);
+    assert_eq!(missing.code, 2, "{}", missing.stderr);
+    assert!(
+        missing
+            .stderr
+            .contains("push 9 is not a recorded push of main"),
+        "{}",
+        missing.stderr
+    );
+    let bad = report(&[
+        "--push",
+        "1",
+        "--task",
+        "t",
+        "--result",
+        "failed",
+        "--duration",
+        "-1",
+    ]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+
+    // JUnit results are kept under the task, in report order.
+    let junit = junit_sample("pytest.xml");
+    let run = repo.sift(&[
+        "record",
+        "--junit",
+        junit.to_str().unwrap(),
+        "--push",
+        "1",
+        "--task",
+        "build-linux",
+        "--branch",
+        "main",
+        "--store",
+        store_arg,
+        "--cache-dir",
+        "cache",
+    ]);
+    run.ok();
+    assert!(
+        run.stderr
+            .contains("test result(s) of `build-linux` in main #1"),
+        "{}",
+        run.stderr
+    );
+    let dir = store.join("history/v1/main/outcomes/000000000001");
+    let reports: Vec<serde_json::Value> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| serde_json::from_slice(&std::fs::read(e.unwrap().path()).unwrap()).unwrap())
+        .collect();
+    assert_eq!(reports.len(), 5);
+    let tests = reports
+        .iter()
+        .find(|r| r["source"] == "sift record")
+        .expect("the JUnit report");
+    assert_eq!(tests["tests"][0]["task"], "build-linux");
+    assert!(!tests["tests"][0]["tests"].as_array().unwrap().is_empty());
+
+    let history = repo
+        .sift(&[
+            "history", "--tasks", "--json", "--branch", "main", "--store", store_arg,
+        ])
+        .json();
+    let tasks = &history["pushes"][0]["tasks"];
+    let find = |name: &str| {
+        tasks
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {tasks}"))
+            .clone()
+    };
+    assert_eq!(find("build-linux")["verdict"], "flaky");
+    assert_eq!(find("build-linux")["result"], "succeeded");
+    assert_eq!(find("build-linux")["attempts"], 2);
+    assert_eq!(find("build-linux")["duration_s"], 3.5);
+    assert_eq!(find("talos")["verdict"], "passed");
+
+    // A corrupt report is named and skipped; the others still count.
+    std::fs::write(dir.join("0000000000001-0000000000000000.json"), "{oops").unwrap();
+    let run = repo.sift(&[
+        "history", "--tasks", "--branch", "main", "--store", store_arg,
+    ]);
+    let text = run.ok();
+    assert!(
+        run.stderr
+            .contains("0000000000001-0000000000000000.json` in the history: not an outcome report"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        text.contains("build-linux  ~  last: succeeded on #1, 3.5s"),
+        "{text}"
+    );
+}
+
+/// 30 reporters at once (one process each) on one push: every outcome is
+/// kept, none overwrites another.
+fn concurrent_reporters(store: &str, env: &[(&str, String)], label: &str) {
+    const COUNT: usize = 30;
+    let repo = history_repo();
+    let head = sha(7);
+    let record = repo.sift_env(
+        repo.path(),
+        &record_args(&head, store, &[]),
+        None,
+        &env.iter()
+            .map(|(k, v)| (*k, v.as_str()))
+            .collect::<Vec<_>>(),
+    );
+    record.ok();
+    let started = Instant::now();
+    let children: Vec<Child> = (0..COUNT)
+        .map(|i| {
+            let task = format!("task-{i:02}");
+            let result = if i % 3 == 0 { "failed" } else { "succeeded" };
+            let args = [
+                "history", "report", "--branch", "main", "--store", store, "--push", "1", "--task",
+                &task, "--result", result,
+            ];
+            spawn_sift(&repo, &args, env)
+        })
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().expect("sift finishes");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    eprintln!(
+        "{COUNT} concurrent reporters ({label}): {:.2?} wall time",
+        started.elapsed()
+    );
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let args = [
+        "history", "--branch", "main", "--tasks", "--json", "--store", store,
+    ];
+    let history = repo.sift_env(repo.path(), &args, None, &env).json();
+    let tasks = history["pushes"][0]["tasks"].as_array().unwrap();
+    assert_eq!(tasks.len(), COUNT, "every report kept: {history}");
+    let failed = tasks.iter().filter(|t| t["result"] == "failed").count();
+    assert_eq!(failed, COUNT.div_ceil(3));
+}
+
+#[test]
+fn concurrent_reporters_local() {
+    let dir = tempfile::tempdir().unwrap();
+    concurrent_reporters(dir.path().to_str().unwrap(), &[], "local store");
+}
+
+#[test]
+fn concurrent_reporters_s3() {
+    let Some(endpoint) = s3_endpoint("concurrent_reporters_s3") else {
+        return;
+    };
+    let bucket = new_bucket(&endpoint, "reports");
+    concurrent_reporters(
+        &format!("s3://{bucket}/ci"),
+        &s3_env(&endpoint),
+        "S3 (moto)",
     );
 }

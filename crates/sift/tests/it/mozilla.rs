@@ -547,7 +547,11 @@ fn graph_inputs_errors_and_formats() {
     assert!(out.ok().contains("run   backstop-only"), "{}", out.stdout);
     // Explanations and the report are not built for graphs: an error, not
     // a silently missing file.
-    for extra in [["--explain", "--format"], ["--report", "r.html"]] {
+    for extra in [
+        ["--explain", "--format"],
+        ["--report", "r.html"],
+        ["--shadow", "--all"],
+    ] {
         let mut args = vec!["plan", "--graph", "graph.json", "--params", "params.yml"];
         args.extend(extra);
         if extra[0] == "--explain" {
@@ -556,7 +560,7 @@ fn graph_inputs_errors_and_formats() {
         let out = repo.sift(&args);
         assert_eq!(out.code, 2, "{out:?}");
         assert!(
-            out.stderr.contains("do not work with --graph"),
+            out.stderr.contains("work with --graph yet"),
             "{}",
             out.stderr
         );

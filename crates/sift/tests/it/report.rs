@@ -79,7 +79,7 @@ fn line_of(config: &str, text: &str) -> usize {
 
 /// How to reach a browser: Node, playwright-core and Chromium. `None` (after
 /// a note, or a panic in CI) when one is missing.
-struct Browser {
+pub(crate) struct Browser {
     playwright: PathBuf,
     chromium: PathBuf,
 }
@@ -88,7 +88,7 @@ fn workspace_target() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target")
 }
 
-fn browser() -> Option<Browser> {
+pub(crate) fn browser() -> Option<Browser> {
     let playwright = std::env::var_os("SIFT_TEST_PLAYWRIGHT")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
@@ -126,7 +126,7 @@ fn browser() -> Option<Browser> {
 
 /// Runs the browser driver over `report` with `steps`; fails the test with
 /// every problem it found. Returns the facts it measured.
-fn drive(browser: &Browser, report: &Path, steps: Value) -> Value {
+pub(crate) fn drive(browser: &Browser, report: &Path, steps: Value) -> Value {
     let dir = tempfile::tempdir().expect("tempdir");
     let spec = dir.path().join("spec.json");
     let report = report.canonicalize().expect("the report exists");
@@ -169,7 +169,7 @@ fn drive(browser: &Browser, report: &Path, steps: Value) -> Value {
     result["facts"].clone()
 }
 
-fn screenshot(name: &str) -> String {
+pub(crate) fn screenshot(name: &str) -> String {
     workspace_target()
         .join("report-screenshots")
         .join(format!("{name}.png"))

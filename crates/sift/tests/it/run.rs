@@ -480,3 +480,257 @@ fn summary_and_verdict_of_a_run() {
         verdict.stderr
     );
 }
+
+/// Each task's results on each push, from `sift history --tasks --json`.
+fn recorded(repo: &TestRepo, branch: &str) -> Vec<(u64, Vec<(String, String)>)> {
+    let history = repo
+        .sift(&["history", "--tasks", "--json", "--branch", branch])
+        .json();
+    history["pushes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let tasks = p["tasks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| {
+                    (
+                        t["name"].as_str().unwrap().to_owned(),
+                        t["result"].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect();
+            (p["number"].as_u64().unwrap(), tasks)
+        })
+        .collect()
+}
+
+const TWO_TASKS: &str = r#"
+[tasks.a]
+run = "echo a >> order.txt; echo $SIFT_BRANCH $SIFT_PUSH > push.txt"
+[tasks.z]
+run = "echo z >> order.txt; test -f fixed"
+"#;
+
+#[test]
+fn results_go_to_the_push_history_and_order_the_next_push() {
+    let repo = repo(TWO_TASKS);
+    let first = repo.sift(&["run", "--all", "-j", "1", "--keep-going"]);
+    assert_eq!(first.code, 12, "{}", first.stderr);
+    assert!(
+        first.stderr.contains("note: push main #1: "),
+        "{}",
+        first.stderr
+    );
+    assert!(
+        first
+            .stderr
+            .contains("note: recorded the results in push main #1"),
+        "{}",
+        first.stderr
+    );
+    assert_eq!(read(&repo, "push.txt").trim(), "main 1");
+    assert_eq!(lines(&repo, "order.txt"), ["a", "z"]);
+    // Results live in the store, one object per report under the push.
+    let outcomes = repo
+        .path()
+        .join(".sift/store/history/v1/main/outcomes/000000000001");
+    assert_eq!(std::fs::read_dir(&outcomes).unwrap().count(), 1);
+    assert_eq!(
+        recorded(&repo, "main"),
+        [(
+            1,
+            vec![
+                ("a".to_owned(), "succeeded".to_owned()),
+                ("z".to_owned(), "failed".to_owned())
+            ]
+        )]
+    );
+    // The next commit is push 2; z failed last time, so it starts first,
+    // and its recorded duration is what the dry run expects.
+    repo.write("fixed", "");
+    repo.commit("fix z");
+    std::fs::remove_file(repo.path().join("order.txt")).unwrap();
+    let dry = repo.sift(&["run", "--all", "-j", "1", "--dry-run"]);
+    let text = dry.ok();
+    assert!(text.contains("z  (failed last time)"), "{text}");
+    assert!(!text.contains("no recorded duration"), "{text}");
+    let second = repo.sift(&["run", "--all", "-j", "1"]);
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert_eq!(lines(&repo, "order.txt"), ["z", "a"]);
+    assert_eq!(read(&repo, "push.txt").trim(), "main 2");
+    let history = recorded(&repo, "main");
+    assert_eq!(history[0].0, 2);
+    assert_eq!(history[0].1[1], ("z".to_owned(), "succeeded".to_owned()));
+    // `sift run --history` is the same table as `sift history --tasks`.
+    let table = repo.sift(&["run", "--history"]);
+    let out = table.ok();
+    assert!(out.contains("task results on pushes #2 to #1"), "{out}");
+    assert!(
+        out.lines().any(|l| l.starts_with("z ") && l.contains("PF")),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_branch_orders_by_its_base_until_it_has_runs_of_its_own() {
+    let repo = repo(TWO_TASKS);
+    assert_eq!(
+        repo.sift(&["run", "--all", "-j", "1", "--keep-going"]).code,
+        12
+    );
+    repo.git_ok(&["checkout", "-q", "-b", "feature"]);
+    repo.write("src/b.txt", "b");
+    repo.commit("feature work");
+    std::fs::remove_file(repo.path().join("order.txt")).unwrap();
+    // The base is `main`: its push 1 says z failed.
+    let run = repo.sift(&["run", "--all", "-j", "1", "--keep-going", "--base", "main"]);
+    assert_eq!(run.code, 12);
+    assert_eq!(lines(&repo, "order.txt"), ["z", "a"]);
+    assert!(run.stderr.contains("push feature #1"), "{}", run.stderr);
+    // The feature branch's own run now counts: z failed there too, and a
+    // base where z passed does not change that.
+    std::fs::remove_file(repo.path().join("order.txt")).unwrap();
+    let dry = repo.sift(&[
+        "run",
+        "--all",
+        "-j",
+        "1",
+        "--dry-run",
+        "--base-branch",
+        "nowhere",
+    ]);
+    assert!(dry.ok().contains("z  (failed last time)"), "{}", dry.stdout);
+}
+
+#[test]
+fn no_record_writes_nothing_and_an_unreachable_store_only_warns() {
+    let repo = repo(TWO_TASKS);
+    repo.write("fixed", "");
+    let run = repo.sift(&["run", "--all", "--no-record"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!repo.path().join(".sift/store").exists());
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+    assert_eq!(
+        read(&repo, "push.txt").trim(),
+        "",
+        "no SIFT_PUSH unrecorded"
+    );
+    std::fs::remove_file(repo.path().join("order.txt")).unwrap();
+    // Nothing listens on port 9 of 127.0.0.1.
+    let env = [
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "sift-test-secret-value"),
+    ];
+    let args = ["run", "--all", "--store", "s3://nowhere/sift"];
+    let run = repo.sift_env(repo.path(), &args, None, &env);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("warning: this run's results are not recorded"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("sift-test-secret-value"));
+    assert_eq!(lines(&repo, "order.txt").len(), 2, "the tasks ran");
+    // --record: the store is required, and nothing runs without it.
+    std::fs::remove_file(repo.path().join("order.txt")).unwrap();
+    let mut strict = args.to_vec();
+    strict.push("--record");
+    let run = repo.sift_env(repo.path(), &strict, None, &env);
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert!(read(&repo, "order.txt").is_empty());
+}
+
+#[test]
+fn shards_record_into_the_push_the_decision_job_recorded() {
+    let repo =
+        repo("[tasks.a]\nrun = \"true\"\n[tasks.b]\nrun = \"true\"\n[tasks.c]\nrun = \"false\"\n");
+    // Without a recorded push a shard does not record one of its own.
+    let run = repo.sift(&["run", "--all", "--shard", "1/2"]);
+    assert!(
+        run.stderr.contains("record it first (`sift plan --record`"),
+        "{}",
+        run.stderr
+    );
+    assert!(!repo.path().join(".sift/store/history").exists());
+    repo.sift(&["plan", "--record", "--all"]).ok();
+    for shard in ["1/2", "2/2"] {
+        let run = repo.sift(&["run", "--all", "--keep-going", "--shard", shard]);
+        assert!(
+            run.stderr.contains("push main #1 (recorded before)"),
+            "{}",
+            run.stderr
+        );
+    }
+    let history = recorded(&repo, "main");
+    assert_eq!(history.len(), 1);
+    let outcomes = repo
+        .path()
+        .join(".sift/store/history/v1/main/outcomes/000000000001");
+    assert_eq!(
+        std::fs::read_dir(&outcomes).unwrap().count(),
+        2,
+        "one report per shard"
+    );
+    assert_eq!(
+        history[0].1,
+        [
+            ("a".to_owned(), "succeeded".to_owned()),
+            ("b".to_owned(), "succeeded".to_owned()),
+            ("c".to_owned(), "failed".to_owned())
+        ]
+    );
+}
+
+/// Runs `args` under a pseudo-terminal (`script`), so stdout and stderr are
+/// a terminal; returns everything it printed.
+fn on_a_terminal(repo: &TestRepo, args: &str, env: &[(&str, &str)]) -> Option<String> {
+    if Command::new("script").arg("--version").output().is_err() {
+        crate::skip_or_fail("`script` (util-linux), for a pseudo-terminal");
+        return None;
+    }
+    let mut command = Command::new("script");
+    command
+        .args([
+            "-qec",
+            &format!("{} {args}", crate::sift_bin().display()),
+            "/dev/null",
+        ])
+        .current_dir(repo.path())
+        .env_remove("NO_COLOR")
+        .env_remove("CI")
+        .env_remove("GITHUB_ACTIONS")
+        .env("TERM", "xterm")
+        .env("COLUMNS", "100")
+        .env("LINES", "30")
+        .stdin(Stdio::null());
+    command.envs(env.iter().copied());
+    let output = command.output().expect("script runs");
+    Some(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+#[test]
+fn a_terminal_gets_a_live_status_area_and_ci_never_does() {
+    let repo = repo(
+        "[tasks.slow]\nrun = \"sleep 0.6; echo slow-done\"\n[tasks.other]\nrun = \"sleep 0.4\"\n",
+    );
+    let Some(live) = on_a_terminal(&repo, "run --all -j 2 --no-record", &[]) else {
+        return;
+    };
+    // The area: running tasks with elapsed times, the counts and a bar.
+    assert!(live.contains('\x1b'), "{live:?}");
+    assert!(live.contains(" running · "), "{live:?}");
+    assert!(live.contains("left"), "{live:?}");
+    assert!(live.contains("[="), "a progress bar: {live:?}");
+    // Then the plain summary table.
+    assert!(live.contains("2 of 2 kept tasks succeeded"), "{live:?}");
+    for env in [("CI", "true"), ("NO_COLOR", "1"), ("TERM", "dumb")] {
+        let plain = on_a_terminal(&repo, "run --all -j 2 --no-record", &[env]).unwrap();
+        assert!(!plain.contains('\x1b'), "{env:?}: {plain:?}");
+        assert!(plain.contains("2 of 2 kept tasks succeeded"), "{plain:?}");
+    }
+}

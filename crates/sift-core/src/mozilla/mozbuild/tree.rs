@@ -1,12 +1,13 @@
 //! moz.build files on demand, and what they say about a path: mozbuild's
 //! `files_info` for one file (reference §3.1, §3.4).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::{BlockSchedules, MOZBUILD, MozbuildFile, compile};
+use crate::config::{FileSource, WorkTree};
 use crate::diagnostic::{Diagnostics, SourceFile};
 use crate::mozilla::mozpath::files_pattern_selects;
 use crate::mozilla::schedules::MozSchedules;
@@ -77,7 +78,8 @@ impl PathAnnotations {
 /// Reads moz.build files on the ancestor directories of the paths asked
 /// about, once each, so cost grows with the change, not the tree.
 pub struct MozbuildTree {
-    root: PathBuf,
+    /// The work tree, or a past commit's tree (`sift replay`).
+    source: Arc<dyn FileSource>,
     /// Directory → its moz.build, once looked for.
     files: FxHashMap<String, Option<Arc<MozbuildFile>>>,
     /// Directory → the moz.build files that apply inside it, root first.
@@ -86,7 +88,7 @@ pub struct MozbuildTree {
 }
 
 fn read(
-    root: &Path,
+    source: &dyn FileSource,
     dir: &str,
     components: &Components,
 ) -> (Option<Arc<MozbuildFile>>, Diagnostics) {
@@ -95,20 +97,25 @@ fn read(
     } else {
         format!("{dir}/{MOZBUILD}")
     };
-    match std::fs::read(root.join(&name)) {
-        Ok(bytes) => {
-            let text = String::from_utf8_lossy(&bytes).into_owned();
+    match source.read(&name) {
+        Some(text) => {
             let (file, diags) = compile(dir, SourceFile::new(name, text), components);
             (Some(Arc::new(file)), diags)
         }
-        Err(_) => (None, Diagnostics::default()),
+        None => (None, Diagnostics::default()),
     }
 }
 
 impl MozbuildTree {
+    /// The moz.build files of the work tree at `root`.
     pub fn new(root: &Path) -> MozbuildTree {
+        MozbuildTree::with_files(Arc::new(WorkTree::new(root)))
+    }
+
+    /// The moz.build files of `source` (e.g. a past commit's tree).
+    pub fn with_files(source: Arc<dyn FileSource>) -> MozbuildTree {
         MozbuildTree {
-            root: root.to_owned(),
+            source,
             files: FxHashMap::default(),
             chains: FxHashMap::default(),
             diagnostics: Diagnostics::default(),
@@ -136,7 +143,7 @@ impl MozbuildTree {
         if let Some(known) = self.files.get(dir) {
             return known.clone();
         }
-        let (file, diags) = read(&self.root, dir, components);
+        let (file, diags) = read(self.source.as_ref(), dir, components);
         self.diagnostics.extend(diags);
         self.files.insert(dir.to_owned(), file.clone());
         file
@@ -178,8 +185,8 @@ impl MozbuildTree {
             .collect();
         dirs.sort_unstable();
         dirs.dedup();
-        let root = &self.root;
-        let loaded = crate::parallel::map(&dirs, 32, |dir| read(root, dir, components));
+        let source = self.source.as_ref();
+        let loaded = crate::parallel::map(&dirs, 32, |dir| read(source, dir, components));
         for (dir, (file, diags)) in dirs.into_iter().zip(loaded) {
             self.diagnostics.extend(diags);
             self.files.insert(dir.to_owned(), file);

@@ -1,7 +1,9 @@
-// sift report: draws the plan, run and shards embedded in this page.
+// sift report: draws the plan, run, shards and selection quality embedded in
+// this page.
 //
 // Everything comes from the JSON in #sift-data (what `sift plan --format json
-// --explain`, `sift run --format json` and `sift shard --format json` print).
+// --explain`, `sift run --format json`, `sift shard --format json` and `sift
+// quality --json` print).
 // Data only ever becomes text (textContent, attribute values): never markup.
 
 const SVG = 'http://www.w3.org/2000/svg';
@@ -89,6 +91,7 @@ const data = JSON.parse($('sift-data').textContent);
 const plan = data.plan && typeof data.plan === 'object' ? data.plan : null;
 const run = data.run && typeof data.run === 'object' ? data.run : null;
 const shards = data.shards && typeof data.shards === 'object' ? data.shards : null;
+const quality = data.quality && typeof data.quality === 'object' ? data.quality : null;
 const dryRun = !!(run && run.dry_run);
 const evidence = (plan && plan.component_evidence) || {};
 
@@ -241,6 +244,7 @@ function header() {
   if (plan && !base && !head) parts.push('change from a file list');
   if (dryRun) parts.push('dry run: the expected schedule');
   if (shards) parts.push(`${plural(arr(shards.shards).length, 'shard')}${str(shards.times) ? ` (times: ${str(shards.times)})` : ''}`);
+  if (quality) parts.push(`selection quality on ${str(quality.branch)}${pushRange(quality.pushes)}`);
   $('subtitle').textContent = parts.join(' · ');
   $('subtitle').title = [base && `base ${base}`, head && `head ${head}`].filter(Boolean).join('\n');
   document.title = `sift report${base || head ? ` · ${shortSha(head) || shortSha(base)}` : ''}`;
@@ -283,7 +287,28 @@ function header() {
     add('slowest-shard', 'Slowest shard', seconds(slowest));
     add('lower-bound', 'Lower bound', seconds(num(shards.lower_bound_seconds)));
   }
+  if (quality) {
+    const p = quality.pushes || {};
+    const sel = quality.selection || {};
+    const rate = quality.rate || {};
+    const reg = quality.regressions || {};
+    add('pushes', 'Pushes', (num(p.count) || 0).toLocaleString('en'), `${(num(p.backstop) || 0).toLocaleString('en')} backstop, ${(num(p.shadow) || 0).toLocaleString('en')} shadow`);
+    add('saved', 'Task time saved', percent(num(sel.skipped_seconds_share)), `${seconds(num(sel.skipped_seconds))} of ${seconds(num(sel.task_seconds))}`);
+    add('skipped-runs', 'Task runs skipped', (num(sel.skipped) || 0).toLocaleString('en'), `of ${(num(sel.tasks) || 0).toLocaleString('en')}`);
+    add('false-greens', 'False greens', arr(quality.false_greens).length.toLocaleString('en'), `${(num(reg.caught) || 0).toLocaleString('en')} of ${(num(reg.total) || 0).toLocaleString('en')} regressions caught on their push`);
+    const ci = arr(rate.ci95);
+    add('false-green-rate', 'False-green rate', percent(num(rate.rate), 1), ci.length === 2 && num(ci[0]) !== null ? `95% CI ${percent(ci[0], 1)}–${percent(ci[1], 1)}` : 'no failing pushes');
+  }
   $('generator').textContent = `Made by ${str(data.generator) || 'sift'} from the JSON embedded in this page; it needs no network.`;
+}
+
+function percent(share, digits = 0) {
+  return share === null || share === undefined || !Number.isFinite(share) ? '–' : `${(share * 100).toFixed(digits)}%`;
+}
+
+function pushRange(p) {
+  if (!p || num(p.count) === null || !p.count) return ': no pushes';
+  return `: pushes #${str(p.first)} to #${str(p.last)}${p.from ? ` (${str(p.from).slice(0, 10)} to ${str(p.to).slice(0, 10)})` : ''}`;
 }
 
 function notice(text) {
@@ -1071,6 +1096,157 @@ function shardsChart() {
   $('shards-note').textContent = `Each bar is one shard's expected seconds${segments ? ', split into its tests' : ''}; the dashed line is the lower bound, max(total / shards, the longest piece). Slowest shard ${seconds(slowest)}${ratio}.${unknown ? ` ${plural(unknown, 'test')} had no recorded time and count 0 s.` : ''}${str(shards.times) ? ` Times: ${str(shards.times)}.` : ''}`;
 }
 
+// ---------------------------------------------------------------- selection quality
+
+/** Pushes drawn one column each up to this many; beyond, columns are bins. */
+const PUSH_COLUMNS = 400;
+
+function qualityChart() {
+  const sel = quality.selection || {};
+  const pushes = arr(sel.per_push).filter((p) => p && typeof p === 'object' && num(p.number) !== null);
+  if (!pushes.length) {
+    $('quality-note').textContent = 'No pushes with recorded tasks in this range.';
+    return;
+  }
+  pushes.sort((a, b) => a.number - b.number);
+  const binSize = Math.ceil(pushes.length / PUSH_COLUMNS);
+  const bins = [];
+  for (let i = 0; i < pushes.length; i += binSize) {
+    const group = pushes.slice(i, i + binSize);
+    bins.push({
+      first: group[0].number,
+      last: group[group.length - 1].number,
+      kept: group.reduce((m, p) => m + (num(p.kept) || 0), 0),
+      skipped: group.reduce((m, p) => m + (num(p.skipped) || 0), 0),
+      backstop: group.filter((p) => p.backstop).length,
+      shadow: group.filter((p) => str(p.mode) === 'shadow').length,
+    });
+  }
+  const binOf = (n) => {
+    let lo = 0, hi = bins.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (bins[mid].first <= n) lo = mid; else hi = mid - 1;
+    }
+    return lo;
+  };
+  const greens = arr(quality.false_greens).filter((g) => g && typeof g === 'object');
+  const width = Math.max(640, chartWidth);
+  const left = 50, right = 12, top = 40, plot = 160;
+  const colW = (width - left - right) / bins.length;
+  const most = bins.reduce((m, b) => Math.max(m, b.kept + b.skipped), 0) || 1;
+  const scale = plot / most;
+  const height = top + plot + 34;
+  const chart = svg('svg', { width, height, viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': `Task runs kept and skipped on each of ${plural(pushes.length, 'push', 'pushes')}${binSize > 1 ? `, ${binSize} pushes per column` : ''}; ${plural(greens.length, 'false green')} marked` });
+  // The task-run axis.
+  const step = niceStep(most, 4);
+  const grid = svg('g', { class: 'grid' }), ax = svg('g', { class: 'axis' });
+  for (let v = 0; v <= most + 1e-9; v += step) {
+    const y = top + plot - v * scale;
+    grid.append(svg('line', { x1: left, x2: width - right, y1: y, y2: y }));
+    ax.append(svg('text', { x: left - 6, y: y + 4, 'text-anchor': 'end', text: v.toLocaleString('en') }));
+  }
+  chart.append(grid, ax);
+  // False-green windows: the pushes a skipped failure stayed hidden.
+  const windows = svg('g', { class: 'fg-windows' });
+  greens.forEach((g) => {
+    const w = arr(g.window);
+    if (w.length !== 2 || num(w[0]) === null || num(w[1]) === null) return;
+    const a = binOf(w[0]), b = binOf(w[1]);
+    const words = `${str(g.task)}: broken from #${w[0]}, seen failing on #${w[1]}${g.detected_by ? ` (${str(g.detected_by)} run)` : ''}`;
+    windows.append(svg('rect', { class: 'fg-window', x: left + a * colW, y: top - 14, width: Math.max(3, (b - a + 1) * colW), height: plot + 14 }, svg('title', { text: words })));
+    windows.append(svg('text', { class: 'fg-label', x: left + a * colW + 2, y: top - 4, text: `✗ ${fit(str(g.task), 24)}` }));
+  });
+  const columns = svg('g', { class: 'pushes' });
+  bins.forEach((b, i) => {
+    const x = left + i * colW;
+    const w = Math.max(0.6, colW - (colW > 4 ? 1 : 0));
+    const keptH = b.kept * scale, skippedH = b.skipped * scale;
+    const label = b.first === b.last ? `#${b.first}` : `#${b.first}–#${b.last}`;
+    const words = `${label}: ${b.kept.toLocaleString('en')} kept, ${b.skipped.toLocaleString('en')} skipped${b.backstop ? binSize > 1 ? `, ${b.backstop} backstop` : ', backstop push' : ''}${b.shadow ? binSize > 1 ? `, ${b.shadow} shadow` : ', shadow mode' : ''}`;
+    const g = svg('g', { class: 'push', 'data-push': b.first }, svg('title', { text: words }));
+    g.append(svg('rect', { class: 'kept-part', x, y: top + plot - keptH, width: w, height: keptH }));
+    g.append(svg('rect', { class: 'skipped-part', x, y: top + plot - keptH - skippedH, width: w, height: skippedH }));
+    if (b.backstop) g.append(svg('text', { class: 'mark backstop', x: x + w / 2, y: top + plot + 14, 'text-anchor': 'middle', text: '▲' }));
+    else if (b.shadow) g.append(svg('text', { class: 'mark shadow', x: x + w / 2, y: top + plot + 14, 'text-anchor': 'middle', text: '◇' }));
+    columns.append(g);
+  });
+  // The windows go over the columns, translucent, so they show at any width.
+  chart.append(columns, windows);
+  chart.append(svg('text', { class: 'level-label', x: left, y: height - 4, text: `push #${bins[0].first}` }));
+  chart.append(svg('text', { class: 'level-label', x: width - right, y: height - 4, 'text-anchor': 'end', text: `push #${bins[bins.length - 1].last}` }));
+  $('quality-chart').replaceChildren(chart);
+  const legend = $('quality-legend');
+  legend.replaceChildren(
+    el('li', {}, el('span', { class: 'swatch st-kept', 'aria-hidden': 'true', text: '▶' }), 'task runs kept'),
+    el('li', {}, el('span', { class: 'swatch st-skipped', 'aria-hidden': 'true', text: '○' }), 'task runs skipped'),
+    el('li', {}, el('span', { class: 'legend-mark', 'aria-hidden': 'true', text: '▲' }), 'backstop push'),
+    el('li', {}, el('span', { class: 'legend-mark', 'aria-hidden': 'true', text: '◇' }), 'shadow mode'),
+    el('li', {}, el('span', { class: 'swatch st-failed', 'aria-hidden': 'true', text: '✗' }), 'a false green: the pushes a skipped failure stayed hidden'),
+  );
+  const parts = [`Each column is ${binSize > 1 ? `${binSize} pushes` : 'one push'}: the task runs it kept (solid) and skipped (light).`];
+  const would = num(sel.would_skip), skipped = num(sel.skipped);
+  if (would !== null && skipped !== null && would > skipped) parts.push(`The selection alone would have skipped ${would.toLocaleString('en')} (backstops and shadow mode ran the rest).`);
+  const unknown = arr(sel.unknown_durations);
+  if (unknown.length) parts.push(`${plural(unknown.length, 'task')} never ran in the range, so ${unknown.length === 1 ? 'its' : 'their'} skipped time is unknown: ${fit(unknown.map(str).join(', '), 200)}.`);
+  $('quality-note').textContent = parts.join(' ');
+}
+
+function falseGreens() {
+  const greens = arr(quality.false_greens).filter((g) => g && typeof g === 'object');
+  const box = $('quality-greens');
+  if (!greens.length) {
+    box.replaceChildren(el('p', { class: 'note', text: 'No false greens: every failure in this range showed on the push that caused it (or no task failed).' }));
+    return;
+  }
+  const items = greens.map((g) => {
+    const w = arr(g.window);
+    const head = el('h4', {}, el('span', { class: 'swatch st-failed', 'aria-hidden': 'true', text: '✗' }), ' ', el('code', { text: str(g.task) }),
+      ` broke on #${str(g.push)}, skipped there, first seen failing on #${str(g.detected)}${g.detected_by ? ` (${str(g.detected_by)} run)` : ''}`);
+    const skipped = el('ul', { class: 'chain' }, arr(g.skipped_pushes).map((p) => {
+      const files = arr(p.changed_files).map(str);
+      const more = (num(p.changed_count) || files.length) - files.length;
+      return el('li', {}, el('code', { text: `#${str(p.number)} ${shortSha(p.head)}` }), ' ', str(p.reason),
+        files.length ? [el('br'), el('span', { class: 'note', text: `changed: ${files.join(', ')}${more > 0 ? ` and ${more} more` : ''}` })] : []);
+    }));
+    const chain = arr(g.chain);
+    const rules = chain.length ? el('div', {}, el('h5', { text: `Rules on #${str(g.push)}` }), el('ul', { class: 'chain' }, chain.map((c) => el('li', {},
+      el('code', { text: str(c.path) }), ': ', arr(c.rules).map(str).join('; ') || 'no rule matched', ' → components ', arr(c.components).map(str).join(', ') || 'none')))) : null;
+    const sug = g.suggestion && typeof g.suggestion === 'object' ? g.suggestion : null;
+    const fix = sug ? el('div', { class: 'suggestion' }, el('h5', { text: 'Suggestion' }), el('p', { class: 'note', text: str(sug.why) }),
+      str(sug.toml) ? el('pre', {}, el('code', { text: str(sug.toml) })) : null) : null;
+    return el('li', { class: 'false-green', 'data-task': str(g.task), 'aria-label': `false green: ${str(g.task)} from push ${str(w[0])} to ${str(w[1])}` },
+      head, el('h5', { text: `Skipped on ${plural(arr(g.skipped_pushes).length, 'push', 'pushes')}` }), skipped, rules, fix);
+  });
+  box.replaceChildren(el('ol', { class: 'false-greens' }, items));
+}
+
+function qualitySection() {
+  if (!quality) return;
+  $('quality-section').hidden = false;
+  $('quality-verdict').textContent = str(quality.verdict);
+  qualityChart();
+  falseGreens();
+  const rate = quality.rate || {};
+  const reg = quality.regressions || {};
+  const facts = [];
+  if (num(rate.failing_pushes) !== null) {
+    const ci = arr(rate.ci95);
+    facts.push(`False-green rate: ${(num(rate.missed_failing_pushes) || 0).toLocaleString('en')} of ${plural(rate.failing_pushes, 'failing push', 'failing pushes')}${num(rate.rate) !== null ? ` (${percent(rate.rate, 1)}${ci.length === 2 ? `, 95% CI ${percent(num(ci[0]), 1)}–${percent(num(ci[1]), 1)}` : ''})` : ''}, over ${plural(num(rate.truth_known_pushes) || 0, 'push', 'pushes')} with outcomes.`);
+  }
+  if (num(reg.total) !== null) facts.push(`Regressions: ${reg.total.toLocaleString('en')} (${(num(reg.caught) || 0).toLocaleString('en')} caught on their push, ${(num(reg.missed) || 0).toLocaleString('en')} missed${num(reg.unknown_start) ? `, ${reg.unknown_start} whose start is unknown` : ''}).`);
+  $('quality-rate').textContent = facts.join(' ');
+  const flaky = arr(quality.flaky).filter((f) => f && typeof f === 'object');
+  $('quality-flaky-title').hidden = !flaky.length;
+  $('quality-flaky').replaceChildren(...flaky.map((f) => el('li', {}, el('code', { text: str(f.task) }), ` failed, then passed on a retry, on ${arr(f.pushes).map((n) => `#${str(n)}`).join(', ')}`)));
+  const tests = quality.tests && typeof quality.tests === 'object' ? quality.tests : null;
+  const apfd = tests && tests.apfd ? tests.apfd : {};
+  const first = tests && tests.time_to_first_failure_s ? tests.time_to_first_failure_s : {};
+  $('quality-tests').textContent = tests
+    ? `${plural(num(tests.failing_runs) || 0, 'task run')} with failing tests, of ${(num(tests.runs) || 0).toLocaleString('en')} with test results: APFD ${num(apfd.sift) === null ? '–' : apfd.sift.toFixed(3)} with sift's order, ${num(apfd.baseline) === null ? '–' : apfd.baseline.toFixed(3)} without; first failure after ${seconds(num(first.sift))} vs ${seconds(num(first.baseline))}.`
+    : 'No recorded test results to measure the test order with.';
+}
+
 /** One tab stop for a set of items; arrow keys move between them. */
 function rove(container, items) {
   container.addEventListener('keydown', (e) => {
@@ -1143,7 +1319,7 @@ function controls() {
 
 function start() {
   if (!tasks.length && !plan) {
-    // Shards alone: no tasks to filter, draw or explain.
+    // Shards or quality alone: no tasks to filter, draw or explain.
     for (const id of ['filters', 'workspace', 'tasks-section']) $(id).hidden = true;
   }
   readFragment();
@@ -1156,6 +1332,7 @@ function start() {
   refresh();
   runChart();
   shardsChart();
+  qualitySection();
   if (state.task !== null) select(state.task, { reveal: true });
   $('main').setAttribute('aria-busy', 'false');
   performance.mark('sift-report-drawn');

@@ -273,3 +273,43 @@ fn include_matching_nothing_and_wrong_keys_in_included_files() {
         errors[0]
     );
 }
+
+#[test]
+fn lockfile_and_manifest_rules_and_init_keep_are_checked() {
+    let errors = errors_of(&format!(
+        "[init]\nkeep = [\"buld\"]\n{COMPONENTS}[[rules]]\nfiles = [\"Cargo.lock\"]\nlockfile = \"carg\"\n[[rules]]\nfiles = [\"Cargo.toml\"]\nmanifest = \"cargo\"\nexclusive = [\"linux\"]\n[[rules]]\nfiles = [\"x\"]\nlockfile = \"npm\"\nmanifest = \"npm\"\n[tasks.build]\nschedules = [\"linux\"]\n"
+    ));
+    assert_eq!(
+        errors,
+        [
+            "error: sift.toml:2:9: `[init] keep` names `buld`, which is neither a task nor a component (unknown)\n  hint: did you mean `build`?",
+            "error: sift.toml:8:12: unknown lockfile kind `carg` (not a package manager sift reads)\n  hint: did you mean `cargo`?",
+            "error: sift.toml:12:13: a `manifest` rule computes its exclusive components (remove this)\n  hint: the manifest's diff says which packages a change affects; their components are what rules give their manifests",
+            "error: sift.toml:16:12: a rule has either `lockfile` or `manifest` (second here)\n  hint: write one rule for the lockfile and one for the root manifest",
+        ]
+    );
+}
+
+#[test]
+fn a_lockfile_rule_without_versions_affects_everything_with_the_reason() {
+    let repo = Repo::new(&[(
+        "sift.toml",
+        &format!(
+            "{COMPONENTS}[[rules]]\nfiles = [\"Cargo.lock\"]\nlockfile = \"cargo\"\n[tasks.a]\nschedules = [\"linux\"]\n"
+        ),
+    )]);
+    let config = repo.config();
+    let plan = Planner::new(&config)
+        .plan(
+            Change::from_path_list("Cargo.lock\n"),
+            &PlanOptions::default(),
+        )
+        .unwrap();
+    assert!(plan.decision("a").unwrap().run);
+    match &plan.analysis.workspace[0].outcome {
+        crate::workspace::resolve::Outcome::Everything(reason) => {
+            assert!(reason.contains("no base and head versions"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+}

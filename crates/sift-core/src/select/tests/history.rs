@@ -215,3 +215,96 @@ fn backstop_section_errors_point_at_the_value() {
         "{e:?}"
     );
 }
+
+#[test]
+fn a_backstop_says_what_the_selection_alone_would_skip() {
+    let repo = Repo::new(&[("sift.toml", CONFIG)]);
+    let config = repo.config();
+    let backstop = plan(&config, &["src/a.c"], &push(true, true));
+    // Everything runs; only `not-on-backstop` ran because of the forcing:
+    // `full-fuzz` is kept by its own `on_backstop` on a backstop push.
+    assert_eq!(
+        backstop.would_skip.keys().collect::<Vec<_>>(),
+        ["not-on-backstop"]
+    );
+    assert_eq!(
+        backstop.would_skip["not-on-backstop"],
+        "not: on_backstop: main #6 is a backstop push (backstop push (5 pushes / 0.1 hours since push 1))"
+    );
+    assert!(
+        plan(&config, &["src/a.c"], &push(false, false))
+            .would_skip
+            .is_empty()
+    );
+    let json = crate::select::render::plan_json(&backstop, &config);
+    assert!(json.contains(r#""name":"not-on-backstop","run":true,"reason":"main #6: backstop push (5 pushes / 0.1 hours since push 1)","would_skip":true"#), "{json}");
+    assert_eq!(json.matches("would_skip").count(), 1, "{json}");
+}
+
+#[test]
+fn shadow_mode_keeps_everything_and_says_what_it_would_skip() {
+    let repo = Repo::new(&[("sift.toml", CONFIG)]);
+    let config = repo.config();
+    let options = PlanOptions {
+        shadow: true,
+        ..push(false, false)
+    };
+    let shadow = plan(&config, &["fuzz/x"], &options);
+    assert!(shadow.shadow);
+    assert!(shadow.tasks.iter().all(|d| d.run), "{:?}", outcome(&shadow));
+    assert_eq!(
+        shadow.would_skip.keys().collect::<Vec<_>>(),
+        ["extra-platforms", "full-fuzz"]
+    );
+    assert_eq!(
+        shadow.decision("full-fuzz").unwrap().reason,
+        "shadow: would skip: on_backstop: main #6 is not a backstop push (not a backstop (1 push / 0.0 hours since push 5))"
+    );
+    assert_eq!(
+        shadow.decision("build-linux").unwrap().reason,
+        "schedules: linux affected (by fuzz/x)"
+    );
+    // `--target`: what is not requested stays skipped, and is not a would-skip.
+    let targeted = PlanOptions {
+        targets: vec![crate::pattern::NameGlob::new("full-fuzz").unwrap()],
+        ..options
+    };
+    let shadow = plan(&config, &["fuzz/x"], &targeted);
+    assert_eq!(
+        outcome(&shadow),
+        [
+            "-build-linux",
+            "-extra-platforms",
+            "full-fuzz",
+            "-nightly-ish",
+            "-not-on-backstop",
+            "-talos"
+        ]
+    );
+    assert_eq!(shadow.would_skip.keys().collect::<Vec<_>>(), ["full-fuzz"]);
+}
+
+#[test]
+fn plan_mode_comes_from_the_configuration() {
+    let text = "[plan]\nmode = \"shadow\"\n[components]\nexclusive = [\"linux\", \"macosx\"]\n[[rules]]\nfiles = [\"l/**\"]\nexclusive = [\"linux\"]\n[tasks.mac]\nschedules = [\"macosx\"]\n";
+    let repo = Repo::new(&[("sift.toml", text)]);
+    let config = repo.config();
+    assert_eq!(config.plan_mode, crate::history::PlanMode::Shadow);
+    let shadow = plan(&config, &["l/a"], &PlanOptions::default());
+    assert!(shadow.shadow && shadow.decision("mac").unwrap().run);
+    assert!(shadow.would_skip.contains_key("mac"));
+    // `--all` runs everything anyway, and the plan still says it is shadow.
+    let all = PlanOptions {
+        all: true,
+        ..PlanOptions::default()
+    };
+    let everything = plan(&config, &["l/a"], &all);
+    assert!(everything.shadow && everything.would_skip.is_empty());
+    let errors = Repo::new(&[("sift.toml", "[plan]\nmode = \"sometimes\"\n")]).errors();
+    assert_eq!(
+        errors,
+        [
+            "error: sift.toml:2:8: unknown plan mode `sometimes` (here)\n  hint: `mode = \"enforce\"` skips what the plan skips; `mode = \"shadow\"` runs every task and records what the plan would have skipped"
+        ]
+    );
+}

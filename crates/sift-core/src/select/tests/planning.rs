@@ -275,6 +275,7 @@ fn target_narrows_requests_but_keeps_needed_dependencies() {
         targets: vec![NameGlob::new("test-*").unwrap()],
         all: false,
         push: None,
+        shadow: false,
     };
     let p = plan(&config, &["dom/a.cpp"], &options);
     assert_eq!(
@@ -307,6 +308,7 @@ fn unknown_target_is_an_error_with_suggestion() {
         targets: vec![NameGlob::new("build-linx").unwrap()],
         all: false,
         push: None,
+        shadow: false,
     };
     let change = Change::from_path_list("a");
     match Planner::new(&config).plan(change, &options) {
@@ -332,6 +334,7 @@ fn all_and_schedule_all_keep_everything_with_reason() {
             targets: vec![],
             all: true,
             push: None,
+            shadow: false,
         },
     );
     assert!(
