@@ -17,6 +17,7 @@ pub mod history;
 pub mod key;
 pub mod outcomes;
 pub mod redact;
+pub mod split;
 pub mod store;
 
 pub use archive::{ArchiveProblem, ZipDirError};

@@ -9,5 +9,6 @@
 static ALLOCATOR: sift::alloc::Allocator = sift::alloc::Allocator;
 
 fn main() -> std::process::ExitCode {
+    sift::alloc::tune_system_allocator();
     sift::main()
 }

@@ -364,8 +364,16 @@ impl<'s> Reader<'s> {
     /// Reads from the current position, which is the start of the text or
     /// of a header line, to the end, or to `stop` if a header starts there.
     fn document(&mut self, stop: Option<usize>) -> Option<Read> {
+        // Task tables are large: room for all of them up front (one
+        // counting pass), not a doubling vector copied and faulted in again.
+        let end = stop.unwrap_or(self.bytes.len());
+        let headers = if self.tasks {
+            self.text[self.pos..end].matches("\n[tasks.").count() + 1
+        } else {
+            0
+        };
         let mut read = Read {
-            tasks: Vec::new(),
+            tasks: Vec::with_capacity(headers),
             rules: Vec::new(),
             taken: Vec::new(),
             others: Vec::new(),

@@ -43,6 +43,8 @@ pub struct Graph {
     pub estimate: Vec<f64>,
     /// Expected seconds of the longest chain starting at the task (itself included).
     pub critical_path: Vec<f64>,
+    /// What a task without a recorded duration is expected to take.
+    pub fallback: f64,
 }
 
 /// The needs do not form a DAG, or name a task outside the list.
@@ -73,7 +75,16 @@ pub fn median(values: impl IntoIterator<Item = f64>) -> Option<f64> {
 }
 
 impl Graph {
+    /// A task without a recorded duration is expected to take the median of
+    /// the known ones (1 s when none is known).
     pub fn new(tasks: Vec<RunTask>) -> Result<Graph, GraphError> {
+        let fallback = median(tasks.iter().filter_map(|t| t.seconds)).unwrap_or(1.0);
+        Graph::with_fallback(tasks, fallback)
+    }
+
+    /// As [`Graph::new`], with `fallback` for tasks without a recorded
+    /// duration (a shard's part of a graph keeps the whole graph's).
+    pub fn with_fallback(tasks: Vec<RunTask>, fallback: f64) -> Result<Graph, GraphError> {
         let n = tasks.len();
         let mut dependents = vec![Vec::new(); n];
         for (i, task) in tasks.iter().enumerate() {
@@ -84,7 +95,6 @@ impl Graph {
                 dependents[need].push(i);
             }
         }
-        let fallback = median(tasks.iter().filter_map(|t| t.seconds)).unwrap_or(1.0);
         let estimate: Vec<f64> = tasks
             .iter()
             .map(|t| {
@@ -125,6 +135,7 @@ impl Graph {
             dependents,
             estimate,
             critical_path,
+            fallback,
         })
     }
 

@@ -67,3 +67,72 @@ pub fn assign(graph: &Graph, shards: usize) -> Result<Vec<usize>, ShardError> {
         })
         .collect())
 }
+
+/// The stored form of a push's split over `count` shards: the first shard of
+/// a recorded push to start stores the split it computed, and every other
+/// shard of that push (and any re-run of one) uses that split rather than
+/// its own. Each shard weighs tasks by the durations it reads when it starts,
+/// and the shards of one push start at different moments, with the results
+/// of earlier pushes (and of their own push's other shards) still arriving:
+/// computed independently, two shards could each see a task as theirs.
+pub const SPLIT_FORMAT: &str = "sift-shard-split-v1";
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SplitJson {
+    format: String,
+    push: u64,
+    count: usize,
+    /// Task name → 0-based shard, for every kept task.
+    tasks: std::collections::BTreeMap<String, usize>,
+}
+
+/// `assigned` (as [`assign`] returns it for `names`) as stored bytes.
+pub fn split_to_json(push: u64, count: usize, names: &[&str], assigned: &[usize]) -> Vec<u8> {
+    let json = SplitJson {
+        format: SPLIT_FORMAT.to_owned(),
+        push,
+        count,
+        tasks: names
+            .iter()
+            .zip(assigned)
+            .map(|(name, &shard)| ((*name).to_owned(), shard))
+            .collect(),
+    };
+    serde_json::to_vec(&json).expect("plain data serializes")
+}
+
+/// A stored split for `names`, in their order; an error says why it cannot
+/// be used (another format, push or shard count, other tasks, a shard out
+/// of range).
+pub fn split_from_json(
+    bytes: &[u8],
+    push: u64,
+    count: usize,
+    names: &[&str],
+) -> Result<Vec<usize>, String> {
+    let json: SplitJson = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    if json.format != SPLIT_FORMAT {
+        return Err(format!("a split of format `{}`", json.format));
+    }
+    if json.push != push || json.count != count {
+        return Err(format!(
+            "the split of push {} over {} shards, not of push {push} over {count}",
+            json.push, json.count
+        ));
+    }
+    if json.tasks.len() != names.len() {
+        return Err(format!(
+            "a split of {} tasks, not of these {}",
+            json.tasks.len(),
+            names.len()
+        ));
+    }
+    names
+        .iter()
+        .map(|name| match json.tasks.get(*name) {
+            Some(&shard) if shard < count => Ok(shard),
+            Some(&shard) => Err(format!("task `{name}` on shard {shard} of {count}")),
+            None => Err(format!("task `{name}` is not in it")),
+        })
+        .collect()
+}

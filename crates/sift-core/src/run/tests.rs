@@ -221,6 +221,61 @@ fn dry_run_schedule_on_two_slots() {
 }
 
 #[test]
+fn unknown_durations_take_the_given_fallback() {
+    let g = Graph::new(vec![
+        task("a", &[], Some(2.0), false),
+        task("b", &[], Some(4.0), false),
+        task("c", &[], None, false),
+    ])
+    .unwrap();
+    assert_eq!(g.fallback, 3.0);
+    assert_eq!(g.estimate, [2.0, 4.0, 3.0]);
+    // A shard holding only `c` keeps the whole plan's median for it.
+    let part = Graph::with_fallback(vec![task("c", &[], None, false)], g.fallback).unwrap();
+    assert_eq!(part.estimate, [3.0]);
+    assert_eq!(
+        Graph::new(vec![task("c", &[], None, false)])
+            .unwrap()
+            .estimate,
+        [1.0]
+    );
+}
+
+#[test]
+fn a_stored_split_reads_back_only_for_its_push_count_and_tasks() {
+    let names = ["build", "lint", "test-a"];
+    let bytes = shard::split_to_json(7, 2, &names, &[0, 1, 0]);
+    assert_eq!(
+        shard::split_from_json(&bytes, 7, 2, &names),
+        Ok(vec![0, 1, 0])
+    );
+    // Another push, another shard count, other tasks: not this split.
+    assert!(
+        shard::split_from_json(&bytes, 8, 2, &names)
+            .unwrap_err()
+            .contains("push 7")
+    );
+    assert!(shard::split_from_json(&bytes, 7, 3, &names).is_err());
+    let err = shard::split_from_json(&bytes, 7, 2, &["build", "lint", "test-b"]).unwrap_err();
+    assert!(err.contains("`test-b` is not in it"), "{err}");
+    assert!(shard::split_from_json(&bytes, 7, 2, &["build"]).is_err());
+    // A shard out of range, another format, garbage: errors, no panic.
+    let bad = String::from_utf8(bytes.clone())
+        .unwrap()
+        .replace(":1", ":5");
+    assert!(
+        shard::split_from_json(bad.as_bytes(), 7, 2, &names)
+            .unwrap_err()
+            .contains("shard 5")
+    );
+    let foreign = String::from_utf8(bytes)
+        .unwrap()
+        .replace("sift-shard-split-v1", "x");
+    assert!(shard::split_from_json(foreign.as_bytes(), 7, 2, &names).is_err());
+    assert!(shard::split_from_json(b"{", 7, 2, &names).is_err());
+}
+
+#[test]
 fn shards_keep_connected_tasks_together_and_balance() {
     let g = Graph::new(vec![
         task("build", &[], Some(1.0), false),

@@ -57,7 +57,11 @@ pub fn run(root: &Path, args: RunArgs) -> Result<u8, CliError> {
     let (graph, shard_of) = match shard_arg {
         None => (all, None),
         Some((index, count)) => {
-            let assigned = shard::assign(&all, count).map_err(|e| usage(&e.to_string()))?;
+            let mut assigned = shard::assign(&all, count).map_err(|e| usage(&e.to_string()))?;
+            if let Some(push) = &push {
+                let names: Vec<&str> = all.tasks.iter().map(|t| t.name.as_str()).collect();
+                assigned = store.fix_split(push, count, &names, assigned)?;
+            }
             let mine: Vec<bool> = assigned.iter().map(|&s| s == index - 1).collect();
             let shard_of: HashMap<String, usize> = all
                 .tasks
@@ -340,7 +344,9 @@ fn subgraph(graph: &Graph, keep: &[bool]) -> Result<Graph, CliError> {
             ..t.clone()
         })
         .collect();
-    Graph::new(tasks).map_err(|e| usage(&e.to_string()))
+    // Unknown durations count as the whole plan's median, as they did when
+    // the shards were split.
+    Graph::with_fallback(tasks, graph.fallback).map_err(|e| usage(&e.to_string()))
 }
 
 fn job_for(root: &Path, config: &Config, name: &str) -> Option<Job> {

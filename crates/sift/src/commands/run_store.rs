@@ -13,6 +13,7 @@ use std::path::Path;
 use sift_core::history::outcome::{LastRun, OutcomeReport, TaskOutcome, TaskResult, last_runs};
 use sift_core::history::{Force, PlanMode, PushContext, PushRecord};
 use sift_core::run::report::{Outcome, RunReport};
+use sift_core::run::shard;
 use sift_core::{Change, Config, Plan, PlanOptions, Planner};
 use sift_store::history::{History, PushRequest};
 use sift_store::{Store, StoreError};
@@ -216,6 +217,56 @@ impl RunStore {
             Err(error) => {
                 self.store_failed(error)?;
                 Ok((plain(change, options)?, None))
+            }
+        }
+    }
+
+    /// The split of recorded push `push` over `count` shards that all its
+    /// shards use: the one its first shard stored, else `assigned` (what this
+    /// shard computed), stored for the others. Without a history, or when
+    /// the store fails, this shard's own split, with a warning: shards that
+    /// start at different times weigh tasks by different durations and may
+    /// disagree.
+    pub fn fix_split(
+        &mut self,
+        push: &PushRecord,
+        count: usize,
+        names: &[&str],
+        assigned: Vec<usize>,
+    ) -> Result<Vec<usize>, CliError> {
+        let Some(history) = self.history.clone() else {
+            output::warning(
+                "no push history: this shard's split is its own, and shards that start at different times may split differently",
+            );
+            return Ok(assigned);
+        };
+        let digest = sift_store::key::md5_hex(&names.join("\n"));
+        let computed = shard::split_to_json(push.number, count, names, &assigned);
+        let fixed = self.runtime.block_on(history.fix_split(
+            push.number,
+            count,
+            &digest,
+            computed,
+            self.write,
+        ));
+        match fixed {
+            Ok((_, true)) => Ok(assigned),
+            Ok((bytes, false)) => match shard::split_from_json(&bytes, push.number, count, names) {
+                Ok(stored) => Ok(stored),
+                Err(why) => {
+                    let key =
+                        history
+                            .store()
+                            .full_key(&history.split_key(push.number, count, &digest));
+                    output::warning(&format!(
+                        "skipping the stored split `{key}`: {why}; this shard's split is its own"
+                    ));
+                    Ok(assigned)
+                }
+            },
+            Err(error) => {
+                self.store_failed(error)?;
+                Ok(assigned)
             }
         }
     }

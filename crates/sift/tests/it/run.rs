@@ -233,15 +233,26 @@ fn alive(pid: &str) -> bool {
 
 #[test]
 fn sigterm_stops_every_task_and_its_grandchildren() {
-    let repo = repo(
+    stops_every_task_and_its_grandchildren("TERM", "sleep 300");
+}
+
+/// Ctrl-C: SIGINT to sift. Here the grandchild even ignores SIGTERM; it is
+/// killed with the rest of its process group once the task's shell exits.
+#[test]
+fn ctrl_c_stops_every_task_and_its_grandchildren() {
+    stops_every_task_and_its_grandchildren("INT", "sh -c 'trap \\\"\\\" TERM; sleep 300'");
+}
+
+fn stops_every_task_and_its_grandchildren(signal: &str, grandchild: &str) {
+    let repo = repo(&format!(
         r#"
 [tasks.server]
-run = "sleep 300 & echo $! > grandchild.pid; wait"
+run = "{grandchild} & echo $! > grandchild.pid; wait"
 [tasks.later]
 needs = ["server"]
 run = "echo later >> ran.txt"
-"#,
-    );
+"#
+    ));
     let mut command = Command::new(crate::sift_bin());
     command
         .args(["run", "--all", "--grace", "2", "--format", "json"])
@@ -265,7 +276,7 @@ run = "echo later >> ran.txt"
         .to_owned();
     assert!(alive(&grandchild));
     let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args([&format!("-{signal}"), &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
@@ -684,6 +695,63 @@ fn shards_record_into_the_push_the_decision_job_recorded() {
             ("c".to_owned(), "failed".to_owned())
         ]
     );
+}
+
+/// Shards start at different times: a later shard sees the durations an
+/// earlier one recorded into the same push, which change how tasks weigh.
+/// Each shard still runs its share of one split, the one the first shard
+/// stored, so every task runs exactly once (and a re-run of a shard runs the
+/// same tasks again).
+#[test]
+fn shards_that_start_later_run_the_split_the_first_one_stored() {
+    let mut config = String::new();
+    for (name, seconds) in [("a", "0.8"), ("b", "0"), ("c", "0"), ("d", "0"), ("e", "0")] {
+        config.push_str(&format!(
+            "[tasks.{name}]\nrun = \"sleep {seconds}; echo {name} >> ran.txt\"\n"
+        ));
+    }
+    let repo = repo(&config);
+    repo.write(".gitignore", ".sift/\nran.txt\n");
+    repo.commit("ignore");
+    repo.sift(&["plan", "--record", "--all"]).ok();
+    let ran = |repo: &TestRepo| -> Vec<String> {
+        let text = std::fs::read_to_string(repo.path().join("ran.txt")).unwrap_or_default();
+        let mut names: Vec<String> = text.lines().map(str::to_owned).collect();
+        names.sort();
+        std::fs::remove_file(repo.path().join("ran.txt")).ok();
+        names
+    };
+    let mut per_shard = Vec::new();
+    for shard in ["1/2", "2/2"] {
+        repo.sift(&["run", "--all", "-j", "1", "--shard", shard])
+            .ok();
+        per_shard.push(ran(&repo));
+    }
+    let mut all: Vec<String> = per_shard.concat();
+    all.sort();
+    assert_eq!(all, ["a", "b", "c", "d", "e"], "shards ran {per_shard:?}");
+    let splits = repo
+        .path()
+        .join(".sift/store/history/v1/main/shards/000000000001");
+    let stored: Vec<_> = std::fs::read_dir(&splits)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert!(stored[0].starts_with("2-") && stored[0].ends_with(".json"));
+    // A re-run of shard 2, with every duration now known, runs the same.
+    repo.sift(&["run", "--all", "-j", "1", "--shard", "2/2"])
+        .ok();
+    assert_eq!(ran(&repo), per_shard[1]);
+    // A corrupt stored split is reported with its key and not used.
+    std::fs::write(splits.join(&stored[0]), "{").unwrap();
+    let run = repo.sift(&["run", "--all", "-j", "1", "--shard", "1/2"]);
+    assert!(
+        run.stderr.contains("skipping the stored split"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains(&stored[0]), "{}", run.stderr);
 }
 
 /// Runs `args` under a pseudo-terminal (`script`), so stdout and stderr are
