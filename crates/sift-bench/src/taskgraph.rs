@@ -324,7 +324,7 @@ pub fn generate(options: &GenOptions) -> Result<(), String> {
         "{{\"base_rev\": \"0123\", \"head_rev\": \"4567\", \"project\": \"autoland\", \"pushlog_id\": \"42\", \"backstop\": false, \"do_not_optimize\": [], \"files_changed\": [{}]}}\n",
         files_json.join(", ")
     );
-    write(out, "full-task-graph.json", &graph)?;
+    write(out, "full-task-graph.json", &as_taskgraph_writes(&graph)?)?;
     write(out, "target-tasks.json", &targets)?;
     write(out, "parameters.json", &params)?;
     write(
@@ -442,6 +442,17 @@ with open(d + "/taskgraph-kept.txt", "w") as f:
     f.write("".join(l + "\n" for l in sorted(t.label for t in optimized.tasks.values())))
 print(json.dumps({"cpu_ms": cpu * 1000, "wall_ms": wall * 1000}))
 "#;
+
+/// The graph as a decision task writes it (taskgraph's `write_artifact`:
+/// `json.dump(data, f, sort_keys=True, indent=2)`): labels and keys sorted,
+/// two-space indents, a line per value, which makes it about a third larger
+/// than compact JSON.
+fn as_taskgraph_writes(compact: &str) -> Result<String, String> {
+    let value: serde_json::Value =
+        serde_json::from_str(compact).map_err(|e| format!("the generated graph: {e}"))?;
+    // serde_json's `Map` is sorted (no `preserve_order` in this workspace).
+    serde_json::to_string_pretty(&value).map_err(|e| format!("the generated graph: {e}"))
+}
 
 fn write(dir: &Path, name: &str, text: &str) -> Result<(), String> {
     let path = dir.join(name);

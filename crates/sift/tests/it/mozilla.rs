@@ -479,7 +479,7 @@ fn graph_inputs_errors_and_formats() {
     assert_eq!(out.code, 11, "{out:?}");
     assert!(
         out.stderr
-            .contains("graph.json`: invalid task graph: line 2"),
+            .contains("graph.json:2:6: invalid task graph: EOF while parsing a value"),
         "{}",
         out.stderr
     );

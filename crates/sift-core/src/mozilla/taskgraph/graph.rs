@@ -2,41 +2,61 @@
 //! `parameters.yml|json`, read as they are.
 //!
 //! A full graph of 20,000 tasks is tens of megabytes, almost all of it task
-//! definitions (`"task": {...}`) that the optimizer never reads: they are
-//! skipped unparsed, and labels are borrowed from the input where they hold
-//! no escapes.
+//! definitions (`"task": {...}`) that the optimizer never reads. The fast
+//! reader (`scan.rs`, `fast.rs`) checks them and skips them without
+//! building anything; serde_json reads whatever it declines, and gives the
+//! errors. Both produce a [`RawGraph`]: borrowed labels and flat lists,
+//! which [`TaskGraph::from_raw`] turns into indices. The graph itself holds
+//! its labels in one string and its edges in flat arrays: a handful of
+//! allocations, whatever the number of tasks.
 
 use std::borrow::Cow;
 use std::fmt;
+use std::hash::{BuildHasher, Hasher};
 
-use rustc_hash::FxHashMap;
+use hashbrown::HashTable;
+use rustc_hash::{FxBuildHasher, FxHashMap};
 use serde::Deserialize;
 use serde::de::{self, IgnoredAny, MapAccess, Visitor};
+use serde_json::Value;
 
-/// One task of the graph, as the optimizer sees it.
-#[derive(Clone, Debug, Default)]
+/// "No such entry" in the graph's `u32` indices.
+const NONE: u32 = u32::MAX;
+
+/// One task of the graph, as the optimizer sees it; its lists and strings
+/// live in the [`TaskGraph`] (see its accessors).
+#[derive(Clone, Copy, Debug)]
 pub struct GraphTask {
-    pub label: String,
-    pub kind: String,
-    /// Indices of the tasks this one depends on (labels outside the graph
-    /// are dropped, as taskgraph's `TaskGraph.from_json` drops them).
-    pub dependencies: Vec<u32>,
-    /// The first entry of `optimization`: (strategy name, argument).
-    pub optimization: Option<(String, serde_json::Value)>,
-    /// `if_dependencies`, as indices.
-    pub if_dependencies: Vec<u32>,
+    /// `[start, end)` in the graph's edge list: dependencies, then `if_dependencies`.
+    deps: (u32, u32),
+    if_deps: (u32, u32),
+    optimization: u32,
+    kind: u32,
+    /// `[start, end)` in the graph's strings; `NONE` start: no list.
+    manifests: (u32, u32),
+    build_type: u32,
     pub always_target: bool,
-    pub test_manifests: Option<Vec<String>>,
-    pub build_type: Option<String>,
 }
 
 /// A full task graph: tasks sorted by label.
 #[derive(Clone, Debug, Default)]
 pub struct TaskGraph {
-    pub tasks: Vec<GraphTask>,
-    index: FxHashMap<String, u32>,
-    /// Per task, the tasks that depend on it.
-    pub dependents: Vec<Vec<u32>>,
+    /// Every label, in order; task `i`'s is `labels[label_ends[i]..label_ends[i + 1]]`.
+    labels: String,
+    label_ends: Vec<u32>,
+    index: HashTable<u32>,
+    tasks: Vec<GraphTask>,
+    /// Dependencies and `if_dependencies` of every task, as task indices.
+    edges: Vec<u32>,
+    /// Per task, the tasks that depend on it: `dependents[dependent_ends[i]..dependent_ends[i + 1]]`.
+    dependents: Vec<u32>,
+    dependent_ends: Vec<u32>,
+    /// Distinct first entries of `optimization`.
+    optimizations: Vec<(String, Value)>,
+    /// Kinds, `test_manifests` items and build types: string `i` is
+    /// `strings[string_ends[i]..string_ends[i + 1]]`.
+    strings: String,
+    string_ends: Vec<u32>,
 }
 
 /// Why a graph or its companion files could not be read.
@@ -71,7 +91,7 @@ impl GraphError {
 }
 
 #[derive(Deserialize)]
-struct RawTask<'a> {
+struct SerdeTask<'a> {
     #[serde(borrow, default)]
     kind: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
@@ -81,13 +101,13 @@ struct RawTask<'a> {
     #[serde(borrow, default)]
     if_dependencies: Option<Vec<Cow<'a, str>>>,
     #[serde(default)]
-    attributes: Option<RawAttributes>,
+    attributes: Option<SerdeAttributes>,
     #[serde(default, rename = "task")]
     _task: Option<IgnoredAny>,
 }
 
 #[derive(Deserialize)]
-struct RawAttributes {
+struct SerdeAttributes {
     #[serde(default)]
     always_target: Option<serde_json::Value>,
     #[serde(default)]
@@ -125,7 +145,7 @@ fn first_entry<'de, D: de::Deserializer<'de>>(
     deserializer.deserialize_option(First)
 }
 
-struct Entries<'a>(Vec<(Cow<'a, str>, RawTask<'a>)>);
+struct Entries<'a>(Vec<(Cow<'a, str>, SerdeTask<'a>)>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for Entries<'a> {
     fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -137,7 +157,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Entries<'a> {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut out = Vec::with_capacity(map.size_hint().unwrap_or(1024));
-                while let Some((label, task)) = map.next_entry::<Cow<'a, str>, RawTask<'a>>()? {
+                while let Some((label, task)) = map.next_entry::<Cow<'a, str>, SerdeTask<'a>>()? {
                     out.push((label, task));
                 }
                 Ok(Entries(out))
@@ -147,99 +167,379 @@ impl<'de: 'a, 'a> Deserialize<'de> for Entries<'a> {
     }
 }
 
-fn truthy(value: &serde_json::Value) -> bool {
-    match value {
-        serde_json::Value::Null => false,
-        serde_json::Value::Bool(b) => *b,
-        serde_json::Value::Number(n) => n.as_f64() != Some(0.0),
-        serde_json::Value::String(s) => !s.is_empty(),
-        serde_json::Value::Array(a) => !a.is_empty(),
-        serde_json::Value::Object(o) => !o.is_empty(),
+/// One task as a reader found it.
+#[derive(Clone, Debug)]
+pub(crate) struct ReadTask<'a> {
+    pub label: Cow<'a, [u8]>,
+    pub kind: Option<Cow<'a, [u8]>>,
+    /// `[start, end)` in [`RawGraph::refs`]: the values of `dependencies`.
+    pub dependencies: (u32, u32),
+    /// `[start, end)` in [`RawGraph::refs`].
+    pub if_dependencies: (u32, u32),
+    /// Index in [`RawGraph::optimizations`].
+    pub optimization: Option<u32>,
+    pub always_target: bool,
+    /// `[start, end)` in [`RawGraph::items`]: the strings of a
+    /// `test_manifests` list.
+    pub test_manifests: Option<(u32, u32)>,
+    pub build_type: Option<Cow<'a, [u8]>>,
+}
+
+impl<'a> ReadTask<'a> {
+    pub(crate) fn new(label: Cow<'a, [u8]>) -> ReadTask<'a> {
+        ReadTask {
+            label,
+            kind: None,
+            dependencies: (0, 0),
+            if_dependencies: (0, 0),
+            optimization: None,
+            always_target: false,
+            test_manifests: None,
+            build_type: None,
+        }
     }
 }
 
-impl TaskGraph {
-    /// Reads `full-task-graph.json` (or any graph in its format).
-    pub fn from_json(text: &[u8]) -> Result<TaskGraph, GraphError> {
-        let Entries(mut raw) = serde_json::from_slice(text).map_err(|e| GraphError::json(&e))?;
-        raw.sort_by(|a, b| a.0.cmp(&b.0));
-        if let Some(pair) = raw.windows(2).find(|w| w[0].0 == w[1].0) {
-            return Err(GraphError::Invalid(format!(
-                "task `{}` appears twice",
-                pair[0].0
-            )));
-        }
-        let index: FxHashMap<String, u32> = raw
-            .iter()
-            .enumerate()
-            .map(|(i, (label, _))| (label.to_string(), i as u32))
-            .collect();
-        let mut tasks = Vec::with_capacity(raw.len());
-        for (label, task) in raw {
-            let lookup = |name: &str| index.get(name).copied();
-            let mut dependencies: Vec<u32> = task
-                .dependencies
-                .iter()
+/// What a reader produces: the tasks in document order, their labels
+/// borrowed from the text where they hold no escapes, their lists flat.
+/// Strings are bytes: the fast reader checks the text's UTF-8 as a whole.
+#[derive(Debug, Default)]
+pub(crate) struct RawGraph<'a> {
+    pub tasks: Vec<ReadTask<'a>>,
+    /// Labels of dependencies and `if_dependencies`.
+    pub refs: Vec<Cow<'a, [u8]>>,
+    /// Items of `test_manifests` lists.
+    pub items: Vec<Cow<'a, [u8]>>,
+    /// First entries of `optimization`, shared by tasks with the same one.
+    pub optimizations: Vec<(String, Value)>,
+}
+
+fn len32(n: usize) -> u32 {
+    u32::try_from(n).expect("graphs are read only below 4 GiB")
+}
+
+impl<'a> RawGraph<'a> {
+    fn from_serde(label: Cow<'a, str>, task: SerdeTask<'a>, graph: &mut RawGraph<'a>) {
+        let bytes = |s: Cow<'a, str>| match s {
+            Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
+            Cow::Owned(s) => Cow::Owned(s.into_bytes()),
+        };
+        let mut read = ReadTask::new(bytes(label));
+        read.kind = task.kind.map(bytes);
+        let start = len32(graph.refs.len());
+        graph.refs.extend(
+            task.dependencies
+                .into_iter()
                 .flatten()
-                .filter_map(|(_, dep)| lookup(dep))
-                .collect();
-            dependencies.sort_unstable();
-            dependencies.dedup();
-            let mut if_dependencies: Vec<u32> = task
-                .if_dependencies
-                .iter()
-                .flatten()
-                .filter_map(|dep| lookup(dep))
-                .collect();
-            if_dependencies.sort_unstable();
-            if_dependencies.dedup();
-            let attributes = task.attributes;
-            let always_target = attributes
-                .as_ref()
-                .and_then(|a| a.always_target.as_ref())
-                .is_some_and(truthy);
-            let test_manifests = attributes
-                .as_ref()
-                .and_then(|a| a.test_manifests.as_ref())
-                .and_then(|v| v.as_array())
-                .map(|items| {
-                    items
-                        .iter()
-                        .filter_map(|i| i.as_str().map(str::to_owned))
-                        .collect()
-                });
-            let build_type = attributes
-                .as_ref()
-                .and_then(|a| a.build_type.as_ref())
-                .and_then(|v| v.as_str().map(str::to_owned));
-            tasks.push(GraphTask {
-                label: label.into_owned(),
-                kind: task.kind.map(Cow::into_owned).unwrap_or_default(),
-                dependencies,
-                optimization: task.optimization,
-                if_dependencies,
-                always_target,
-                test_manifests,
-                build_type,
-            });
+                .map(|(_, dep)| bytes(dep)),
+        );
+        read.dependencies = (start, len32(graph.refs.len()));
+        let start = len32(graph.refs.len());
+        graph
+            .refs
+            .extend(task.if_dependencies.into_iter().flatten().map(bytes));
+        read.if_dependencies = (start, len32(graph.refs.len()));
+        if let Some(optimization) = task.optimization {
+            read.optimization = Some(len32(graph.optimizations.len()));
+            graph.optimizations.push(optimization);
         }
-        let mut dependents: Vec<Vec<u32>> = vec![Vec::new(); tasks.len()];
-        for (i, task) in tasks.iter().enumerate() {
-            for &dep in &task.dependencies {
-                dependents[dep as usize].push(i as u32);
+        if let Some(attributes) = task.attributes {
+            read.always_target = attributes.always_target.as_ref().is_some_and(truthy);
+            if let Some(Value::Array(items)) = attributes.test_manifests {
+                let start = len32(graph.items.len());
+                graph
+                    .items
+                    .extend(items.into_iter().filter_map(|i| match i {
+                        Value::String(s) => Some(Cow::Owned(s.into_bytes())),
+                        _ => None,
+                    }));
+                read.test_manifests = Some((start, len32(graph.items.len())));
+            }
+            if let Some(Value::String(s)) = attributes.build_type {
+                read.build_type = Some(Cow::Owned(s.into_bytes()));
             }
         }
+        graph.tasks.push(read);
+    }
+
+    /// Each task with its lists, for comparing the two readers.
+    #[cfg(test)]
+    pub(crate) fn entries(&self) -> Vec<RawEntry> {
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        let refs = |(s, e): (u32, u32)| -> Vec<String> {
+            self.refs[s as usize..e as usize]
+                .iter()
+                .map(|r| text(r))
+                .collect()
+        };
+        self.tasks
+            .iter()
+            .map(|t| RawEntry {
+                label: text(&t.label),
+                kind: t.kind.as_deref().map(text),
+                dependencies: refs(t.dependencies),
+                optimization: t
+                    .optimization
+                    .map(|o| self.optimizations[o as usize].clone()),
+                if_dependencies: refs(t.if_dependencies),
+                always_target: t.always_target,
+                test_manifests: t.test_manifests.map(|(s, e)| {
+                    self.items[s as usize..e as usize]
+                        .iter()
+                        .map(|r| text(r))
+                        .collect()
+                }),
+                build_type: t.build_type.as_deref().map(text),
+            })
+            .collect()
+    }
+}
+
+/// One task with its lists (for tests).
+#[cfg(test)]
+#[derive(Debug, PartialEq)]
+pub(crate) struct RawEntry {
+    pub label: String,
+    pub kind: Option<String>,
+    pub dependencies: Vec<String>,
+    pub optimization: Option<(String, Value)>,
+    pub if_dependencies: Vec<String>,
+    pub always_target: bool,
+    pub test_manifests: Option<Vec<String>>,
+    pub build_type: Option<String>,
+}
+
+/// Python's truth value of an attribute (`always_target`).
+pub(crate) fn truthy(value: &Value) -> bool {
+    match value {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64() != Some(0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+    }
+}
+
+/// The graph as serde_json reads it: the reference, and the reader of
+/// anything the fast path declines (with serde_json's error messages).
+pub(crate) fn read_serde(text: &[u8]) -> Result<RawGraph<'_>, GraphError> {
+    let Entries(entries) = serde_json::from_slice(text).map_err(|e| GraphError::json(&e))?;
+    let mut graph = RawGraph::default();
+    for (label, task) in entries {
+        RawGraph::from_serde(label, task, &mut graph);
+    }
+    Ok(graph)
+}
+
+/// Sorts `order` by the bytes `text` gives each element, from `depth` on:
+/// sixteen bytes at a time as one integer (and how many bytes are left, to
+/// order a prefix first), then each run that ties on them, further on.
+/// Labels share long prefixes (`test-linux64/opt-mochitest-...`), where
+/// comparing strings costs a call to `memcmp` per comparison.
+fn sort_by_text<'t>(order: &mut [u32], text: &dyn Fn(u32) -> &'t [u8], depth: usize) {
+    if order.len() < 2 {
+        return;
+    }
+    if order.len() <= 8 {
+        order.sort_by(|&a, &b| text(a)[depth..].cmp(&text(b)[depth..]));
+        return;
+    }
+    let mut keyed: Vec<(u128, u8, u32)> = order
+        .iter()
+        .map(|&i| {
+            let rest = &text(i)[depth..];
+            let mut window = [0u8; 16];
+            let n = rest.len().min(16);
+            window[..n].copy_from_slice(&rest[..n]);
+            (u128::from_be_bytes(window), rest.len().min(17) as u8, i)
+        })
+        .collect();
+    keyed.sort_unstable();
+    for (slot, key) in order.iter_mut().zip(&keyed) {
+        *slot = key.2;
+    }
+    let mut start = 0;
+    while start < keyed.len() {
+        let (window, left, _) = keyed[start];
+        let end = start
+            + keyed[start..]
+                .iter()
+                .take_while(|k| k.0 == window && k.1 == left)
+                .count();
+        // Ties with more than sixteen bytes left go on; shorter ones are equal.
+        if end - start > 1 && left == 17 {
+            sort_by_text(&mut order[start..end], text, depth + 16);
+        }
+        start = end;
+    }
+}
+
+fn hash(bytes: &[u8]) -> u64 {
+    let mut hasher = FxBuildHasher.build_hasher();
+    hasher.write(bytes);
+    hasher.finish()
+}
+
+impl TaskGraph {
+    /// Reads `full-task-graph.json` (or any graph in its format): the fast
+    /// reader where it answers, else serde_json.
+    pub fn from_json(text: &[u8]) -> Result<TaskGraph, GraphError> {
+        let raw = match super::fast::read(text) {
+            Ok(raw) => raw,
+            Err(_) => read_serde(text)?,
+        };
+        TaskGraph::from_raw(raw)
+    }
+
+    /// Labels become indices (in label order), lists become flat arrays.
+    pub(crate) fn from_raw(raw: RawGraph<'_>) -> Result<TaskGraph, GraphError> {
+        let n = raw.tasks.len();
+        if n >= NONE as usize / 2 {
+            return Err(GraphError::Invalid("too many tasks".to_owned()));
+        }
+        // taskgraph writes its labels sorted: check before sorting.
+        let mut order: Vec<u32> = (0..len32(n)).collect();
+        if !raw.tasks.windows(2).all(|w| w[0].label <= w[1].label) {
+            sort_by_text(&mut order, &|i| &raw.tasks[i as usize].label, 0);
+        }
+        if let Some(pair) = order
+            .windows(2)
+            .find(|w| raw.tasks[w[0] as usize].label == raw.tasks[w[1] as usize].label)
+        {
+            return Err(GraphError::Invalid(format!(
+                "task `{}` appears twice",
+                String::from_utf8_lossy(&raw.tasks[pair[0] as usize].label)
+            )));
+        }
+        let mut labels = Vec::with_capacity(raw.tasks.iter().map(|t| t.label.len()).sum());
+        let mut label_ends = Vec::with_capacity(n + 1);
+        label_ends.push(0);
+        for &i in &order {
+            labels.extend_from_slice(&raw.tasks[i as usize].label);
+            label_ends.push(len32(labels.len()));
+        }
+        let labels = String::from_utf8(labels)
+            .map_err(|_| GraphError::Invalid("a label is not UTF-8".to_owned()))?;
+        let label = |i: u32| {
+            &labels.as_bytes()[label_ends[i as usize] as usize..label_ends[i as usize + 1] as usize]
+        };
+        let mut index = HashTable::with_capacity(n);
+        for i in 0..len32(n) {
+            index.insert_unique(hash(label(i)), i, |&j| hash(label(j)));
+        }
+        let lookup = |name: &[u8]| index.find(hash(name), |&j| label(j) == name).copied();
+
+        // Kinds and build types are few: interned. Manifests are not.
+        let mut text: Vec<u8> = Vec::new();
+        let mut string_ends: Vec<u32> = vec![0];
+        let mut push = |bytes: &[u8], text: &mut Vec<u8>| {
+            text.extend_from_slice(bytes);
+            string_ends.push(len32(text.len()));
+            len32(string_ends.len() - 2)
+        };
+        let mut interned: FxHashMap<&[u8], u32> = FxHashMap::default();
+        let mut edges = Vec::with_capacity(raw.refs.len());
+        let mut tasks = Vec::with_capacity(n);
+        let mut manifests: Vec<u32> = Vec::new();
+        for &i in &order {
+            let read = &raw.tasks[i as usize];
+            let mut list = |(start, end): (u32, u32)| {
+                let from = edges.len();
+                edges.extend(
+                    raw.refs[start as usize..end as usize]
+                        .iter()
+                        .filter_map(|r| lookup(r)),
+                );
+                edges[from..].sort_unstable();
+                let mut kept = from;
+                for j in from..edges.len() {
+                    if j == from || edges[j] != edges[kept - 1] {
+                        edges[kept] = edges[j];
+                        kept += 1;
+                    }
+                }
+                edges.truncate(kept);
+                (len32(from), len32(kept))
+            };
+            let deps = list(read.dependencies);
+            let if_deps = list(read.if_dependencies);
+            let manifest_range = match read.test_manifests {
+                Some((start, end)) => {
+                    let from = len32(manifests.len());
+                    for item in &raw.items[start as usize..end as usize] {
+                        manifests.push(push(item, &mut text));
+                    }
+                    (from, len32(manifests.len()))
+                }
+                None => (NONE, NONE),
+            };
+            tasks.push(GraphTask {
+                deps,
+                if_deps,
+                optimization: read.optimization.unwrap_or(NONE),
+                kind: *interned
+                    .entry(read.kind.as_deref().unwrap_or_default())
+                    .or_insert_with_key(|k| push(k, &mut text)),
+                manifests: manifest_range,
+                build_type: match read.build_type.as_deref() {
+                    Some(b) => *interned.entry(b).or_insert_with_key(|k| push(k, &mut text)),
+                    None => NONE,
+                },
+                always_target: read.always_target,
+            });
+        }
+        // The manifests' items, as string ids, follow the edges.
+        let manifest_base = len32(edges.len());
+        edges.extend_from_slice(&manifests);
+        for task in &mut tasks {
+            if task.manifests.0 != NONE {
+                task.manifests = (
+                    task.manifests.0 + manifest_base,
+                    task.manifests.1 + manifest_base,
+                );
+            }
+        }
+        let mut dependent_ends = vec![0u32; n + 1];
+        for task in &tasks {
+            for &dep in &edges[task.deps.0 as usize..task.deps.1 as usize] {
+                dependent_ends[dep as usize + 1] += 1;
+            }
+        }
+        for i in 0..n {
+            dependent_ends[i + 1] += dependent_ends[i];
+        }
+        let mut fill = dependent_ends.clone();
+        let mut dependents = vec![0u32; dependent_ends[n] as usize];
+        for (i, task) in tasks.iter().enumerate() {
+            for &dep in &edges[task.deps.0 as usize..task.deps.1 as usize] {
+                dependents[fill[dep as usize] as usize] = i as u32;
+                fill[dep as usize] += 1;
+            }
+        }
+        let strings = String::from_utf8(text)
+            .map_err(|_| GraphError::Invalid("an attribute is not UTF-8".to_owned()))?;
         let graph = TaskGraph {
-            tasks,
+            labels,
+            label_ends,
             index,
+            tasks,
+            edges,
             dependents,
+            dependent_ends,
+            optimizations: raw.optimizations,
+            strings,
+            string_ends,
         };
         graph.check_acyclic()?;
         Ok(graph)
     }
 
     pub fn get(&self, label: &str) -> Option<u32> {
-        self.index.get(label).copied()
+        let bytes = label.as_bytes();
+        self.index
+            .find(hash(bytes), |&j| self.label(j).as_bytes() == bytes)
+            .copied()
     }
 
     pub fn len(&self) -> usize {
@@ -250,20 +550,96 @@ impl TaskGraph {
         self.tasks.is_empty()
     }
 
+    /// Task `i`'s label.
+    pub fn label(&self, i: u32) -> &str {
+        &self.labels[self.label_ends[i as usize] as usize..self.label_ends[i as usize + 1] as usize]
+    }
+
+    /// Task `i`'s kind (empty when the graph gives none).
+    pub fn kind(&self, i: u32) -> &str {
+        self.string(self.tasks[i as usize].kind)
+    }
+
+    fn string(&self, id: u32) -> &str {
+        &self.strings
+            [self.string_ends[id as usize] as usize..self.string_ends[id as usize + 1] as usize]
+    }
+
+    /// The tasks task `i` depends on (those in the graph), ascending.
+    pub fn dependencies(&self, i: u32) -> &[u32] {
+        let (start, end) = self.tasks[i as usize].deps;
+        &self.edges[start as usize..end as usize]
+    }
+
+    /// Task `i`'s `if_dependencies` (those in the graph), ascending.
+    pub fn if_dependencies(&self, i: u32) -> &[u32] {
+        let (start, end) = self.tasks[i as usize].if_deps;
+        &self.edges[start as usize..end as usize]
+    }
+
+    /// The tasks that depend on task `i`, ascending.
+    pub fn dependents(&self, i: u32) -> &[u32] {
+        &self.dependents
+            [self.dependent_ends[i as usize] as usize..self.dependent_ends[i as usize + 1] as usize]
+    }
+
+    /// The first entry of task `i`'s `optimization`: (strategy, argument).
+    pub fn optimization(&self, i: u32) -> Option<(&str, &Value)> {
+        self.optimization_id(i).map(|o| {
+            let (name, arg) = &self.optimizations[o as usize];
+            (name.as_str(), arg)
+        })
+    }
+
+    /// An id shared by the tasks whose optimization reads the same.
+    pub fn optimization_id(&self, i: u32) -> Option<u32> {
+        let o = self.tasks[i as usize].optimization;
+        (o != NONE).then_some(o)
+    }
+
+    /// How many distinct optimizations the graph's tasks use (ids are below it).
+    pub fn optimization_count(&self) -> usize {
+        self.optimizations.len()
+    }
+
+    /// Whether task `i`'s `always_target` attribute is true.
+    pub fn always_target(&self, i: u32) -> bool {
+        self.tasks[i as usize].always_target
+    }
+
+    /// The strings of task `i`'s `test_manifests` attribute, if it is a list.
+    pub fn test_manifests(&self, i: u32) -> Option<impl Iterator<Item = &str>> {
+        let (start, end) = self.tasks[i as usize].manifests;
+        (start != NONE).then(|| {
+            self.edges[start as usize..end as usize]
+                .iter()
+                .map(|&s| self.string(s))
+        })
+    }
+
+    /// Task `i`'s `build_type` attribute, if it is a string.
+    pub fn build_type(&self, i: u32) -> Option<&str> {
+        let id = self.tasks[i as usize].build_type;
+        (id != NONE).then(|| self.string(id))
+    }
+
     /// Dependents before dependencies (taskgraph's `visit_preorder`), in a
     /// fixed order: Kahn's algorithm over reverse edges, ties by label.
     pub fn preorder(&self) -> Vec<u32> {
-        let mut remaining: Vec<usize> = self.dependents.iter().map(Vec::len).collect();
-        let mut queue: std::collections::VecDeque<u32> = (0..self.tasks.len() as u32)
-            .filter(|&i| remaining[i as usize] == 0)
+        let n = self.tasks.len();
+        let mut remaining: Vec<u32> = (0..n)
+            .map(|i| self.dependent_ends[i + 1] - self.dependent_ends[i])
             .collect();
-        let mut order = Vec::with_capacity(self.tasks.len());
-        while let Some(i) = queue.pop_front() {
-            order.push(i);
-            for &dep in &self.tasks[i as usize].dependencies {
+        let mut order: Vec<u32> = Vec::with_capacity(n);
+        order.extend((0..len32(n)).filter(|&i| remaining[i as usize] == 0));
+        let mut next = 0;
+        while next < order.len() {
+            let i = order[next];
+            next += 1;
+            for &dep in self.dependencies(i) {
                 remaining[dep as usize] -= 1;
                 if remaining[dep as usize] == 0 {
-                    queue.push_back(dep);
+                    order.push(dep);
                 }
             }
         }
@@ -281,7 +657,7 @@ impl TaskGraph {
             .iter()
             .position(|s| !s)
             .expect("some task is not ordered");
-        Err(GraphError::Cycle(self.tasks[stuck].label.clone()))
+        Err(GraphError::Cycle(self.label(stuck as u32).to_owned()))
     }
 }
 

@@ -6,9 +6,11 @@
 //! they answer "remove?", so in a graph `always` removes a task and `never`
 //! keeps it.
 
+mod fast;
 pub mod graph;
 pub mod optimize;
 pub mod params;
+mod scan;
 pub mod strategies;
 
 pub use graph::{GraphError, GraphTask, TaskGraph, target_tasks_from_json};

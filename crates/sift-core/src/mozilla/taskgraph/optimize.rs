@@ -10,10 +10,11 @@
 //! task depends on is never removed.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::graph::{GraphTask, TaskGraph};
+use super::graph::TaskGraph;
 use super::params::{AlwaysTarget, Params, PushlogId};
 use super::strategies::{Answer, Registered, Registry, Strategy, split};
 use crate::mozilla::mozpath::MozPattern;
@@ -52,13 +53,81 @@ pub struct TaskDecision {
     pub needed_by: Vec<String>,
 }
 
-/// The optimizer's answer.
+/// The optimizer's answer: per task, kept or not and why, kept compact
+/// (a 20,000-task graph shares a few dozen reasons); [`Outcome::decisions`]
+/// spells them out.
 #[derive(Debug)]
 pub struct Outcome {
-    /// Every task of the full graph, sorted by label.
-    pub decisions: Vec<TaskDecision>,
+    kept: Vec<bool>,
+    why: Vec<Why>,
+    /// Reasons given by strategies (shared by the tasks whose optimization
+    /// reads the same) and by the replacement phase.
+    texts: Vec<String>,
+    /// The kept dependents behind each "dependent tasks".
+    needs: Vec<Vec<u32>>,
     /// Strategies sift could not evaluate, each once, with a task count.
     pub notes: Vec<String>,
+}
+
+/// Why a task was kept or removed, in an [`Outcome`].
+#[derive(Clone, Copy, Debug)]
+enum Why {
+    NotInGraph,
+    DoNotOptimize,
+    /// Index in `Outcome::needs`.
+    Dependents(u32),
+    DependentsOptimized,
+    Pruned,
+    /// Index in `Outcome::texts`.
+    Text(u32),
+}
+
+impl Outcome {
+    /// Whether task `i` is kept.
+    pub fn is_kept(&self, i: u32) -> bool {
+        self.kept[i as usize]
+    }
+
+    /// The kept tasks, in label order.
+    pub fn kept(&self) -> impl Iterator<Item = u32> + '_ {
+        (0..self.kept.len() as u32).filter(|&i| self.kept[i as usize])
+    }
+
+    /// Task `i`'s reason, in taskgraph's words first.
+    pub fn reason(&self, i: u32) -> &str {
+        match self.why[i as usize] {
+            Why::NotInGraph => "not in the target task graph",
+            Why::DoNotOptimize => "do not optimize",
+            Why::Dependents(_) => "dependent tasks",
+            Why::DependentsOptimized => "dependents optimized",
+            Why::Pruned => "if-dependencies pruning",
+            Why::Text(t) => &self.texts[t as usize],
+        }
+    }
+
+    /// For "dependent tasks": the kept dependents of task `i`.
+    pub fn needed_by(&self, i: u32) -> &[u32] {
+        match self.why[i as usize] {
+            Why::Dependents(n) => &self.needs[n as usize],
+            _ => &[],
+        }
+    }
+
+    /// Every task of the graph, sorted by label, with its reason spelled out.
+    pub fn decisions(&self, graph: &TaskGraph) -> Vec<TaskDecision> {
+        (0..graph.len() as u32)
+            .map(|i| TaskDecision {
+                label: graph.label(i).to_owned(),
+                kept: self.is_kept(i),
+                reason: self.reason(i).to_owned(),
+                needed_by: self
+                    .needed_by(i)
+                    .iter()
+                    .map(|&d| graph.label(d).to_owned())
+                    .collect(),
+            })
+            .collect()
+    }
 }
 
 /// Why the graph cannot be optimized.
@@ -80,6 +149,9 @@ struct Evaluator<'a> {
     dirs: Vec<String>,
     /// Strategy name → tasks it was consulted for but could not answer.
     unanswered: BTreeMap<String, usize>,
+    /// The names noted during the evaluation under way (replayed for the
+    /// tasks that share its answer).
+    noted: Vec<String>,
 }
 
 impl<'a> Evaluator<'a> {
@@ -97,6 +169,7 @@ impl<'a> Evaluator<'a> {
             patterns: rustc_hash::FxHashMap::default(),
             dirs,
             unanswered: BTreeMap::new(),
+            noted: Vec::new(),
         }
     }
 
@@ -124,7 +197,13 @@ impl<'a> Evaluator<'a> {
     }
 
     /// `should_remove_task`, with a detail for the reason.
-    fn remove(&mut self, reg: &Registered, task: &GraphTask, arg: &Value) -> (Answer, String) {
+    fn remove(
+        &mut self,
+        reg: &Registered,
+        graph: &TaskGraph,
+        task: u32,
+        arg: &Value,
+    ) -> (Answer, String) {
         let yes_no = |b: bool| if b { Answer::Yes } else { Answer::No };
         match &reg.strategy {
             Strategy::Never | Strategy::IndexSearch => (Answer::No, String::new()),
@@ -194,7 +273,8 @@ impl<'a> Evaluator<'a> {
                 }
             }
             Strategy::RelevantTests => {
-                let manifests = task.test_manifests.as_deref().unwrap_or_default();
+                let manifests: Vec<&str> =
+                    graph.test_manifests(task).into_iter().flatten().collect();
                 if manifests.is_empty() {
                     return (Answer::Yes, "no test manifests".to_owned());
                 }
@@ -249,7 +329,7 @@ impl<'a> Evaluator<'a> {
                     }
                 }
             }
-            Strategy::PlatformDebug => match &task.build_type {
+            Strategy::PlatformDebug => match graph.build_type(task) {
                 Some(t) if t != "debug" => (Answer::Yes, format!("build_type {t}")),
                 _ => (Answer::No, String::new()),
             },
@@ -260,9 +340,9 @@ impl<'a> Evaluator<'a> {
                     format!("{} needs Mozilla's services: kept", reg.name),
                 )
             }
-            Strategy::Alias(sub) => self.remove(&sub.clone(), task, arg),
+            Strategy::Alias(sub) => self.remove(&sub.clone(), graph, task, arg),
             Strategy::Not(sub) => {
-                let (answer, detail) = self.remove(&sub.clone(), task, arg);
+                let (answer, detail) = self.remove(&sub.clone(), graph, task, arg);
                 (not(answer), format!("not: {detail}"))
             }
             Strategy::Any(subs) | Strategy::All(subs) => {
@@ -272,7 +352,7 @@ impl<'a> Evaluator<'a> {
                 let mut unknown = None;
                 let mut last = String::new();
                 for (sub, arg) in subs.iter().zip(args) {
-                    let (answer, detail) = self.remove(sub, task, arg);
+                    let (answer, detail) = self.remove(sub, graph, task, arg);
                     last = detail;
                     match answer {
                         Answer::Yes if any => return (Answer::Yes, last),
@@ -321,6 +401,7 @@ impl<'a> Evaluator<'a> {
 
     fn note(&mut self, name: &str) {
         *self.unanswered.entry(name.to_owned()).or_default() += 1;
+        self.noted.push(name.to_owned());
     }
 }
 
@@ -350,7 +431,6 @@ fn short(items: &[String]) -> String {
 /// Runs taskgraph's optimization over `graph`.
 pub fn optimize(graph: &TaskGraph, inputs: &Inputs) -> Result<Outcome, OptimizeError> {
     let n = graph.len();
-    let tasks = &graph.tasks;
     let params = inputs.params;
     // requested = target tasks + always_target; the target graph is their closure.
     let mut target = vec![inputs.target_tasks.is_none(); n];
@@ -361,18 +441,20 @@ pub fn optimize(graph: &TaskGraph, inputs: &Inputs) -> Result<Outcome, OptimizeE
         target[i as usize] = true;
     }
     let mut requested = target.clone();
-    for (i, task) in tasks.iter().enumerate() {
+    for i in 0..n as u32 {
         let always = match &params.enable_always_target {
-            AlwaysTarget::All => task.always_target,
+            AlwaysTarget::All => graph.always_target(i),
             AlwaysTarget::None => false,
-            AlwaysTarget::Kinds(kinds) => task.always_target && kinds.contains(&task.kind),
+            AlwaysTarget::Kinds(kinds) => {
+                graph.always_target(i) && kinds.iter().any(|k| k == graph.kind(i))
+            }
         };
-        requested[i] |= always;
+        requested[i as usize] |= always;
     }
     let mut in_graph = requested.clone();
     let mut stack: Vec<u32> = (0..n as u32).filter(|&i| in_graph[i as usize]).collect();
     while let Some(i) = stack.pop() {
-        for &dep in &tasks[i as usize].dependencies {
+        for &dep in graph.dependencies(i) {
             if !in_graph[dep as usize] {
                 in_graph[dep as usize] = true;
                 stack.push(dep);
@@ -391,7 +473,8 @@ pub fn optimize(graph: &TaskGraph, inputs: &Inputs) -> Result<Outcome, OptimizeE
         }
     }
     let dependents = |i: u32| {
-        graph.dependents[i as usize]
+        graph
+            .dependents(i)
             .iter()
             .copied()
             .filter(|&d| in_graph[d as usize])
@@ -400,8 +483,16 @@ pub fn optimize(graph: &TaskGraph, inputs: &Inputs) -> Result<Outcome, OptimizeE
     let mut evaluator = Evaluator::new(inputs);
     let mut removed = vec![false; n];
     let mut candidate = vec![false; n];
-    let mut reasons: Vec<(String, Vec<u32>)> = vec![(String::new(), Vec::new()); n];
+    let mut why = vec![Why::NotInGraph; n];
+    let mut texts: Vec<String> = Vec::new();
+    let mut needs: Vec<Vec<u32>> = Vec::new();
     let mut unknown_names: BTreeMap<String, usize> = BTreeMap::new();
+    // Per distinct optimization: its registered strategy, and what it
+    // answered where the answer does not depend on the task.
+    let mut strategies: Vec<Option<Option<Arc<Registered>>>> =
+        vec![None; graph.optimization_count()];
+    let mut answers: Vec<Option<Memo>> = vec![None; graph.optimization_count()];
+    let mut never: Option<Memo> = None;
     let order: Vec<u32> = graph
         .preorder()
         .into_iter()
@@ -409,67 +500,101 @@ pub fn optimize(graph: &TaskGraph, inputs: &Inputs) -> Result<Outcome, OptimizeE
         .collect();
     for &t in &order {
         let ti = t as usize;
-        let task = &tasks[ti];
         let prune_deps: Vec<u32> = dependents(t)
             .filter(|&l| {
                 candidate[l as usize]
-                    && (tasks[l as usize].if_dependencies.is_empty()
-                        || tasks[l as usize].if_dependencies.contains(&t))
+                    && (graph.if_dependencies(l).is_empty()
+                        || graph.if_dependencies(l).contains(&t))
             })
             .collect();
         enum Step {
-            Keep(String, Vec<u32>),
-            Remove(String),
-            Candidate(String),
+            Keep(Why),
+            Remove(Why),
+            Candidate(Why),
         }
         let step = if do_not_optimize[ti] {
-            Step::Keep("do not optimize".to_owned(), Vec::new())
+            Step::Keep(Why::DoNotOptimize)
         } else {
             let needing: Vec<u32> = dependents(t)
                 .filter(|&l| !removed[l as usize] && !prune_deps.contains(&l))
                 .collect();
             if !needing.is_empty() {
-                Step::Keep("dependent tasks".to_owned(), needing)
+                needs.push(needing);
+                Step::Keep(Why::Dependents(needs.len() as u32 - 1))
             } else if !requested[ti] {
-                Step::Remove("dependents optimized".to_owned())
+                Step::Remove(Why::DependentsOptimized)
             } else {
-                let (opt_by, answer, detail) = match &task.optimization {
-                    None => ("never".to_owned(), Answer::No, String::new()),
-                    Some((name, arg)) => match inputs.registry.get(name) {
+                let memo = match graph.optimization_id(t) {
+                    None => never
+                        .get_or_insert_with(|| {
+                            Memo::text(Answer::No, "never".to_owned(), &mut texts)
+                        })
+                        .clone(),
+                    Some(id) => match &answers[id as usize] {
+                        Some(memo) => memo.clone(),
                         None => {
-                            *unknown_names.entry(name.clone()).or_default() += 1;
-                            (
-                                name.clone(),
-                                Answer::Unknown,
-                                "not a strategy sift knows: kept".to_owned(),
-                            )
-                        }
-                        Some(reg) => {
-                            let (answer, detail) = evaluator.remove(&reg, task, arg);
-                            (format!("{name} ({})", reg.description()), answer, detail)
+                            let (name, arg) = graph.optimization(t).expect("has an optimization");
+                            let registered = strategies[id as usize]
+                                .get_or_insert_with(|| inputs.registry.get(name))
+                                .clone();
+                            let memo = match registered {
+                                None => {
+                                    let mut memo = Memo::text(
+                                        Answer::Unknown,
+                                        format!("{name}: not a strategy sift knows: kept"),
+                                        &mut texts,
+                                    );
+                                    memo.unknown = Some(name.to_owned());
+                                    memo
+                                }
+                                Some(reg) => {
+                                    evaluator.noted.clear();
+                                    let (answer, detail) = evaluator.remove(&reg, graph, t, arg);
+                                    let opt_by = format!("{name} ({})", reg.description());
+                                    let reason = if detail.is_empty() {
+                                        opt_by
+                                    } else {
+                                        format!("{opt_by}: {detail}")
+                                    };
+                                    let mut memo = Memo::text(answer, reason, &mut texts);
+                                    memo.noted = std::mem::take(&mut evaluator.noted);
+                                    if !uses_the_task(&reg) {
+                                        // Later tasks replay its notes.
+                                        answers[id as usize] = Some(memo.replay());
+                                    }
+                                    memo
+                                }
+                            };
+                            if memo.unknown.is_some() {
+                                answers[id as usize] = Some(memo.replay());
+                            }
+                            memo
                         }
                     },
                 };
-                let reason = if detail.is_empty() {
-                    opt_by
-                } else {
-                    format!("{opt_by}: {detail}")
-                };
-                match answer {
-                    Answer::Yes => Step::Remove(reason),
-                    _ if !task.if_dependencies.is_empty() => Step::Candidate(reason),
-                    _ => Step::Keep(reason, Vec::new()),
+                if memo.replayed {
+                    for name in &memo.noted {
+                        *evaluator.unanswered.entry(name.clone()).or_default() += 1;
+                    }
+                }
+                if let Some(name) = &memo.unknown {
+                    *unknown_names.entry(name.clone()).or_default() += 1;
+                }
+                match memo.answer {
+                    Answer::Yes => Step::Remove(memo.why),
+                    _ if !graph.if_dependencies(t).is_empty() => Step::Candidate(memo.why),
+                    _ => Step::Keep(memo.why),
                 }
             }
         };
         match step {
-            Step::Keep(reason, needing) => {
-                reasons[ti] = (reason, needing);
+            Step::Keep(reason) => {
+                why[ti] = reason;
                 // Release the prune candidates this task's keep justifies.
                 let mut queue = prune_deps;
                 while let Some(l) = queue.pop() {
                     let li = l as usize;
-                    if !candidate[li] || tasks[li].if_dependencies.is_empty() {
+                    if !candidate[li] || graph.if_dependencies(l).is_empty() {
                         continue;
                     }
                     candidate[li] = false;
@@ -479,15 +604,14 @@ pub fn optimize(graph: &TaskGraph, inputs: &Inputs) -> Result<Outcome, OptimizeE
             Step::Remove(reason) => {
                 if prune_deps.is_empty() {
                     removed[ti] = true;
-                    reasons[ti] = (reason, Vec::new());
                 } else {
                     candidate[ti] = true;
-                    reasons[ti] = (reason, Vec::new());
                 }
+                why[ti] = reason;
             }
             Step::Candidate(reason) => {
                 candidate[ti] = true;
-                reasons[ti] = (reason, Vec::new());
+                why[ti] = reason;
             }
         }
     }
@@ -506,35 +630,43 @@ pub fn optimize(graph: &TaskGraph, inputs: &Inputs) -> Result<Outcome, OptimizeE
             .collect();
         if needing.is_empty() {
             removed[ti] = true;
-            reasons[ti] = ("if-dependencies pruning".to_owned(), Vec::new());
+            why[ti] = Why::Pruned;
         } else {
             final_kept[ti] = true;
-            reasons[ti] = ("dependent tasks".to_owned(), needing);
+            needs.push(needing);
+            why[ti] = Why::Dependents(needs.len() as u32 - 1);
         }
     }
     // The replacement phase, dependencies first: "replace with nothing".
     let mut maybe_replaced = 0usize;
+    let mut replacements: Vec<Option<Answer>> = vec![None; graph.optimization_count()];
     for &t in order.iter().rev() {
         let ti = t as usize;
         if removed[ti] || do_not_optimize[ti] {
             continue;
         }
-        if tasks[ti].dependencies.iter().any(|&d| !removed[d as usize]) {
+        if graph.dependencies(t).iter().any(|&d| !removed[d as usize]) {
             continue;
         }
-        let Some((name, arg)) = &tasks[ti].optimization else {
+        let (Some(id), Some((name, arg))) = (graph.optimization_id(t), graph.optimization(t))
+        else {
             continue;
         };
-        let Some(reg) = inputs.registry.get(name) else {
+        let Some(reg) = strategies[id as usize]
+            .get_or_insert_with(|| inputs.registry.get(name))
+            .clone()
+        else {
             continue;
         };
-        match evaluator.replace(&reg, arg) {
+        let answer = *replacements[id as usize].get_or_insert_with(|| evaluator.replace(&reg, arg));
+        match answer {
             Answer::Yes => {
                 removed[ti] = true;
-                reasons[ti] = (
-                    format!("{name} ({}): replaced with nothing", reg.description()),
-                    Vec::new(),
-                );
+                texts.push(format!(
+                    "{name} ({}): replaced with nothing",
+                    reg.description()
+                ));
+                why[ti] = Why::Text(texts.len() as u32 - 1);
             }
             Answer::Unknown => maybe_replaced += 1,
             Answer::No => {}
@@ -547,11 +679,12 @@ pub fn optimize(graph: &TaskGraph, inputs: &Inputs) -> Result<Outcome, OptimizeE
         if removed[ti] {
             continue;
         }
-        for &d in &tasks[ti].dependencies {
+        for &d in graph.dependencies(t) {
             if removed[d as usize] {
                 bad.push(format!(
                     "{} depends on {} but it has been removed",
-                    tasks[ti].label, tasks[d as usize].label
+                    graph.label(t),
+                    graph.label(d)
                 ));
             }
         }
@@ -575,28 +708,59 @@ pub fn optimize(graph: &TaskGraph, inputs: &Inputs) -> Result<Outcome, OptimizeE
             "{maybe_replaced} task(s) use index-search: Taskcluster could replace them with cached tasks; sift keeps them"
         ));
     }
-    let decisions = tasks
-        .iter()
-        .enumerate()
-        .map(|(i, task)| {
-            let (reason, needing) = std::mem::take(&mut reasons[i]);
-            let kept = in_graph[i] && !removed[i];
-            TaskDecision {
-                label: task.label.clone(),
-                kept,
-                reason: if in_graph[i] {
-                    reason
-                } else {
-                    "not in the target task graph".to_owned()
-                },
-                needed_by: needing
-                    .iter()
-                    .map(|&d| tasks[d as usize].label.clone())
-                    .collect(),
-            }
-        })
-        .collect();
-    Ok(Outcome { decisions, notes })
+    let kept = (0..n).map(|i| in_graph[i] && !removed[i]).collect();
+    Ok(Outcome {
+        kept,
+        why,
+        texts,
+        needs,
+        notes,
+    })
+}
+
+/// What a strategy answered for a task: shared, where it does not depend
+/// on the task, by every task with the same optimization.
+#[derive(Clone, Debug)]
+struct Memo {
+    answer: Answer,
+    why: Why,
+    /// Strategies that could not answer (counted once per task).
+    noted: Vec<String>,
+    /// A strategy sift does not know (counted once per task).
+    unknown: Option<String>,
+    /// Whether this is a later task's copy, whose notes are still to count.
+    replayed: bool,
+}
+
+impl Memo {
+    fn text(answer: Answer, reason: String, texts: &mut Vec<String>) -> Memo {
+        texts.push(reason);
+        Memo {
+            answer,
+            why: Why::Text(texts.len() as u32 - 1),
+            noted: Vec::new(),
+            unknown: None,
+            replayed: false,
+        }
+    }
+
+    fn replay(&self) -> Memo {
+        Memo {
+            replayed: true,
+            ..self.clone()
+        }
+    }
+}
+
+/// Whether a strategy's answer depends on the task beyond its argument
+/// (its `test_manifests` or `build_type`).
+fn uses_the_task(registered: &Registered) -> bool {
+    match &registered.strategy {
+        Strategy::RelevantTests | Strategy::PlatformDebug => true,
+        Strategy::Alias(sub) | Strategy::Not(sub) => uses_the_task(sub),
+        Strategy::Any(subs) | Strategy::All(subs) => subs.iter().any(|s| uses_the_task(s)),
+        _ => false,
+    }
 }
 
 /// Whether a push is treated as a backstop: forced, recorded, else the

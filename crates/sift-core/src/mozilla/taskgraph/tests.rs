@@ -38,7 +38,7 @@ fn removed(graph: &TaskGraph, params: &Params, targets: Option<&[String]>) -> Ve
     };
     optimize(graph, &inputs)
         .unwrap()
-        .decisions
+        .decisions(graph)
         .into_iter()
         .filter(|d| !d.kept)
         .map(|d| d.label)
@@ -171,7 +171,7 @@ fn not_of_never_is_removed_in_the_replacement_phase() {
 fn only_the_first_optimization_entry_counts() {
     let g = TaskGraph::from_json(br#"{"a": {"optimization": {"never": null, "always": null}}}"#)
         .unwrap();
-    assert_eq!(g.tasks[0].optimization.as_ref().unwrap().0, "never");
+    assert_eq!(g.optimization(0).unwrap().0, "never");
 }
 
 #[test]
@@ -186,7 +186,7 @@ fn graph_errors_are_reported() {
     let g =
         TaskGraph::from_json(br#"{"a": {"dependencies": {"x": "gone"}, "optimization": null}}"#)
             .unwrap();
-    assert!(g.tasks[0].dependencies.is_empty());
+    assert!(g.dependencies(0).is_empty());
 }
 
 proptest::proptest! {
@@ -194,5 +194,285 @@ proptest::proptest! {
     fn arbitrary_json_never_panics(text in "\\PC{0,120}") {
         let _ = TaskGraph::from_json(text.as_bytes());
         let _ = Params::parse(&text);
+    }
+}
+
+/// The fast reader (`fast.rs` over `scan.rs`) against serde_json's: where
+/// the fast one answers, both answer the same; where serde_json rejects
+/// the text, the fast one does too.
+mod fast_reader {
+    use proptest::prelude::*;
+    use serde_json::{Map, Value, json};
+
+    use super::super::fast;
+    use super::super::graph::{RawEntry, RawGraph, read_serde};
+
+    /// serde reads `dependencies` into a hash map: compare them sorted.
+    fn sorted(graph: RawGraph<'_>) -> Vec<RawEntry> {
+        let mut entries = graph.entries();
+        entries.iter_mut().for_each(|e| e.dependencies.sort());
+        entries
+    }
+
+    /// Agreement on `text`; returns whether the fast reader answered.
+    fn agree(text: &[u8]) -> Result<bool, TestCaseError> {
+        let slow = read_serde(text).map(sorted);
+        match fast::read(text).map(sorted) {
+            Ok(entries) => {
+                let slow = slow.map_err(|e| {
+                    TestCaseError::fail(format!(
+                        "fast accepted what serde_json rejects ({e}): {}",
+                        String::from_utf8_lossy(text)
+                    ))
+                })?;
+                prop_assert_eq!(entries, slow, "{}", String::from_utf8_lossy(text));
+                Ok(true)
+            }
+            Err(_) => Ok(false),
+        }
+    }
+
+    fn word() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-z][a-z0-9/_.-]{0,12}",
+            Just("kind".to_owned()),
+            Just("task".to_owned()),
+            Just("label".to_owned()),
+            "\\PC{0,6}",
+            "[a-z\"\\\\/\u{e9}\u{1F600}\t\n\u{1}]{0,6}",
+        ]
+    }
+
+    /// Any JSON value, nested a few levels.
+    fn any_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            (-1e300f64..1e300).prop_map(Value::from),
+            word().prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 32, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                prop::collection::vec((word(), inner), 0..5)
+                    .prop_map(|kv| Value::Object(kv.into_iter().collect::<Map<_, _>>())),
+            ]
+        })
+    }
+
+    /// A field of a task: mostly the shapes taskgraph writes, sometimes not.
+    fn task_value(labels: Vec<String>) -> impl Strategy<Value = Value> {
+        let label = proptest::sample::select(labels);
+        let deps = prop::collection::vec((word(), label.clone()), 0..4).prop_map(|kv| {
+            Value::Object(kv.into_iter().map(|(k, v)| (k, Value::String(v))).collect())
+        });
+        let if_deps = prop::collection::vec(label.clone().prop_map(Value::String), 0..3)
+            .prop_map(Value::Array);
+        let optimization = prop_oneof![
+            Just(Value::Null),
+            Just(json!({})),
+            (word(), any_value(), any_value()).prop_map(|(k, a, b)| json!({k: a, "zz-second": b})),
+            prop::collection::vec(word().prop_map(Value::String), 0..4)
+                .prop_map(|l| json!({"skip-unless-changed": l})),
+        ];
+        let attributes = prop_oneof![
+            Just(Value::Null),
+            (any_value(), any_value(), any_value(), any_value()).prop_map(|(a, t, b, o)| {
+                json!({"always_target": a, "test_manifests": t, "build_type": b, "other": o})
+            }),
+            prop::collection::vec(word().prop_map(Value::String), 0..3)
+                .prop_map(|m| json!({"test_manifests": m, "build_type": "opt"})),
+        ];
+        let fields = (
+            prop_oneof![
+                Just(Value::Null),
+                word().prop_map(Value::String),
+                any_value()
+            ],
+            prop_oneof![4 => deps, 1 => any_value()],
+            prop_oneof![4 => optimization, 1 => any_value()],
+            prop_oneof![4 => if_deps, 1 => Just(Value::Null), 1 => any_value()],
+            prop_oneof![4 => attributes, 1 => any_value()],
+            any_value(),
+            prop::collection::vec((word(), any_value()), 0..3),
+            any::<u8>(),
+        );
+        fields.prop_map(|(kind, deps, opt, if_deps, attrs, task, extra, omit)| {
+            let mut object = Map::new();
+            for (i, (key, value)) in [
+                ("kind", kind),
+                ("dependencies", deps),
+                ("optimization", opt),
+                ("if_dependencies", if_deps),
+                ("attributes", attrs),
+                ("task", task),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                if omit & (1 << i) == 0 {
+                    object.insert(key.to_owned(), value);
+                }
+            }
+            for (key, value) in extra {
+                object.entry(key).or_insert(value);
+            }
+            Value::Object(object)
+        })
+    }
+
+    fn graph_text() -> impl Strategy<Value = String> {
+        prop::collection::vec(word(), 1..8)
+            .prop_flat_map(|labels| {
+                let tasks = prop::collection::vec(
+                    (
+                        proptest::sample::select(labels.clone()),
+                        task_value(labels.clone()),
+                    ),
+                    0..6,
+                );
+                (tasks, any::<bool>())
+            })
+            .prop_map(|(tasks, pretty)| {
+                let doc = Value::Object(tasks.into_iter().collect());
+                if pretty {
+                    serde_json::to_string_pretty(&doc).unwrap()
+                } else {
+                    serde_json::to_string(&doc).unwrap()
+                }
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        #[test]
+        fn fast_and_serde_agree_on_arbitrary_graphs(text in graph_text()) {
+            agree(text.as_bytes())?;
+        }
+
+        /// Damaged graphs: a byte replaced, inserted or removed.
+        #[test]
+        fn fast_never_accepts_what_serde_rejects(
+            text in graph_text(),
+            at in any::<prop::sample::Index>(),
+            byte in proptest::sample::select(b"{}[]:,\"\\ \t\n0-.eE+tfnulx\x01\x7f\xc3\xa9\xff".to_vec()),
+            how in 0..3u8,
+        ) {
+            let mut bytes = text.into_bytes();
+            let i = at.index(bytes.len() + 1);
+            match how {
+                0 if i < bytes.len() => bytes[i] = byte,
+                1 => bytes.insert(i, byte),
+                _ if i < bytes.len() => { bytes.remove(i); }
+                _ => bytes.push(byte),
+            }
+            agree(&bytes)?;
+        }
+
+        /// Arbitrary whitespace between tokens; escapes in labels and keys.
+        #[test]
+        fn layout_does_not_matter(
+            labels in prop::collection::vec("[a-z\u{e9}\"\\\\/\n]{1,8}", 1..5),
+            spaces in prop::collection::vec("[ \t\r\n]{0,3}", 64),
+        ) {
+            let mut doc = Map::new();
+            for (i, label) in labels.iter().enumerate() {
+                doc.insert(label.clone(), json!({
+                    "kind": "test",
+                    "dependencies": {"dep": labels[0], "dep2": labels[labels.len() - 1]},
+                    "optimization": {"skip-unless-changed": [label, "a/**"]},
+                    "attributes": {"test_manifests": [label], "always_target": i % 2 == 0},
+                    "task": {"payload": {"command": [label, 1.5e3, -0, true, null, [], {}]}},
+                }));
+            }
+            let compact = serde_json::to_string(&Value::Object(doc)).unwrap();
+            // Whitespace after every structural byte outside strings.
+            let mut spaced = String::new();
+            let mut inside = false;
+            let mut escaped = false;
+            for (n, c) in compact.chars().enumerate() {
+                spaced.push(c);
+                if inside {
+                    if escaped { escaped = false; } else if c == '\\' { escaped = true; } else if c == '"' { inside = false; }
+                } else if c == '"' {
+                    inside = true;
+                } else if "{}[]:,".contains(c) {
+                    spaced.push_str(&spaces[n % spaces.len()]);
+                }
+            }
+            prop_assert!(agree(spaced.as_bytes())?, "the fast reader declined {}", spaced);
+        }
+    }
+
+    #[test]
+    fn the_fast_reader_answers_for_graphs_as_taskgraph_writes_them() {
+        let doc = json!({
+            "build-linux64/opt": {
+                "attributes": {"build_platform": "linux64", "build_type": "opt", "always_target": true},
+                "dependencies": {"docker-image": "docker-image-x", "toolchain": "tc"},
+                "description": "a build",
+                "if_dependencies": [],
+                "kind": "build",
+                "label": "build-linux64/opt",
+                "optimization": {"build": ["linux", "firefox"]},
+                "soft_dependencies": [],
+                "task": {"payload": {"env": {"A": "\"quoted\" \\ \u{e9}"}, "maxRunTime": 7200, "retries": -1.5e-3}},
+                "task_id": null
+            },
+            "docker-image-x": {"kind": "docker-image", "optimization": null, "dependencies": {}, "task": {}},
+            "tc": {"kind": "toolchain", "optimization": {"index-search": ["a.b"], "never": null}, "task": []}
+        });
+        for text in [
+            serde_json::to_string(&doc).unwrap(),
+            serde_json::to_string_pretty(&doc).unwrap(),
+        ] {
+            assert!(agree(text.as_bytes()).unwrap(), "declined: {text}");
+        }
+        // What the fast reader declines is read by serde_json, as before.
+        let deep = format!(
+            "{{\"a\": {{\"task\": {}{}}}}}",
+            "[".repeat(70),
+            "]".repeat(70)
+        );
+        for (text, kind) in [
+            (r#"{"a": ["x"]}"#, Some("x")),
+            (r#"{"a": {"ki\u006ed": "x"}}"#, Some("x")),
+            (
+                r#"{"a": {"kind": "x", "dependencies": {"d": "b", "d": "c"}}, "b": {}, "c": {}}"#,
+                Some("x"),
+            ),
+            (&deep, None),
+        ] {
+            assert!(!agree(text.as_bytes()).unwrap(), "answered: {text}");
+            let graph = super::TaskGraph::from_json(text.as_bytes()).unwrap();
+            assert_eq!(graph.kind(0), kind.unwrap_or_default());
+        }
+        let err = super::TaskGraph::from_json(br#"{"a": {"kind": "x", "kind": "y"}}"#).unwrap_err();
+        assert_eq!(err.to_string(), "line 1, column 26: duplicate field `kind`");
+        // serde_json does not check the UTF-8 of strings it skips; the fast
+        // reader declines them, and serde_json reads the graph.
+        let text = b"{\"a\": {\"task\": \"\xff\"}}";
+        assert!(!agree(text).unwrap());
+        assert!(super::TaskGraph::from_json(text).is_ok());
+        // Numbers beyond f64: serde_json rejects them in the values it
+        // builds (`test_manifests`, `build_type`), and the fast reader too,
+        // but not in the ones both skip (`task`).
+        for text in [
+            r#"{"a": {"attributes": {"test_manifests": ["x", 1e400]}}}"#,
+            r#"{"a": {"attributes": {"test_manifests": {"k": -1e999}}}}"#,
+            r#"{"a": {"attributes": {"build_type": [2e308]}}}"#,
+        ] {
+            assert!(!agree(text.as_bytes()).unwrap(), "answered: {text}");
+            let err = super::TaskGraph::from_json(text.as_bytes()).unwrap_err();
+            assert!(err.to_string().contains("number out of range"), "{err}");
+        }
+        let text = r#"{"a": {"task": {"retries": 1e400}, "attributes": {"other": -1e999}}}"#;
+        assert!(agree(text.as_bytes()).unwrap(), "declined: {text}");
+        // Errors come from serde_json, with its line and column.
+        let err = super::TaskGraph::from_json(b"{\"a\": {\"task\": [1,]}}").unwrap_err();
+        assert_eq!(err.to_string(), "line 1, column 19: expected value");
     }
 }

@@ -1,0 +1,634 @@
+//! Stage two of the fast graph reader: the tasks' fields the optimizer uses,
+//! read from the token positions of stage one (`scan.rs`), and everything
+//! else (the task definitions, mostly) checked token by token and skipped.
+//!
+//! It takes a subset of what the serde path (`graph.rs`) takes: whatever it
+//! is unsure of — a key with an escape, a duplicate field, a field of an
+//! unexpected type, a task given as an array, nesting deeper than 63 levels,
+//! text stage one rejects — makes it decline, and the caller parses with
+//! serde_json, which gives the same answer or the error with its line and
+//! column. Where it answers, it answers as serde_json would (property-tested
+//! in `tests.rs`).
+//!
+//! A string's end is not searched for: it is the last quote before the next
+//! token (only whitespace may come between), and stage one says whether
+//! its blocks hold a backslash at all.
+
+use std::borrow::Cow;
+
+use rustc_hash::FxHashMap;
+
+use super::graph::{RawGraph, ReadTask, truthy};
+use super::scan::{Invalid, Scanner};
+
+type Read<T> = Result<T, Invalid>;
+
+/// The skipping automaton (`Reader::skip_from`): a state for each place in
+/// an object or an array, and a table from state and token class to the
+/// next state or an action.
+mod automaton {
+    /// After `{`: a key or `}`.
+    pub const OBJECT_FIRST: u8 = 0;
+    /// After `,` in an object: a key.
+    pub const OBJECT_KEY: u8 = 1;
+    /// After a key: `:`.
+    pub const OBJECT_COLON: u8 = 2;
+    /// After `:`: a value.
+    pub const OBJECT_VALUE: u8 = 3;
+    /// After a value in an object: `,` or `}`.
+    pub const OBJECT_AFTER: u8 = 4;
+    /// After `[`: a value or `]`.
+    pub const ARRAY_FIRST: u8 = 5;
+    /// After `,` in an array: a value.
+    pub const ARRAY_VALUE: u8 = 6;
+    /// After a value in an array: `,` or `]`.
+    pub const ARRAY_AFTER: u8 = 7;
+
+    /// Actions, in the high bits of a table entry; the low bits are the
+    /// next state (for `PUSH_*`, the state inside the new container).
+    pub const ERROR: u8 = 0x10;
+    pub const SCALAR: u8 = 0x20;
+    pub const PUSH_IN_OBJECT: u8 = 0x30;
+    pub const PUSH_IN_ARRAY: u8 = 0x40;
+    pub const POP: u8 = 0x50;
+
+    /// Token classes: what a token's first byte says.
+    const QUOTE: usize = 0;
+    const COLON: usize = 1;
+    const COMMA: usize = 2;
+    const OPEN_OBJECT: usize = 3;
+    const OPEN_ARRAY: usize = 4;
+    const CLOSE_OBJECT: usize = 5;
+    const CLOSE_ARRAY: usize = 6;
+    const OTHER: usize = 7;
+
+    pub static CLASS: [u8; 256] = {
+        let mut class = [OTHER as u8; 256];
+        class[b'"' as usize] = QUOTE as u8;
+        class[b':' as usize] = COLON as u8;
+        class[b',' as usize] = COMMA as u8;
+        class[b'{' as usize] = OPEN_OBJECT as u8;
+        class[b'[' as usize] = OPEN_ARRAY as u8;
+        class[b'}' as usize] = CLOSE_OBJECT as u8;
+        class[b']' as usize] = CLOSE_ARRAY as u8;
+        class
+    };
+
+    /// A value where one may start, in a container of the given kind.
+    const fn value(row: &mut [u8; 8], after: u8, push: u8) {
+        row[QUOTE] = after;
+        row[OTHER] = SCALAR | after;
+        row[OPEN_OBJECT] = push | OBJECT_FIRST;
+        row[OPEN_ARRAY] = push | ARRAY_FIRST;
+    }
+
+    pub static TABLE: [[u8; 8]; 8] = {
+        let mut table = [[ERROR; 8]; 8];
+        table[OBJECT_FIRST as usize][QUOTE] = OBJECT_COLON;
+        table[OBJECT_FIRST as usize][CLOSE_OBJECT] = POP;
+        table[OBJECT_KEY as usize][QUOTE] = OBJECT_COLON;
+        table[OBJECT_COLON as usize][COLON] = OBJECT_VALUE;
+        value(
+            &mut table[OBJECT_VALUE as usize],
+            OBJECT_AFTER,
+            PUSH_IN_OBJECT,
+        );
+        table[OBJECT_AFTER as usize][COMMA] = OBJECT_KEY;
+        table[OBJECT_AFTER as usize][CLOSE_OBJECT] = POP;
+        value(&mut table[ARRAY_FIRST as usize], ARRAY_AFTER, PUSH_IN_ARRAY);
+        table[ARRAY_FIRST as usize][CLOSE_ARRAY] = POP;
+        value(&mut table[ARRAY_VALUE as usize], ARRAY_AFTER, PUSH_IN_ARRAY);
+        table[ARRAY_AFTER as usize][COMMA] = ARRAY_VALUE;
+        table[ARRAY_AFTER as usize][CLOSE_ARRAY] = POP;
+        table
+    };
+}
+
+use automaton::{ARRAY_AFTER, ARRAY_FIRST, OBJECT_AFTER, OBJECT_FIRST};
+
+/// Nesting deeper than this (below the value being skipped) declines.
+const MAX_DEPTH: u32 = 63;
+
+const KIND: u8 = 1;
+const DEPENDENCIES: u8 = 2;
+const OPTIMIZATION: u8 = 4;
+const IF_DEPENDENCIES: u8 = 8;
+const ATTRIBUTES: u8 = 16;
+const TASK: u8 = 32;
+
+/// Reads a full task graph, or declines.
+pub(crate) fn read(bytes: &[u8]) -> Result<RawGraph<'_>, Invalid> {
+    let mut reader = Reader {
+        bytes,
+        scan: Scanner::new(bytes)?,
+        keys: Vec::new(),
+        graph: RawGraph::default(),
+        optimizations: FxHashMap::default(),
+    };
+    reader.graph()?;
+    if reader.scan.next_token().is_some() {
+        return Err(Invalid);
+    }
+    reader.scan.finish()?;
+    Ok(reader.graph)
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    scan: Scanner<'a>,
+    /// Scratch: the keys of one `dependencies` object.
+    keys: Vec<&'a [u8]>,
+    graph: RawGraph<'a>,
+    /// The text of an optimization's first entry → its index.
+    optimizations: FxHashMap<&'a [u8], u32>,
+}
+
+fn len32(n: usize) -> u32 {
+    n as u32
+}
+
+impl<'a> Reader<'a> {
+    #[inline(always)]
+    fn token(&mut self) -> Read<usize> {
+        self.scan.next_token().ok_or(Invalid)
+    }
+
+    #[inline(always)]
+    fn expect(&self, at: usize, byte: u8) -> Read<()> {
+        if self.bytes[at] == byte {
+            Ok(())
+        } else {
+            Err(Invalid)
+        }
+    }
+
+    fn graph(&mut self) -> Read<()> {
+        let start = self.token()?;
+        self.expect(start, b'{')?;
+        // Real task definitions are about 1.5 KB; this only sizes the first allocation.
+        self.graph.tasks.reserve(self.bytes.len() / 2048 + 16);
+        let mut at = self.token()?;
+        if self.bytes[at] == b'}' {
+            return Ok(());
+        }
+        loop {
+            let colon = self.token()?;
+            let label = self.text(at, colon)?;
+            self.expect(colon, b':')?;
+            let open = self.token()?;
+            let next = self.task(open, label)?;
+            match self.bytes[next] {
+                b',' => at = self.token()?,
+                b'}' => return Ok(()),
+                _ => return Err(Invalid),
+            }
+        }
+    }
+
+    /// One task's object, from its `{`; returns the token after its `}`.
+    fn task(&mut self, open: usize, label: Cow<'a, [u8]>) -> Read<usize> {
+        self.expect(open, b'{')?;
+        let mut task = ReadTask::new(label);
+        let mut seen = 0u8;
+        let mut once = |field: u8| {
+            if seen & field != 0 {
+                return Err(Invalid);
+            }
+            seen |= field;
+            Ok(())
+        };
+        let mut at = self.token()?;
+        if self.bytes[at] != b'}' {
+            loop {
+                let colon = self.token()?;
+                let key = self.key(at, colon)?;
+                self.expect(colon, b':')?;
+                let value = self.token()?;
+                at = match key {
+                    b"task" => {
+                        once(TASK)?;
+                        self.skip_value(value)?
+                    }
+                    b"kind" => {
+                        once(KIND)?;
+                        let next = self.token()?;
+                        if !self.is_null(value)? {
+                            task.kind = Some(self.text(value, next)?);
+                        }
+                        next
+                    }
+                    b"dependencies" => {
+                        once(DEPENDENCIES)?;
+                        self.dependencies(value, &mut task)?
+                    }
+                    b"optimization" => {
+                        once(OPTIMIZATION)?;
+                        self.optimization(value, &mut task)?
+                    }
+                    b"if_dependencies" => {
+                        once(IF_DEPENDENCIES)?;
+                        self.if_dependencies(value, &mut task)?
+                    }
+                    b"attributes" => {
+                        once(ATTRIBUTES)?;
+                        self.attributes(value, &mut task)?
+                    }
+                    _ => self.skip_value(value)?,
+                };
+                match self.bytes[at] {
+                    b',' => at = self.token()?,
+                    b'}' => break,
+                    _ => return Err(Invalid),
+                }
+            }
+        }
+        self.graph.tasks.push(task);
+        self.token()
+    }
+
+    /// `{name: label}` or null; duplicate names decline (serde keeps the last).
+    fn dependencies(&mut self, open: usize, task: &mut ReadTask<'a>) -> Read<usize> {
+        let start = len32(self.graph.refs.len());
+        task.dependencies = (start, start);
+        if self.is_null(open)? {
+            return self.token();
+        }
+        self.expect(open, b'{')?;
+        let mut at = self.token()?;
+        if self.bytes[at] == b'}' {
+            return self.token();
+        }
+        self.keys.clear();
+        loop {
+            let colon = self.token()?;
+            let key = self.key(at, colon)?;
+            self.keys.push(key);
+            self.expect(colon, b':')?;
+            let value = self.token()?;
+            at = self.token()?;
+            let label = self.text(value, at)?;
+            self.graph.refs.push(label);
+            match self.bytes[at] {
+                b',' => at = self.token()?,
+                b'}' => break,
+                _ => return Err(Invalid),
+            }
+        }
+        if has_duplicates(&mut self.keys) {
+            return Err(Invalid);
+        }
+        task.dependencies = (start, len32(self.graph.refs.len()));
+        self.token()
+    }
+
+    /// `[label, ...]` or null.
+    fn if_dependencies(&mut self, open: usize, task: &mut ReadTask<'a>) -> Read<usize> {
+        let start = len32(self.graph.refs.len());
+        task.if_dependencies = (start, start);
+        if self.is_null(open)? {
+            return self.token();
+        }
+        self.expect(open, b'[')?;
+        let mut at = self.token()?;
+        if self.bytes[at] == b']' {
+            return self.token();
+        }
+        loop {
+            let next = self.token()?;
+            let label = self.text(at, next)?;
+            self.graph.refs.push(label);
+            match self.bytes[next] {
+                b',' => at = self.token()?,
+                b']' => break,
+                _ => return Err(Invalid),
+            }
+        }
+        task.if_dependencies = (start, len32(self.graph.refs.len()));
+        self.token()
+    }
+
+    /// `{name: argument, ...}` or null: the first entry, parsed once per
+    /// distinct text.
+    fn optimization(&mut self, open: usize, task: &mut ReadTask<'a>) -> Read<usize> {
+        if self.is_null(open)? {
+            return self.token();
+        }
+        self.expect(open, b'{')?;
+        let at = self.token()?;
+        if self.bytes[at] == b'}' {
+            return self.token();
+        }
+        let colon = self.token()?;
+        let name = self.text(at, colon)?;
+        self.expect(colon, b':')?;
+        let value = self.token()?;
+        let after = self.skip_value(value)?;
+        let entry = &self.bytes[at..after];
+        let id = match self.optimizations.get(entry) {
+            Some(&id) => id,
+            None => {
+                let name = String::from_utf8(name.into_owned()).map_err(|_| Invalid)?;
+                let argument =
+                    serde_json::from_slice(&self.bytes[value..after]).map_err(|_| Invalid)?;
+                let id = len32(self.graph.optimizations.len());
+                self.graph.optimizations.push((name, argument));
+                self.optimizations.insert(entry, id);
+                id
+            }
+        };
+        task.optimization = Some(id);
+        self.skip_from(after, OBJECT_AFTER, 0, 1)
+    }
+
+    /// `{...}` or null: `always_target`, `test_manifests` and `build_type`.
+    fn attributes(&mut self, open: usize, task: &mut ReadTask<'a>) -> Read<usize> {
+        if self.is_null(open)? {
+            return self.token();
+        }
+        self.expect(open, b'{')?;
+        let mut at = self.token()?;
+        if self.bytes[at] == b'}' {
+            return self.token();
+        }
+        let mut seen = 0u8;
+        loop {
+            let colon = self.token()?;
+            let key = self.key(at, colon)?;
+            self.expect(colon, b':')?;
+            let value = self.token()?;
+            let field = match key {
+                b"always_target" => 1,
+                b"test_manifests" => 2,
+                b"build_type" => 4,
+                _ => 0,
+            };
+            if seen & field != 0 {
+                return Err(Invalid);
+            }
+            seen |= field;
+            at = match field {
+                1 => {
+                    let next = self.skip_value(value)?;
+                    task.always_target = match self.bytes[value] {
+                        b't' => true,
+                        b'f' | b'n' => false,
+                        _ => truthy(
+                            &serde_json::from_slice(&self.bytes[value..next])
+                                .map_err(|_| Invalid)?,
+                        ),
+                    };
+                    next
+                }
+                2 if self.bytes[value] == b'[' => self.manifests(task)?,
+                4 if self.bytes[value] == b'"' => {
+                    let next = self.token()?;
+                    task.build_type = Some(self.text(value, next)?);
+                    next
+                }
+                2 | 4 => self.skip_built(value)?,
+                _ => self.skip_value(value)?,
+            };
+            match self.bytes[at] {
+                b',' => at = self.token()?,
+                b'}' => return self.token(),
+                _ => return Err(Invalid),
+            }
+        }
+    }
+
+    /// A `test_manifests` list: its strings (other items are skipped).
+    fn manifests(&mut self, task: &mut ReadTask<'a>) -> Read<usize> {
+        let start = len32(self.graph.items.len());
+        task.test_manifests = Some((start, start));
+        let mut at = self.token()?;
+        if self.bytes[at] == b']' {
+            return self.token();
+        }
+        loop {
+            let next = if self.bytes[at] == b'"' {
+                let next = self.token()?;
+                let item = self.text(at, next)?;
+                self.graph.items.push(item);
+                next
+            } else {
+                self.skip_built(at)?
+            };
+            match self.bytes[next] {
+                b',' => at = self.token()?,
+                b']' => break,
+                _ => return Err(Invalid),
+            }
+        }
+        task.test_manifests = Some((start, len32(self.graph.items.len())));
+        self.token()
+    }
+
+    /// Whether the value at `at` is `null` (checked as a scalar).
+    #[inline]
+    fn is_null(&self, at: usize) -> Read<bool> {
+        if self.bytes[at] == b'n' {
+            self.scalar(at)?;
+            Ok(true)
+        } else {
+            Ok(false)
+        }
+    }
+
+    /// Any value, from its first token; returns the token after it.
+    #[inline]
+    fn skip_value(&mut self, at: usize) -> Read<usize> {
+        match self.bytes[at] {
+            b'"' => self.token(),
+            b'{' => {
+                let next = self.token()?;
+                self.skip_from(next, OBJECT_FIRST, 0, 1)
+            }
+            b'[' => {
+                let next = self.token()?;
+                self.skip_from(next, ARRAY_FIRST, 0, 1)
+            }
+            _ => {
+                self.scalar(at)?;
+                self.token()
+            }
+        }
+    }
+
+    /// A value the serde path builds as a `serde_json::Value` (an unusual
+    /// `test_manifests` or `build_type`), skipped and then parsed: serde_json
+    /// rejects numbers beyond `f64` in the values it builds, not in the
+    /// ones it skips.
+    #[cold]
+    fn skip_built(&mut self, at: usize) -> Read<usize> {
+        let next = self.skip_value(at)?;
+        serde_json::from_slice::<serde_json::Value>(&self.bytes[at..next]).map_err(|_| Invalid)?;
+        Ok(next)
+    }
+
+    /// Checks and skips the rest of `depth` open containers, from the
+    /// token at `at`, in `state` (of the innermost); `stack` has a bit per
+    /// enclosing level below the innermost, lowest first, set for an
+    /// object. Returns the token after the outermost closes.
+    fn skip_from(
+        &mut self,
+        mut at: usize,
+        mut state: u8,
+        mut stack: u64,
+        mut depth: u32,
+    ) -> Read<usize> {
+        use automaton::{CLASS, ERROR, POP, PUSH_IN_ARRAY, PUSH_IN_OBJECT, SCALAR, TABLE};
+        loop {
+            let entry = TABLE[state as usize & 7][CLASS[self.bytes[at] as usize] as usize];
+            state = entry & 0x0f;
+            if entry >= 0x10 {
+                match entry & 0xf0 {
+                    SCALAR => {
+                        self.scalar(at)?;
+                    }
+                    PUSH_IN_OBJECT | PUSH_IN_ARRAY => {
+                        depth += 1;
+                        if depth > MAX_DEPTH {
+                            return Err(Invalid);
+                        }
+                        stack = (stack << 1) | u64::from(entry & 0xf0 == PUSH_IN_OBJECT);
+                    }
+                    POP => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return self.token();
+                        }
+                        state = if stack & 1 == 1 {
+                            OBJECT_AFTER
+                        } else {
+                            ARRAY_AFTER
+                        };
+                        stack >>= 1;
+                    }
+                    ERROR => return Err(Invalid),
+                    _ => unreachable!("the table holds only these actions"),
+                }
+            }
+            at = self.token()?;
+        }
+    }
+
+    /// Checks the scalar at `at` (a number as JSON writes it, `true`,
+    /// `false` or `null`, ending where its run of bytes ends); returns its end.
+    #[inline]
+    fn scalar(&self, at: usize) -> Read<usize> {
+        let bytes = self.bytes;
+        let end = match bytes[at] {
+            b't' => literal(bytes, at, b"true")?,
+            b'f' => literal(bytes, at, b"false")?,
+            b'n' => literal(bytes, at, b"null")?,
+            b'-' | b'0'..=b'9' => number(bytes, at)?,
+            _ => return Err(Invalid),
+        };
+        // The scalar must fill its run: what follows is blank, a bracket, a
+        // separator or a quote (which the grammar then rejects), or the end.
+        match bytes.get(end) {
+            None => Ok(end),
+            Some(&c)
+                if c <= b' ' || matches!(c, b',' | b':' | b'[' | b']' | b'{' | b'}' | b'"') =>
+            {
+                Ok(end)
+            }
+            Some(_) => Err(Invalid),
+        }
+    }
+
+    /// The string whose opening quote is at `open`, followed by the token at
+    /// `next`: its closing quote is the last non-blank byte before `next`.
+    /// Borrowed when it has no escapes; unescaped by serde_json otherwise.
+    #[inline]
+    fn text(&self, open: usize, next: usize) -> Read<Cow<'a, [u8]>> {
+        let content = self.content(open, next)?;
+        if self.scan.may_escape(open, next) && memchr::memchr(b'\\', content).is_some() {
+            return self.unescape(open);
+        }
+        Ok(Cow::Borrowed(content))
+    }
+
+    /// A key: a string without escapes (one with escapes declines).
+    #[inline]
+    fn key(&self, open: usize, next: usize) -> Read<&'a [u8]> {
+        let content = self.content(open, next)?;
+        if self.scan.may_escape(open, next) && memchr::memchr(b'\\', content).is_some() {
+            return Err(Invalid);
+        }
+        Ok(content)
+    }
+
+    #[inline(always)]
+    fn content(&self, open: usize, next: usize) -> Read<&'a [u8]> {
+        let bytes: &'a [u8] = self.bytes;
+        let mut end = next;
+        while end > open + 1 && bytes[end - 1] <= b' ' {
+            end -= 1;
+        }
+        if bytes[open] != b'"' || end < open + 2 || bytes[end - 1] != b'"' {
+            return Err(Invalid);
+        }
+        Ok(&bytes[open + 1..end - 1])
+    }
+
+    #[cold]
+    fn unescape(&self, open: usize) -> Read<Cow<'a, [u8]>> {
+        let mut de = serde_json::Deserializer::from_slice(&self.bytes[open..]);
+        let text: String = serde::Deserialize::deserialize(&mut de).map_err(|_| Invalid)?;
+        Ok(Cow::Owned(text.into_bytes()))
+    }
+}
+
+fn literal(bytes: &[u8], at: usize, word: &[u8]) -> Read<usize> {
+    if bytes[at..].starts_with(word) {
+        Ok(at + word.len())
+    } else {
+        Err(Invalid)
+    }
+}
+
+/// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`; returns its end.
+fn number(bytes: &[u8], mut at: usize) -> Read<usize> {
+    let digit = |at: usize| bytes.get(at).is_some_and(u8::is_ascii_digit);
+    let digits = |mut at: usize| {
+        if !digit(at) {
+            return Err(Invalid);
+        }
+        while digit(at) {
+            at += 1;
+        }
+        Ok(at)
+    };
+    if bytes[at] == b'-' {
+        at += 1;
+    }
+    match bytes.get(at) {
+        Some(b'0') => at += 1,
+        Some(b'1'..=b'9') => at = digits(at)?,
+        _ => return Err(Invalid),
+    }
+    if bytes.get(at) == Some(&b'.') {
+        at = digits(at + 1)?;
+    }
+    if matches!(bytes.get(at), Some(b'e' | b'E')) {
+        at += 1;
+        if matches!(bytes.get(at), Some(b'+' | b'-')) {
+            at += 1;
+        }
+        at = digits(at)?;
+    }
+    Ok(at)
+}
+
+/// Whether any two keys are equal (sorts them).
+fn has_duplicates(keys: &mut [&[u8]]) -> bool {
+    match keys.len() {
+        0 | 1 => false,
+        2 => keys[0] == keys[1],
+        _ => {
+            keys.sort_unstable();
+            keys.windows(2).any(|w| w[0] == w[1])
+        }
+    }
+}

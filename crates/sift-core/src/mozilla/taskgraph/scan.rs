@@ -1,0 +1,427 @@
+//! Stage one of the fast graph reader: a structural index of JSON text,
+//! 64 bytes at a time, in the manner of simdjson.
+//!
+//! Each block of 64 bytes is classified into bit masks (quotes, backslashes,
+//! brackets and separators, whitespace and control bytes, non-ASCII bytes)
+//! with SSE2 compares where the target has them (through `safe_arch`, which
+//! wraps the intrinsics safely) and byte by byte elsewhere. From the masks,
+//! with carries between blocks, come the escaped characters, the inside of
+//! strings (a prefix XOR of the unescaped quotes), and the *tokens*: every
+//! bracket, colon and comma outside strings, every opening quote, and the
+//! first byte of every run of other bytes outside strings (a scalar:
+//! number, `true`, `false`, `null`, or garbage that stage two rejects).
+//!
+//! Everything a token-level reader cannot see is checked here, so that stage
+//! two (`fast.rs`) only has to check the order of the tokens and the text of
+//! scalars: control bytes inside strings, control bytes other than tab, line
+//! feed and carriage return outside them, escapes (`\"`, `\\`, `\/`, `\b`,
+//! `\f`, `\n`, `\r`, `\t`, `\uXXXX`, as serde_json accepts them), UTF-8
+//! (stricter than serde_json, which does not check strings it skips), and a
+//! string still open at the end. A failure here only means "not the fast
+//! path": the caller then parses with serde_json, which gives the error.
+
+/// The masks of one block: bit `i` is byte `i` of the block.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Masks {
+    pub quote: u64,
+    pub backslash: u64,
+    /// `{`, `}`, `[`, `]`, `:` and `,`.
+    pub structural: u64,
+    /// Bytes up to and including the space: whitespace and control bytes.
+    pub blank: u64,
+    /// Bytes below the space.
+    pub control: u64,
+    /// Whether any byte is 0x80 or above.
+    pub non_ascii: bool,
+}
+
+/// The block's masks, with SSE2 (always present on x86-64).
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[inline(always)]
+pub(crate) fn classify(block: &[u8; 64]) -> Masks {
+    use safe_arch::{
+        bitor_m128i, cmp_eq_mask_i8_m128i, load_unaligned_m128i, min_u8_m128i, move_mask_i8_m128i,
+        set_splat_i8_m128i, zeroed_m128i,
+    };
+    let splat = |b: u8| set_splat_i8_m128i(b as i8);
+    let (quote, backslash, space, below_space) =
+        (splat(b'"'), splat(b'\\'), splat(b' '), splat(0x1f));
+    let (open, close, colon, comma, case) = (
+        splat(b'{'),
+        splat(b'}'),
+        splat(b':'),
+        splat(b','),
+        splat(0x20),
+    );
+    let mask = |v| u64::from(move_mask_i8_m128i(v) as u16);
+    let mut m = Masks::default();
+    let mut high = zeroed_m128i();
+    for (k, chunk) in block.chunks_exact(16).enumerate() {
+        let v = load_unaligned_m128i(chunk.try_into().expect("16 bytes"));
+        let shift = 16 * k;
+        m.quote |= mask(cmp_eq_mask_i8_m128i(v, quote)) << shift;
+        m.backslash |= mask(cmp_eq_mask_i8_m128i(v, backslash)) << shift;
+        // `[` and `]` are `{` and `}` without the 0x20 bit.
+        let folded = bitor_m128i(v, case);
+        let brackets = bitor_m128i(
+            cmp_eq_mask_i8_m128i(folded, open),
+            cmp_eq_mask_i8_m128i(folded, close),
+        );
+        let separators = bitor_m128i(
+            cmp_eq_mask_i8_m128i(v, colon),
+            cmp_eq_mask_i8_m128i(v, comma),
+        );
+        m.structural |= mask(bitor_m128i(brackets, separators)) << shift;
+        m.blank |= mask(cmp_eq_mask_i8_m128i(min_u8_m128i(v, space), v)) << shift;
+        m.control |= mask(cmp_eq_mask_i8_m128i(min_u8_m128i(v, below_space), v)) << shift;
+        high = bitor_m128i(high, v);
+    }
+    m.non_ascii = move_mask_i8_m128i(high) != 0;
+    m
+}
+
+/// The block's masks, a byte at a time (targets without SSE2; and the
+/// reference the SIMD version is tested against).
+#[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2"), allow(dead_code))]
+pub(crate) fn classify_bytes(block: &[u8; 64]) -> Masks {
+    let mut m = Masks::default();
+    for (i, &c) in block.iter().enumerate() {
+        let bit = 1u64 << i;
+        match c {
+            b'"' => m.quote |= bit,
+            b'\\' => m.backslash |= bit,
+            b'{' | b'}' | b'[' | b']' | b':' | b',' => m.structural |= bit,
+            _ => {}
+        }
+        if c <= b' ' {
+            m.blank |= bit;
+        }
+        if c < b' ' {
+            m.control |= bit;
+        }
+        m.non_ascii |= c >= 0x80;
+    }
+    m
+}
+
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+#[inline(always)]
+pub(crate) fn classify(block: &[u8; 64]) -> Masks {
+    classify_bytes(block)
+}
+
+/// Bit `i` set where an odd number of quotes is at or before `i`.
+#[inline(always)]
+fn prefix_xor(mut x: u64) -> u64 {
+    x ^= x << 1;
+    x ^= x << 2;
+    x ^= x << 4;
+    x ^= x << 8;
+    x ^= x << 16;
+    x ^= x << 32;
+    x
+}
+
+/// The bytes escaped by a backslash, given the block's backslashes and
+/// whether its first byte is escaped by the previous block; and whether the
+/// next block's first byte is escaped.
+#[inline]
+fn escaped(backslash: u64, carry: bool) -> (u64, bool) {
+    let mut rest = backslash;
+    let mut escaped = 0u64;
+    if carry {
+        escaped = 1;
+        rest &= !1;
+    }
+    while rest != 0 {
+        let i = rest.trailing_zeros();
+        if i == 63 {
+            return (escaped, true);
+        }
+        escaped |= 2u64 << i;
+        rest &= !(3u64 << i);
+    }
+    (escaped, false)
+}
+
+/// Where the scan found text that is not JSON (or not the JSON this reader
+/// takes on its fast path).
+#[derive(Debug)]
+pub(crate) struct Invalid;
+
+/// Tokens are produced this many blocks at a time.
+const BATCH_BLOCKS: usize = 64;
+
+/// Stage one over a whole text, producing token positions in batches.
+pub(crate) struct Scanner<'a> {
+    bytes: &'a [u8],
+    /// The next block to classify.
+    block: usize,
+    blocks: usize,
+    /// All ones while inside a string at the end of the last block.
+    in_string: u64,
+    escape_carry: bool,
+    /// 1 if the last byte of the last block belonged to a scalar.
+    scalar_carry: u64,
+    /// The current batch of token positions (`len` of them, and room for
+    /// the unconditional writes of `scan_block`), and the next one to hand out.
+    tokens: Box<[u32]>,
+    len: usize,
+    next: usize,
+    /// The first block of a run of blocks with non-ASCII bytes, not yet checked.
+    non_ascii_from: Option<usize>,
+    /// One bit per block: whether it holds a backslash.
+    backslash_blocks: Vec<u64>,
+    invalid: bool,
+}
+
+impl<'a> Scanner<'a> {
+    /// A scanner over `bytes`, which must be shorter than 4 GiB.
+    pub(crate) fn new(bytes: &'a [u8]) -> Result<Scanner<'a>, Invalid> {
+        if bytes.len() >= u32::MAX as usize - 64 {
+            return Err(Invalid);
+        }
+        Ok(Scanner {
+            bytes,
+            block: 0,
+            blocks: bytes.len().div_ceil(64),
+            in_string: 0,
+            escape_carry: false,
+            scalar_carry: 0,
+            tokens: vec![0; BATCH_BLOCKS * 64 + 64].into_boxed_slice(),
+            len: 0,
+            next: 0,
+            non_ascii_from: None,
+            backslash_blocks: vec![0; bytes.len().div_ceil(64 * 64) + 1],
+            invalid: false,
+        })
+    }
+
+    /// Whether bytes `[from, to)`, already scanned, may hold a backslash.
+    #[inline]
+    pub(crate) fn may_escape(&self, from: usize, to: usize) -> bool {
+        (from / 64..=(to.max(from + 1) - 1) / 64)
+            .any(|b| self.backslash_blocks[b / 64] & (1 << (b % 64)) != 0)
+    }
+
+    /// The position of the next token; `None` at the end of the text, or
+    /// when stage one found it invalid (see [`Scanner::finish`]).
+    #[inline(always)]
+    pub(crate) fn next_token(&mut self) -> Option<usize> {
+        if self.next == self.len && !self.refill() {
+            return None;
+        }
+        let pos = self.tokens[self.next];
+        self.next += 1;
+        Some(pos as usize)
+    }
+
+    /// After the last token: whether the whole text passed stage one.
+    pub(crate) fn finish(mut self) -> Result<(), Invalid> {
+        while self.refill() {}
+        if self.invalid || self.in_string != 0 || self.next != self.len {
+            return Err(Invalid);
+        }
+        Ok(())
+    }
+
+    /// Classifies the next batch of blocks; false at the end or when invalid.
+    #[inline(never)]
+    fn refill(&mut self) -> bool {
+        self.len = 0;
+        self.next = 0;
+        while self.len == 0 {
+            if self.invalid || self.block == self.blocks {
+                self.check_utf8(self.block);
+                return false;
+            }
+            let end = (self.block + BATCH_BLOCKS).min(self.blocks);
+            for b in self.block..end {
+                self.scan_block(b);
+            }
+            self.block = end;
+        }
+        !self.invalid
+    }
+
+    #[inline(always)]
+    fn scan_block(&mut self, b: usize) {
+        let start = b * 64;
+        let masks = match self.bytes.get(start..start + 64) {
+            Some(block) => classify(block.try_into().expect("64 bytes")),
+            None => {
+                // The last, partial block, padded with spaces.
+                let mut block = [b' '; 64];
+                block[..self.bytes.len() - start].copy_from_slice(&self.bytes[start..]);
+                classify(&block)
+            }
+        };
+        let mut escaped_bytes = 0;
+        if masks.backslash != 0 || self.escape_carry {
+            self.backslash_blocks[b / 64] |= 1 << (b % 64);
+            let (e, carry) = escaped(masks.backslash, self.escape_carry);
+            escaped_bytes = e;
+            self.escape_carry = carry;
+            self.check_escapes(start, e);
+        }
+        let quotes = masks.quote & !escaped_bytes;
+        // Inside a string: from its opening quote up to, not including, its closing one.
+        let inside = prefix_xor(quotes) ^ self.in_string;
+        self.in_string = ((inside as i64) >> 63) as u64;
+        if masks.control & inside != 0 {
+            self.invalid = true;
+        }
+        let outside_controls = masks.control & !inside;
+        if outside_controls != 0 {
+            self.check_whitespace(start, outside_controls);
+        }
+        if masks.non_ascii {
+            self.non_ascii_from.get_or_insert(b);
+        } else {
+            self.check_utf8(b);
+        }
+        let structural = masks.structural & !inside;
+        let opening = quotes & inside;
+        let scalar = !(masks.blank | masks.structural | masks.quote | inside);
+        let scalar_starts = scalar & !((scalar << 1) | self.scalar_carry);
+        self.scalar_carry = scalar >> 63;
+        let mut tokens = structural | opening | scalar_starts;
+        // Eight positions at a time, written whether or not they exist: the
+        // ones past the count are overwritten by the next block.
+        let base = start as u32;
+        let count = tokens.count_ones() as usize;
+        let mut at = self.len;
+        while tokens != 0 {
+            let out: &mut [u32; 8] = (&mut self.tokens[at..at + 8])
+                .try_into()
+                .expect("room for eight");
+            for slot in out {
+                *slot = base.wrapping_add(tokens.trailing_zeros());
+                tokens &= tokens.wrapping_sub(1);
+            }
+            at += 8;
+        }
+        self.len += count;
+    }
+
+    /// Control bytes outside strings must be tab, line feed or carriage return.
+    #[cold]
+    fn check_whitespace(&mut self, start: usize, mut controls: u64) {
+        while controls != 0 {
+            let at = start + controls.trailing_zeros() as usize;
+            if !matches!(self.bytes.get(at), Some(b'\t' | b'\n' | b'\r')) {
+                self.invalid = true;
+            }
+            controls &= controls - 1;
+        }
+    }
+
+    /// Every escaped byte must make a valid escape.
+    #[cold]
+    fn check_escapes(&mut self, start: usize, mut escaped: u64) {
+        while escaped != 0 {
+            let at = start + escaped.trailing_zeros() as usize;
+            let valid = match self.bytes.get(at) {
+                Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => true,
+                Some(b'u') => self
+                    .bytes
+                    .get(at + 1..at + 5)
+                    .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit)),
+                _ => false,
+            };
+            if !valid {
+                self.invalid = true;
+            }
+            escaped &= escaped - 1;
+        }
+    }
+
+    /// Checks the run of blocks with non-ASCII bytes that ends before block
+    /// `end` (blocks on either side of a run are ASCII, so the run starts and
+    /// ends on character boundaries).
+    fn check_utf8(&mut self, end: usize) {
+        if let Some(from) = self.non_ascii_from.take() {
+            let run = &self.bytes[from * 64..(end * 64).min(self.bytes.len())];
+            if std::str::from_utf8(run).is_err() {
+                self.invalid = true;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens(text: &str) -> Result<Vec<usize>, Invalid> {
+        let mut scanner = Scanner::new(text.as_bytes())?;
+        let mut out = Vec::new();
+        while let Some(pos) = scanner.next_token() {
+            out.push(pos);
+        }
+        scanner.finish().map(|()| out)
+    }
+
+    #[test]
+    fn tokens_are_brackets_separators_opening_quotes_and_scalar_starts() {
+        let text = r#" {"a": [1, -2.5e3, true], "b\"": "x,y}", "c": null}"#;
+        let starts: String = tokens(text)
+            .unwrap()
+            .iter()
+            .map(|&p| text.as_bytes()[p] as char)
+            .collect();
+        assert_eq!(starts, r#"{":[1,-,t],":",":n}"#);
+    }
+
+    #[test]
+    fn strings_and_escapes_cross_blocks() {
+        for pad in 0..70 {
+            let text = format!(
+                "{{\"{}\": \"a\\\\\\\"b\\u00e9{}\", \"k\": 1}}",
+                "p".repeat(pad),
+                "\\\\".repeat(pad % 5)
+            );
+            let starts: String = tokens(&text)
+                .unwrap()
+                .iter()
+                .map(|&p| text.as_bytes()[p] as char)
+                .collect();
+            assert_eq!(starts, "{\":\",\":1}", "{text}");
+        }
+    }
+
+    #[test]
+    fn invalid_text_is_rejected() {
+        for text in [
+            "{\"a\": \"unterminated}",
+            "{\"a\": \"tab\tinside\"}",
+            "{\"a\": 1}\u{1}",
+            "{\"a\": \"\\x\"}",
+            "{\"a\": \"\\u12g4\"}",
+            "{\"a\": \"\\u12\"}",
+        ] {
+            assert!(tokens(text).is_err(), "{text:?}");
+        }
+        let mut bytes = b"{\"a\": \"".to_vec();
+        bytes.extend_from_slice(&[0xff, 0xfe]);
+        bytes.extend_from_slice(b"\"}");
+        let mut scanner = Scanner::new(&bytes).unwrap();
+        while scanner.next_token().is_some() {}
+        assert!(scanner.finish().is_err());
+        assert!(tokens("{\"a\":\t\r\n\"\u{e9}\u{1F600}\"}").is_ok());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn simd_and_bytewise_classification_agree(block in proptest::collection::vec(proptest::prelude::any::<u8>(), 64)) {
+            let block: [u8; 64] = block.try_into().unwrap();
+            proptest::prop_assert_eq!(classify(&block), classify_bytes(&block));
+        }
+
+        #[test]
+        fn simd_classification_agrees_on_json_bytes(block in proptest::collection::vec(proptest::sample::select(b"\"\\{}[]:, \t\n\r\x01\x1f a0-9e\xc3\xa9\x7f\x80\xff;Z".to_vec()), 64)) {
+            let block: [u8; 64] = block.try_into().unwrap();
+            proptest::prop_assert_eq!(classify(&block), classify_bytes(&block));
+        }
+    }
+}
