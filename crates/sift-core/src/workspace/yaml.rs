@@ -18,6 +18,8 @@ const ALIAS_BUDGET: usize = 100_000;
 pub enum Yaml {
     Null,
     Scalar(String),
+    /// A quoted scalar (`'12'`, `"true"`): text, never a number or boolean.
+    Quoted(String),
     Seq(Vec<Yaml>),
     Map(Vec<(String, Yaml)>),
 }
@@ -32,7 +34,7 @@ impl Yaml {
 
     pub fn as_str(&self) -> Option<&str> {
         match self {
-            Yaml::Scalar(s) => Some(s),
+            Yaml::Scalar(s) | Yaml::Quoted(s) => Some(s),
             _ => None,
         }
     }
@@ -130,12 +132,18 @@ pub fn parse_documents(path: &str, text: &str) -> Result<Vec<Yaml>, ParseError> 
                 _ => return Err(at("unbalanced mapping")),
             },
             Event::Scalar(text, style, anchor, _) => {
-                let value = if matches!(style, saphyr_parser::ScalarStyle::Plain)
-                    && matches!(&*text, "~" | "null" | "Null" | "NULL" | "")
-                {
+                let plain = matches!(style, saphyr_parser::ScalarStyle::Plain);
+                let value = if plain && matches!(&*text, "~" | "null" | "Null" | "NULL" | "") {
                     Yaml::Null
-                } else {
+                } else if plain
+                    || matches!(
+                        style,
+                        saphyr_parser::ScalarStyle::Literal | saphyr_parser::ScalarStyle::Folded
+                    )
+                {
                     Yaml::Scalar(text.into_owned())
+                } else {
+                    Yaml::Quoted(text.into_owned())
                 };
                 remember(&mut anchors, anchor, value)
             }
@@ -157,7 +165,7 @@ pub fn parse_documents(path: &str, text: &str) -> Result<Vec<Yaml>, ParseError> 
             Some(Open::Map(entries, pending, _)) => match pending.take() {
                 Some(key) => entries.push((key, value)),
                 None => match value {
-                    Yaml::Scalar(key) => *pending = Some(key),
+                    Yaml::Scalar(key) | Yaml::Quoted(key) => *pending = Some(key),
                     Yaml::Null => *pending = Some(String::new()),
                     _ => return Err(at("a mapping key must be a plain value")),
                 },

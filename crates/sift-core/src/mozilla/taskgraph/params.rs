@@ -62,7 +62,7 @@ impl Params {
         let value = if text.trim_start().starts_with('{') {
             serde_json::from_str(text).map_err(|e| GraphError::json(&e))?
         } else {
-            yaml_subset(text)?
+            yaml(text)?
         };
         let Value::Object(map) = value else {
             return Err(GraphError::Invalid(
@@ -110,106 +110,42 @@ impl Params {
     }
 }
 
-/// The YAML `yaml.safe_dump` writes for parameters: a top-level mapping of
-/// scalars, block lists (`- item`) and flow `[]`/`{}`/`[a, b]`. Nested
-/// mappings are skipped (the optimizer reads none). Anything else is an
-/// error that suggests JSON.
-fn yaml_subset(text: &str) -> Result<Value, GraphError> {
-    let mut map = serde_json::Map::new();
-    let mut current_list: Option<String> = None;
-    let unsupported = |line: usize, what: &str| {
-        GraphError::Invalid(format!(
-            "line {line}: {what}: sift reads the YAML taskgraph writes for parameters; pass them as JSON instead"
-        ))
-    };
-    for (n, raw) in text.lines().enumerate() {
-        let line = n + 1;
-        let trimmed = raw.trim_end();
-        if trimmed.trim().is_empty() || trimmed.trim_start().starts_with('#') || trimmed == "---" {
-            continue;
-        }
-        let indent = trimmed.len() - trimmed.trim_start().len();
-        let body = trimmed.trim_start();
-        if let Some(item) = body
-            .strip_prefix("- ")
-            .or(if body == "-" { Some("") } else { None })
-        {
-            let Some(key) = &current_list else {
-                if indent > 0 {
-                    continue; // inside a nested mapping we skip
-                }
-                return Err(unsupported(line, "a list item outside a list"));
-            };
-            let value = scalar(item.trim()).ok_or_else(|| unsupported(line, "a nested value"))?;
-            if let Some(Value::Array(items)) = map.get_mut(key) {
-                items.push(value);
-            }
-            continue;
-        }
-        if indent > 0 {
-            continue; // a nested mapping's entry
-        }
-        current_list = None;
-        let Some((key, rest)) = body.split_once(':') else {
-            return Err(unsupported(line, "not `key: value`"));
-        };
-        let key = key
-            .trim()
-            .trim_matches(|c| c == '\'' || c == '"')
-            .to_owned();
-        let rest = rest.trim();
-        if rest.is_empty() {
-            // A block list or a nested mapping follows.
-            map.insert(key.clone(), Value::Array(Vec::new()));
-            current_list = Some(key);
-            continue;
-        }
-        let value = scalar(rest).ok_or_else(|| unsupported(line, "an unsupported value"))?;
-        map.insert(key, value);
-    }
-    Ok(Value::Object(map))
+/// `parameters.yml`, read with the real YAML parser sift reads lockfiles
+/// with (`saphyr-parser`), as JSON values: `true`/`false` are booleans,
+/// `null`/`~`/empty are null, integers are numbers, quoted scalars and
+/// everything else are text
+/// (the optimizer reads no floats or dates). A syntax error is an error at
+/// its line and column, never a silently skipped line.
+fn yaml(text: &str) -> Result<Value, GraphError> {
+    let tree = crate::workspace::yaml::parse("parameters", text).map_err(|e| GraphError::Json {
+        line: e.line,
+        column: e.column,
+        message: e.message,
+    })?;
+    Ok(to_value(&tree))
 }
 
-fn scalar(text: &str) -> Option<Value> {
-    let text = match text.find(" #") {
-        Some(i) if !text.starts_with('\'') && !text.starts_with('"') => text[..i].trim(),
-        _ => text,
-    };
-    Some(match text {
-        "null" | "~" | "" => Value::Null,
-        "true" | "True" => Value::Bool(true),
-        "false" | "False" => Value::Bool(false),
-        "{}" => Value::Object(serde_json::Map::new()),
-        _ if text.starts_with('[') && text.ends_with(']') => {
-            let inner = text[1..text.len() - 1].trim();
-            if inner.is_empty() {
-                return Some(Value::Array(Vec::new()));
-            }
-            Value::Array(
-                inner
-                    .split(',')
-                    .map(|i| scalar(i.trim()))
-                    .collect::<Option<_>>()?,
-            )
-        }
-        _ if text.starts_with('\'') => {
-            let inner = text.strip_prefix('\'')?.strip_suffix('\'')?;
-            Value::String(inner.replace("''", "'"))
-        }
-        _ if text.starts_with('"') => serde_json::from_str(text).ok()?,
-        _ if text.starts_with('{')
-            || text.starts_with('&')
-            || text.starts_with('*')
-            || text.starts_with('|')
-            || text.starts_with('>') =>
-        {
-            return None;
-        }
-        _ => match text.parse::<i64>() {
-            Ok(n) => Value::from(n),
-            Err(_) => Value::String(text.to_owned()),
+fn to_value(node: &crate::workspace::yaml::Yaml) -> Value {
+    use crate::workspace::yaml::Yaml;
+    match node {
+        Yaml::Null => Value::Null,
+        Yaml::Scalar(text) => match text.as_str() {
+            "true" | "True" | "TRUE" => Value::Bool(true),
+            "false" | "False" | "FALSE" => Value::Bool(false),
+            "null" | "Null" | "NULL" | "~" | "" => Value::Null,
+            _ => text
+                .parse::<i64>()
+                .map_or_else(|_| Value::String(text.clone()), Value::from),
         },
-    })
+        Yaml::Quoted(text) => Value::String(text.clone()),
+        Yaml::Seq(items) => Value::Array(items.iter().map(to_value).collect()),
+        Yaml::Map(entries) => Value::Object(
+            entries
+                .iter()
+                .map(|(key, value)| (key.clone(), to_value(value)))
+                .collect(),
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -236,7 +172,24 @@ mod tests {
     fn json_and_errors() {
         let params = Params::parse(r#"{"pushlog_id": -1, "files_changed": []}"#).unwrap();
         assert_eq!(params.pushlog_id, Some(PushlogId::Int(-1)));
-        assert!(Params::parse("key: &anchor x\n").is_err());
         assert!(Params::parse("{").is_err());
+        // Malformed YAML is an error at its line, not a skipped line.
+        let error = Params::parse("backstop: false\nfiles_changed:\n- a\n  bad: [\n").unwrap_err();
+        assert!(
+            matches!(
+                error,
+                GraphError::Json { line: 4, .. } | GraphError::Json { line: 5, .. }
+            ),
+            "{error:?}"
+        );
+        assert!(Params::parse("a: [1, 2\n").is_err());
+        // Anchors, flow mappings and nesting are plain YAML.
+        let params = Params::parse(
+            "base: &b abc\nbase_rev: *b\ntry_task_config: {env: {X: y}}\nbackstop: true\npushlog_id: 42\n",
+        )
+        .unwrap();
+        assert_eq!(params.base_rev.as_deref(), Some("abc"));
+        assert_eq!(params.backstop, Some(true));
+        assert_eq!(params.pushlog_id, Some(PushlogId::Int(42)));
     }
 }
