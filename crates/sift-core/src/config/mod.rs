@@ -103,8 +103,7 @@ impl Config {
         let root_rules = Arc::new(RuleFile::new(String::new(), Arc::clone(&source), rules));
 
         let mut sources = vec![Arc::clone(&source)];
-        let mut raw_tasks: Vec<(Arc<SourceFile>, Spanned<String>, Spanned<RawTask>)> =
-            take_tasks(std::mem::take(&mut raw.tasks), &source);
+        let mut raw_tasks: Vec<SourcedTask> = take_tasks(std::mem::take(&mut raw.tasks), &source);
         let included = resolve_includes(files.as_ref(), &raw.include, &source, &mut diags);
         // Large repositories split thousands of tasks over many files: parse them on every core.
         let parsed = crate::parallel::map(&included, 4, |file| {
@@ -577,10 +576,15 @@ fn compile_keep(
     keep
 }
 
+/// A task table as read, with the file it was read from. The table is
+/// boxed: tables are large (about 500 bytes) and move through several
+/// vectors on their way to a task, which then copy a pointer.
+type SourcedTask = (Arc<SourceFile>, Spanned<String>, Spanned<Box<RawTask>>);
+
 fn take_tasks(
-    tasks: Vec<(Spanned<String>, Spanned<RawTask>)>,
+    tasks: Vec<(Spanned<String>, Spanned<Box<RawTask>>)>,
     source: &Arc<SourceFile>,
-) -> Vec<(Arc<SourceFile>, Spanned<String>, Spanned<RawTask>)> {
+) -> Vec<SourcedTask> {
     tasks
         .into_iter()
         .map(|(name, task)| (Arc::clone(source), name, task))
@@ -672,7 +676,7 @@ struct PreparedTask {
 fn prepare_task(
     source: Arc<SourceFile>,
     name: Spanned<String>,
-    task: Spanned<RawTask>,
+    task: Spanned<Box<RawTask>>,
     components: &Components,
 ) -> PreparedTask {
     let name_span = name.span();
@@ -766,7 +770,7 @@ fn prepare_task(
 }
 
 fn compile_tasks(
-    raw: Vec<(Arc<SourceFile>, Spanned<String>, Spanned<RawTask>)>,
+    raw: Vec<SourcedTask>,
     components: &Components,
     diags: &mut Diagnostics,
 ) -> Vec<Task> {

@@ -16,7 +16,7 @@ pub(crate) struct RawRoot {
     #[serde(default)]
     pub rules: Vec<Spanned<RawRule>>,
     #[serde(default, deserialize_with = "entries")]
-    pub tasks: Vec<(Spanned<String>, Spanned<RawTask>)>,
+    pub tasks: Vec<(Spanned<String>, Spanned<Box<RawTask>>)>,
     #[serde(default)]
     pub include: Vec<Spanned<String>>,
     pub cache: Option<RawCache>,
@@ -74,7 +74,7 @@ pub(crate) struct RawNested {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawInclude {
     #[serde(default, deserialize_with = "entries")]
-    pub tasks: Vec<(Spanned<String>, Spanned<RawTask>)>,
+    pub tasks: Vec<(Spanned<String>, Spanned<Box<RawTask>>)>,
 }
 
 #[derive(Debug, Deserialize)]

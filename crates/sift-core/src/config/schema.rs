@@ -34,7 +34,7 @@ use super::raw::{Names, RawInclude, RawNested, RawRoot, RawRule, RawStrategy, Ra
 /// Composite strategies nest at most this deep here (toml allows 80).
 const MAX_DEPTH: usize = 32;
 
-pub(crate) type Tasks = Vec<(Spanned<String>, Spanned<RawTask>)>;
+pub(crate) type Tasks = Vec<(Spanned<String>, Spanned<Box<RawTask>>)>;
 pub(crate) type Rules = Vec<Spanned<RawRule>>;
 
 /// A file shape the reader knows: which of its tables it reads itself.
@@ -409,7 +409,7 @@ impl<'s> Reader<'s> {
                 HeaderKind::Task { name, name_span } => {
                     read.tasks.push((
                         Spanned::new(name_span, name.into_owned()),
-                        Spanned::new(span, RawTask::default()),
+                        Spanned::new(span, Box::default()),
                     ));
                     Section::Task(read.tasks.len() - 1)
                 }
@@ -583,7 +583,7 @@ impl<'s> Reader<'s> {
 
     // ---- the tables read here ----
 
-    fn task_key_value(&mut self, task: &mut Spanned<RawTask>) -> Option<()> {
+    fn task_key_value(&mut self, task: &mut Spanned<Box<RawTask>>) -> Option<()> {
         let key = self.simple_key_eq()?;
         let task = task.get_mut();
         if self.strategy_key(&key, Slots::of_task(task), 0)? {
