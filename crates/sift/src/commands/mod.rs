@@ -162,7 +162,7 @@ pub(crate) fn load_config_and_change(
     root: &Path,
     args: &ChangeArgs,
 ) -> Result<(Config, Change), CliError> {
-    if args.files_from.is_some() {
+    if args.files_from.is_some() || small_config(root) {
         let config = load_config(root)?;
         return Ok((config, load_change(root, args)?));
     }
@@ -176,6 +176,15 @@ pub(crate) fn load_config_and_change(
         let config = config?;
         Ok((config, report_change(detected?)?))
     })
+}
+
+/// Whether the configuration is one small file (no `include`), which
+/// loads in less time than starting a thread to read git beside it takes.
+fn small_config(root: &Path) -> bool {
+    const SMALL: u64 = 32 << 10;
+    let path = root.join(sift_core::select::rules::RULE_FILE);
+    std::fs::metadata(&path).is_ok_and(|m| m.len() < SMALL)
+        && std::fs::read(&path).is_ok_and(|text| !text.windows(7).any(|w| w == b"include"))
 }
 
 /// A change as detected, with what the user should be told about it.
