@@ -11,7 +11,7 @@
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant, SystemTime};
@@ -111,6 +111,7 @@ pub fn execute(
     install_signal_handlers();
     std::fs::create_dir_all(&settings.log_dir)
         .map_err(|e| CliError::io(format!("cannot create `{}`", settings.log_dir.display()), e))?;
+    remove_old_logs(&settings.log_dir);
     let mut scheduler = Scheduler::new(graph, settings.keep_going);
     let width = graph
         .tasks
@@ -295,6 +296,23 @@ fn shell() -> &'static str {
             "sh"
         }
     })
+}
+
+/// The previous run's task logs: a run keeps only its own, so the folder
+/// does not grow with every run (the last run's logs stay for reading).
+/// What cannot be removed stays; nothing else in the folder is touched.
+fn remove_old_logs(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_some_and(|e| e == "log")
+            && entry.file_type().is_ok_and(|t| t.is_file())
+        {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
 }
 
 fn spawn(

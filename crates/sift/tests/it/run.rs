@@ -187,6 +187,40 @@ run = "echo docs >> ran.txt"
     assert_eq!(lines(&repo, "ran.txt"), ["after"]);
 }
 
+/// Task logs are named by the task's place in the run, so without cleaning
+/// they would pile up run after run: a run keeps only its own.
+#[test]
+fn a_run_keeps_only_its_own_logs() {
+    let repo = repo("[tasks.a]\nrun = \"echo a-out\"\n[tasks.b]\nrun = \"echo b-out\"\n");
+    repo.sift(&["run", "--all", "--no-record"]).ok();
+    let dir = repo.path().join(".sift/run/logs");
+    let logs = || -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(
+        logs().iter().filter(|n| n.ends_with(".log")).count(),
+        2,
+        "{:?}",
+        logs()
+    );
+    std::fs::write(dir.join("notes.txt"), "not a log").unwrap();
+    repo.sift(&["run", "--target", "b", "--no-record"]).ok();
+    let after = logs();
+    let kept: Vec<&String> = after.iter().filter(|n| n.ends_with(".log")).collect();
+    assert_eq!(kept.len(), 1, "{after:?}");
+    assert!(
+        std::fs::read_to_string(dir.join(kept[0]))
+            .unwrap()
+            .contains("b-out")
+    );
+    assert!(after.contains(&"notes.txt".to_owned()), "{after:?}");
+}
+
 #[test]
 fn a_timeout_kills_the_task() {
     let repo = repo("[tasks.slow]\ntimeout = \"1s\"\nrun = \"sleep 30\"\n");
