@@ -103,25 +103,28 @@ fn nested_rule_dirs(root: &Path) -> Vec<String> {
 
 /// Tracked files from git, else every non-ignored file; sorted.
 pub(crate) fn tracked_files(root: &Path) -> Vec<String> {
-    let mut files = match sift_git::tracked_files(root) {
-        Ok(files) => files,
-        Err(_) => ignore::WalkBuilder::new(root)
-            .hidden(false)
-            .require_git(false)
-            .build()
-            .flatten()
-            .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
-            .filter_map(|e| {
-                e.path()
-                    .strip_prefix(root)
-                    .ok()
-                    .map(|p| p.to_string_lossy().replace('\\', "/"))
-            })
-            .filter(|p| !p.starts_with(".git/"))
-            .collect(),
-    };
+    let mut files = sift_git::tracked_files(root).unwrap_or_else(|_| work_tree_files(root));
     files.sort();
     files
+}
+
+/// The work tree's files that `.gitignore` does not exclude, repository-
+/// relative with `/`, `.git/` left out; unsorted.
+pub(crate) fn work_tree_files(root: &Path) -> Vec<String> {
+    ignore::WalkBuilder::new(root)
+        .hidden(false)
+        .require_git(false)
+        .build()
+        .flatten()
+        .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
+        .filter_map(|e| {
+            e.path()
+                .strip_prefix(root)
+                .ok()
+                .map(|p| p.to_string_lossy().replace('\\', "/"))
+        })
+        .filter(|p| !p.starts_with(".git/"))
+        .collect()
 }
 
 /// The tracked files below `dir` ("" for all), relative to it.

@@ -175,19 +175,9 @@ fn cargo_workspace(root: &Path, tree: &DiskTree) -> Result<Option<Workspace>, Cl
 fn work_tree_files(root: &Path) -> Vec<String> {
     let mut files = super::check::tracked_files(root);
     files.extend(
-        ignore::WalkBuilder::new(root)
-            .hidden(false)
-            .require_git(false)
-            .build()
-            .flatten()
-            .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
-            .filter_map(|e| {
-                e.path()
-                    .strip_prefix(root)
-                    .ok()
-                    .map(|p| p.to_string_lossy().replace('\\', "/"))
-            })
-            .filter(|p| !p.starts_with(".git/") && !p.starts_with(".sift/")),
+        super::check::work_tree_files(root)
+            .into_iter()
+            .filter(|p| !p.starts_with(".sift/")),
     );
     files.sort();
     files.dedup();
