@@ -94,6 +94,17 @@ fn map(file: &std::fs::File) -> std::io::Result<memmap2::Mmap> {
 /// `sift plan --graph FILE`.
 pub fn plan_graph(root: &Path, args: &PlanArgs) -> Result<u8, CliError> {
     let prepared = GraphPlan::prepare(root, args)?;
+    if args.format == PlanFormat::Taskgraph {
+        // The labels are all this format prints: no per-task plan to build.
+        let outcome = prepared.optimize(args, None)?;
+        let graph = &prepared.graph;
+        let text = taskgraph_json(
+            (0..graph.len() as u32)
+                .map(|i| (graph.label(i), outcome.is_kept(i), outcome.reason(i))),
+            args.mozilla.removed,
+        );
+        return prepared.print(text);
+    }
     let plan = prepared.plan(args, None)?;
     prepared.emit(plan, args)
 }
@@ -210,11 +221,11 @@ impl GraphPlan {
     }
 
     /// Optimizes the graph; a recorded push decides the backstop strategies.
-    pub fn plan(
+    fn optimize(
         &self,
         args: &PlanArgs,
         push: Option<&sift_core::history::PushContext>,
-    ) -> Result<Plan, CliError> {
+    ) -> Result<taskgraph::Outcome, CliError> {
         let backstop = match push {
             Some(push) => push.decision.backstop,
             None => args.record.backstop || self.params.backstop.unwrap_or(false),
@@ -233,15 +244,27 @@ impl GraphPlan {
             backstop,
             expanded,
         };
-        let outcome = taskgraph::optimize(&self.graph, &inputs).map_err(|e| CliError::Input {
+        let mut outcome = taskgraph::optimize(&self.graph, &inputs).map_err(|e| {
+            CliError::Input {
             message: e.to_string(),
             hint: Some(
                 "taskgraph fails the same way: a task that is kept depends on one that was removed"
                     .to_owned(),
             ),
+        }
         })?;
+        *self.notes.borrow_mut() = std::mem::take(&mut outcome.notes);
+        Ok(outcome)
+    }
+
+    /// The graph's plan: every task's decision and reason.
+    pub fn plan(
+        &self,
+        args: &PlanArgs,
+        push: Option<&sift_core::history::PushContext>,
+    ) -> Result<Plan, CliError> {
+        let outcome = self.optimize(args, push)?;
         let decisions = outcome.decisions(&self.graph);
-        *self.notes.borrow_mut() = outcome.notes;
         Ok(Plan {
             origin: self.change.origin.clone(),
             changed_files: self.change.files.clone(),
@@ -259,19 +282,29 @@ impl GraphPlan {
 
     /// Prints the plan as `--format` asks.
     pub fn emit(self, plan: Plan, args: &PlanArgs) -> Result<u8, CliError> {
+        let text = match args.format {
+            PlanFormat::Taskgraph => taskgraph_json(
+                plan.tasks
+                    .iter()
+                    .map(|d| (d.name.as_str(), d.run, d.reason.as_str())),
+                args.mozilla.removed,
+            ),
+            PlanFormat::Json => render::plan_json(&plan, &self.config),
+            _ => render::plan_text(&plan),
+        };
+        // Freeing a large graph piece by piece would only cost time.
+        std::mem::forget(plan);
+        self.print(text)
+    }
+
+    /// Prints the strategies' notes and the warnings, then `text`.
+    fn print(self, text: String) -> Result<u8, CliError> {
         for note in self.notes.borrow().iter() {
             output::note(note);
         }
         if !self.warnings.items.is_empty() {
             output::print_diagnostics(&self.warnings);
         }
-        let text = match args.format {
-            PlanFormat::Taskgraph => taskgraph_json(&plan, args.mozilla.removed),
-            PlanFormat::Json => render::plan_json(&plan, &self.config),
-            _ => render::plan_text(&plan),
-        };
-        // Freeing a large graph piece by piece would only cost time.
-        std::mem::forget(plan);
         std::mem::forget(self);
         super::plan::print_stdout(&text)?;
         Ok(exit::OK)
@@ -306,17 +339,24 @@ fn decision(d: taskgraph::TaskDecision) -> Decision {
     }
 }
 
-/// The kept labels, as taskgraph's optimized graph holds them.
-fn taskgraph_json(plan: &Plan, removed: bool) -> String {
-    let kept: Vec<&str> = plan.kept().map(|d| d.name.as_str()).collect();
+/// The kept labels, as taskgraph's optimized graph holds them; with
+/// `removed`, also the removed ones with their reasons. `tasks` are
+/// (label, kept, reason) in label order.
+fn taskgraph_json<'a>(
+    tasks: impl Iterator<Item = (&'a str, bool, &'a str)>,
+    removed: bool,
+) -> String {
+    let mut kept = Vec::new();
+    let mut gone = std::collections::BTreeMap::new();
+    for (label, run, reason) in tasks {
+        if run {
+            kept.push(label);
+        } else if removed {
+            gone.insert(label, reason);
+        }
+    }
     let mut out = if removed {
-        let removed: std::collections::BTreeMap<&str, &str> = plan
-            .tasks
-            .iter()
-            .filter(|d| !d.run)
-            .map(|d| (d.name.as_str(), d.reason.as_str()))
-            .collect();
-        serde_json::to_string_pretty(&serde_json::json!({"kept": kept, "removed": removed}))
+        serde_json::to_string_pretty(&serde_json::json!({"kept": kept, "removed": gone}))
     } else {
         serde_json::to_string_pretty(&kept)
     }

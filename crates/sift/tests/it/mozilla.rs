@@ -618,6 +618,34 @@ fn recorded_pushes_drive_graph_backstops() {
             vec!["backstop-only", "expanded-only"],
         ]
     );
+    // A recorded push in taskgraph's format: push 5 is neither kind.
+    repo.write(
+        "params.json",
+        &format!("{{\"files_changed\": [\"dom/a.cpp\"], \"head_rev\": \"{:040x}\", \"pushlog_id\": \"5\"}}", 5),
+    );
+    let out = repo.sift(&[
+        "plan",
+        "--record",
+        "--branch",
+        "autoland",
+        "--store",
+        store,
+        "--graph",
+        "graph.json",
+        "--params",
+        "params.json",
+        "--format",
+        "taskgraph",
+        "--removed",
+    ]);
+    let json = out.json();
+    assert_eq!(json["kept"], serde_json::json!([]), "{json}");
+    assert_eq!(
+        json["removed"]["expanded-only"],
+        "skip-unless-expanded (skip-unless-expanded): not an expanded push",
+        "{json}"
+    );
+    assert_eq!(json["removed"].as_object().unwrap().len(), 3, "{json}");
 }
 
 /// `mozpath.match` against taskgraph's own (`taskgraph.util.path.match`) on

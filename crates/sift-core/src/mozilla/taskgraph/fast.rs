@@ -116,8 +116,67 @@ const IF_DEPENDENCIES: u8 = 8;
 const ATTRIBUTES: u8 = 16;
 const TASK: u8 = 32;
 
+/// Graphs at least this large are read in two parts on two threads, where
+/// they can be split (`split_point`): below it a thread costs more than it
+/// saves.
+const SPLIT_FROM: usize = 4 << 20;
+
 /// Reads a full task graph, or declines.
+///
+/// A large graph written with one key per line, as taskgraph writes it, is
+/// read in two parts at once: the first up to a line that starts as the
+/// first task's label does (at the label's indentation, a quote next), the
+/// second from there. Only a line start can be a place where no string is
+/// open (JSON strings hold no raw line feeds), so the second part's scan
+/// starts in the state a whole scan would reach there *if* that line is a
+/// top-level key; the first part proves it is by ending exactly after a
+/// top-level comma. If it does not, the guess was wrong (or the text is
+/// invalid) and the graph is read again in one piece, so the answer is
+/// always the one-piece answer.
 pub(crate) fn read(bytes: &[u8]) -> Result<RawGraph<'_>, Invalid> {
+    read_split_from(bytes, SPLIT_FROM)
+}
+
+/// [`read`], splitting graphs of at least `split_from` bytes.
+pub(crate) fn read_split_from(bytes: &[u8], split_from: usize) -> Result<RawGraph<'_>, Invalid> {
+    if bytes.len() >= split_from
+        && let Some(at) = split_point(bytes)
+    {
+        return read_split_at(bytes, at);
+    }
+    read_part(bytes, Part::Whole).map(|(graph, _)| graph)
+}
+
+/// [`read`] in two parts split at `at`, which should be the start of a
+/// top-level key's line; if it is not, in one piece.
+pub(crate) fn read_split_at(bytes: &[u8], at: usize) -> Result<RawGraph<'_>, Invalid> {
+    let (head, tail) = bytes.split_at(at);
+    let (first, second) = std::thread::scope(|scope| {
+        let second = scope.spawn(|| read_part(tail, Part::Tail));
+        let first = read_part(head, Part::Head);
+        (first, second.join())
+    });
+    if let Ok(first) = first {
+        // The split was a top-level boundary: the second part decides.
+        let second = second.map_err(|_| Invalid)??;
+        return Ok(merge(first, second));
+    }
+    read_part(bytes, Part::Whole).map(|(graph, _)| graph)
+}
+
+/// Which part of the graph's text a reader reads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Part {
+    Whole,
+    /// From the start up to and including a top-level comma.
+    Head,
+    /// From the key after that comma to the end.
+    Tail,
+}
+
+pub(crate) type PartRead<'a> = (RawGraph<'a>, FxHashMap<&'a [u8], u32>);
+
+pub(crate) fn read_part(bytes: &[u8], part: Part) -> Result<PartRead<'_>, Invalid> {
     let mut reader = Reader {
         bytes,
         scan: Scanner::new(bytes)?,
@@ -125,12 +184,72 @@ pub(crate) fn read(bytes: &[u8]) -> Result<RawGraph<'_>, Invalid> {
         graph: RawGraph::default(),
         optimizations: FxHashMap::default(),
     };
-    reader.graph()?;
+    reader.graph(part)?;
     if reader.scan.next_token().is_some() {
         return Err(Invalid);
     }
     reader.scan.finish()?;
-    Ok(reader.graph)
+    Ok((reader.graph, reader.optimizations))
+}
+
+/// Where to split `bytes` for a two-part read: the start of a line near the
+/// middle that begins as the first task's label does. `None` if the first
+/// label is not on a line of its own (compact JSON) or no such line follows
+/// the middle.
+pub(crate) fn split_point(bytes: &[u8]) -> Option<usize> {
+    let open = bytes.iter().position(|b| !b.is_ascii_whitespace())?;
+    if bytes[open] != b'{' {
+        return None;
+    }
+    let first = open
+        + 1
+        + bytes[open + 1..]
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())?;
+    let line = open + 1 + memchr::memrchr(b'\n', &bytes[open + 1..first])?;
+    if bytes[first] != b'"'
+        || !bytes[line + 1..first]
+            .iter()
+            .all(|&b| b == b' ' || b == b'\t')
+    {
+        return None;
+    }
+    // A line feed, the indentation, a quote.
+    let needle = &bytes[line..=first];
+    let middle = bytes.len() / 2;
+    let found = memchr::memmem::find(&bytes[middle..], needle)?;
+    Some(middle + found + 1)
+}
+
+/// The two parts' graphs as one: the second's lists follow the first's,
+/// and optimizations the first part already has are shared, as a one-piece
+/// read shares them.
+fn merge<'a>(first: PartRead<'a>, second: PartRead<'a>) -> RawGraph<'a> {
+    let (mut graph, mut seen) = first;
+    let (tail, tail_seen) = second;
+    let refs = len32(graph.refs.len());
+    let items = len32(graph.items.len());
+    let mut ids = vec![0u32; tail.optimizations.len()];
+    let mut entries: Vec<(&[u8], u32)> = tail_seen.into_iter().collect();
+    entries.sort_unstable_by_key(|&(_, id)| id);
+    let mut optimizations = tail.optimizations.into_iter();
+    for (entry, id) in entries {
+        let optimization = optimizations.next().expect("one entry per optimization");
+        ids[id as usize] = *seen.entry(entry).or_insert_with(|| {
+            graph.optimizations.push(optimization);
+            len32(graph.optimizations.len() - 1)
+        });
+    }
+    graph.refs.extend(tail.refs);
+    graph.items.extend(tail.items);
+    graph.tasks.extend(tail.tasks.into_iter().map(|mut task| {
+        task.dependencies = (task.dependencies.0 + refs, task.dependencies.1 + refs);
+        task.if_dependencies = (task.if_dependencies.0 + refs, task.if_dependencies.1 + refs);
+        task.test_manifests = task.test_manifests.map(|(a, b)| (a + items, b + items));
+        task.optimization = task.optimization.map(|id| ids[id as usize]);
+        task
+    }));
+    graph
 }
 
 struct Reader<'a> {
@@ -162,14 +281,21 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn graph(&mut self) -> Read<()> {
-        let start = self.token()?;
-        self.expect(start, b'{')?;
+    /// The graph's object, or the part of it `part` says.
+    fn graph(&mut self, part: Part) -> Read<()> {
         // Real task definitions are about 1.5 KB; this only sizes the first allocation.
         self.graph.tasks.reserve(self.bytes.len() / 2048 + 16);
         let mut at = self.token()?;
-        if self.bytes[at] == b'}' {
-            return Ok(());
+        if part != Part::Tail {
+            self.expect(at, b'{')?;
+            at = self.token()?;
+            if self.bytes[at] == b'}' {
+                return if part == Part::Whole {
+                    Ok(())
+                } else {
+                    Err(Invalid)
+                };
+            }
         }
         loop {
             let colon = self.token()?;
@@ -178,8 +304,12 @@ impl<'a> Reader<'a> {
             let open = self.token()?;
             let next = self.task(open, label)?;
             match self.bytes[next] {
-                b',' => at = self.token()?,
-                b'}' => return Ok(()),
+                b',' => match self.scan.next_token() {
+                    Some(token) => at = token,
+                    None if part == Part::Head => return Ok(()),
+                    None => return Err(Invalid),
+                },
+                b'}' if part != Part::Head => return Ok(()),
                 _ => return Err(Invalid),
             }
         }

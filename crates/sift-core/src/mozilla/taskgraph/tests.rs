@@ -217,7 +217,27 @@ mod fast_reader {
     /// Agreement on `text`; returns whether the fast reader answered.
     fn agree(text: &[u8]) -> Result<bool, TestCaseError> {
         let slow = read_serde(text).map(sorted);
-        match fast::read(text).map(sorted) {
+        let fast = fast::read(text).map(sorted);
+        // Read in two parts wherever a line may start a label: the same answer.
+        let split = fast::read_split_from(text, 0).map(sorted);
+        prop_assert_eq!(
+            fast.as_ref().ok(),
+            split.as_ref().ok(),
+            "{}",
+            String::from_utf8_lossy(text)
+        );
+        // And split at any line start, the right guess or a wrong one.
+        for at in memchr::memchr_iter(b'\n', text).take(12) {
+            let split = fast::read_split_at(text, at + 1).map(sorted);
+            prop_assert_eq!(
+                fast.as_ref().ok(),
+                split.as_ref().ok(),
+                "split at {}: {}",
+                at + 1,
+                String::from_utf8_lossy(text)
+            );
+        }
+        match fast {
             Ok(entries) => {
                 let slow = slow.map_err(|e| {
                     TestCaseError::fail(format!(
@@ -405,6 +425,49 @@ mod fast_reader {
             }
             prop_assert!(agree(spaced.as_bytes())?, "the fast reader declined {}", spaced);
         }
+    }
+
+    /// A graph as taskgraph writes it (one key per line, indented) splits
+    /// at a top-level label near its middle, and both parts are read.
+    #[test]
+    fn large_graphs_are_read_in_two_parts() {
+        let mut doc = Map::new();
+        for i in 0..40 {
+            doc.insert(
+                format!("task-{i:02}"),
+                json!({
+                    "kind": "test",
+                    "dependencies": {"build": "task-00"},
+                    "optimization": {"skip-unless-changed": [format!("dir{}/**", i % 3)]},
+                    "attributes": {"test_manifests": [format!("m{i}.toml")]},
+                    "task": {"payload": {"command": ["run", i]}},
+                }),
+            );
+        }
+        let text = serde_json::to_string_pretty(&Value::Object(doc)).unwrap();
+        let at = fast::split_point(text.as_bytes()).expect("a split point");
+        assert!(
+            at > text.len() / 2 && text[at..].starts_with("  \"task-"),
+            "{}",
+            &text[at..]
+        );
+        let (head, tail) = text.as_bytes().split_at(at);
+        assert!(fast::read_part(head, fast::Part::Head).is_ok());
+        assert!(fast::read_part(tail, fast::Part::Tail).is_ok());
+        let whole = fast::read_split_from(text.as_bytes(), usize::MAX)
+            .map(sorted)
+            .unwrap();
+        let split = fast::read_split_from(text.as_bytes(), 0)
+            .map(sorted)
+            .unwrap();
+        assert_eq!(whole, split);
+        // Shared optimizations stay shared across the parts.
+        let graph = fast::read_split_from(text.as_bytes(), 0).unwrap();
+        assert_eq!(graph.optimizations.len(), 3);
+        // Compact JSON has no line to split at.
+        let compact =
+            serde_json::to_string(&serde_json::from_str::<Value>(&text).unwrap()).unwrap();
+        assert_eq!(fast::split_point(compact.as_bytes()), None);
     }
 
     #[test]
