@@ -126,6 +126,12 @@ impl MozPattern {
         if !path.starts_with(self.literal_prefix().as_bytes()) {
             return false;
         }
+        // `dir` and `dir/**` (most patterns): the path or anything below it.
+        if let [Token::Literal(text)] | [Token::Literal(text), Token::AnyBelow { slash: true }] =
+            self.tokens.as_slice()
+        {
+            return path.len() == text.len() || path[text.len()] == b'/';
+        }
         let n = path.len();
         let mut cur = vec![false; n + 1];
         cur[0] = true;
