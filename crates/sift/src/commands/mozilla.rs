@@ -391,8 +391,7 @@ pub fn files(root: &Path, args: &FilesArgs) -> Result<u8, CliError> {
     let mut tree = MozbuildTree::new(root);
     let mut union = sift_core::select::components::ComponentSet::new();
     let mut per_path = Vec::new();
-    for raw in &args.paths {
-        let path = normalize_path(raw);
+    for path in expand_wildcards(root, &args.paths) {
         let a: PathAnnotations = tree.annotations(&path, components, true);
         let set = a.components(components);
         union.union_with(&set);
@@ -432,6 +431,46 @@ pub fn files(root: &Path, args: &FilesArgs) -> Result<u8, CliError> {
     };
     super::plan::print_stdout(&out)?;
     Ok(exit::OK)
+}
+
+/// The paths as mach's `file-info` takes them: each once, in order, and a
+/// path with a `*` replaced by the work tree's files it matches
+/// (`mozpath.match`, which includes everything below a matched directory),
+/// leaving out dotfiles and dot-directories as mach's file finder does.
+/// Paths without a `*` are kept whether or not they exist (a deleted file
+/// is matched by name; mach skips it).
+fn expand_wildcards(root: &Path, raw: &[String]) -> Vec<String> {
+    let mut files: Option<Vec<String>> = None;
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for raw in raw {
+        let path = normalize_path(raw);
+        if !path.contains('*') {
+            if seen.insert(path.clone()) {
+                out.push(path);
+            }
+            continue;
+        }
+        let files = files.get_or_insert_with(|| {
+            let mut files = super::check::tracked_files(root);
+            files.extend(super::check::work_tree_files(root));
+            files.retain(|f| !f.split('/').any(|part| part.starts_with('.')));
+            files.sort();
+            files.dedup();
+            files
+        });
+        let pattern = sift_core::mozilla::mozpath::MozPattern::new(&path);
+        let before = out.len();
+        for file in files.iter().filter(|f| pattern.matches(f)) {
+            if seen.insert(file.clone()) {
+                out.push(file.clone());
+            }
+        }
+        if out.len() == before {
+            output::note(&format!("`{path}` matches no file in the work tree"));
+        }
+    }
+    out
 }
 
 /// `sift check --mozbuild`: every moz.build in the tree, read as a plan

@@ -45,6 +45,50 @@ fn files_mozbuild_prints_machs_union() {
     assert_eq!(json["paths"][0]["blocks"][0]["location"], "moz.build:8");
     assert_eq!(json["paths"][1]["exclusive"], serde_json::Value::Null);
     assert_eq!(json["components"].as_array().unwrap().len(), 37);
+    // Wildcards are expanded against the work tree as mach's finder does:
+    // everything below a matched directory, no dotfiles, each path once.
+    repo.write("widget/cocoa/a.mm", "")
+        .write("widget/cocoa/sub/b.py", "")
+        .write("widget/cocoa/.hidden/c.py", "")
+        .write("widget/cocoa/.dotfile", "")
+        .write("docs/index.rst", "");
+    let json = repo
+        .sift(&[
+            "files",
+            "--mozbuild",
+            "--json",
+            "widget/cocoa/*",
+            "widget/cocoa/a.mm",
+            "**/*.rst",
+            "**.md",
+        ])
+        .json();
+    let paths: Vec<&str> = json["paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "widget/cocoa/a.mm",
+            "widget/cocoa/moz.build",
+            "widget/cocoa/sub/b.py",
+            "docs/index.rst"
+        ]
+    );
+    assert_eq!(
+        json["paths"][2]["components"],
+        serde_json::json!(["macosx", "py-lint"])
+    );
+    let out = repo.sift(&["files", "--mozbuild", "nothing/*"]);
+    assert_eq!(out.ok(), "\n");
+    assert!(
+        out.stderr.contains("`nothing/*` matches no file"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
