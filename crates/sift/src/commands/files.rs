@@ -46,7 +46,7 @@ pub fn run(root: &Path, args: FilesArgs) -> Result<u8, CliError> {
             .iter()
             .flat_map(|a| &a.matched)
             .map(|m| RuleJson {
-                file: m.file.source.name.clone(),
+                file: m.file.blocks[m.block].source.name.clone(),
                 line: m.file.blocks[m.block].line,
                 pattern: m
                     .pattern

@@ -497,18 +497,22 @@ pub fn check(root: &Path, config: &Config) -> (sift_core::Diagnostics, String, u
     let mut files: Vec<_> = tree.files().cloned().collect();
     files.sort_by(|a, b| a.dir.cmp(&b.dir));
     for file in &files {
-        for line in &file.conditional {
+        for place in &file.conditional {
             let _ = writeln!(
                 report,
-                "{}:{line}: `with Files` under a condition or in a function: not read (sift reads top-level blocks only)",
-                file.source.name
+                "{place}: `with Files` under a condition or in a function: not read (sift reads top-level blocks only)"
             );
         }
-        for line in &file.hidden {
+        for place in &file.conditional_includes {
             let _ = writeln!(
                 report,
-                "{}:{line}: `with Files` after an empty block: mozbuild does not record it either",
-                file.source.name
+                "{place}: `include()` under a condition or in a function: not read (sift reads top-level statements only)"
+            );
+        }
+        for place in &file.hidden {
+            let _ = writeln!(
+                report,
+                "{place}: `with Files` after an empty block: mozbuild does not record it either"
             );
         }
     }

@@ -208,6 +208,38 @@ fn check_lists_conditional_blocks() {
         "{}",
         out.stderr
     );
+    // include(): followed where it stands, listed under a condition.
+    repo.write(
+        "gfx/moz.build",
+        "include('gfx.mozbuild')\nif CONFIG['OS'] == 'WINNT':\n    include('win.mozbuild')\n",
+    )
+    .write(
+        "gfx/gfx.mozbuild",
+        "\nwith Files('**'):\n    SCHEDULES.exclusive = ['windows']\n",
+    );
+    let out = repo.sift(&["check", "--mozbuild"]);
+    assert!(
+        out.stderr
+            .contains("gfx/moz.build:3: `include()` under a condition"),
+        "{}",
+        out.stderr
+    );
+    let json = repo
+        .sift(&["files", "--mozbuild", "--json", "gfx/a.cpp"])
+        .json();
+    assert_eq!(json["components"], serde_json::json!(["windows"]), "{json}");
+    assert_eq!(
+        json["paths"][0]["blocks"][0]["location"], "gfx/gfx.mozbuild:2",
+        "{json}"
+    );
+    repo.write("gfx/moz.build", "include('missing.mozbuild')\n");
+    let out = repo.sift(&["files", "--mozbuild", "--json", "gfx/a.cpp"]);
+    assert!(
+        out.stderr.contains("`gfx/missing.mozbuild` not found"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.json()["components"].as_array().unwrap().len(), 37);
 }
 
 /// (label, dependencies, optimization, if_dependencies, always_target)

@@ -26,29 +26,57 @@ use parser::Value;
 /// The name of every moz.build file.
 pub const MOZBUILD: &str = "moz.build";
 
-/// One read moz.build.
+/// One read moz.build, with the files it includes.
 #[derive(Debug)]
 pub struct MozbuildFile {
     /// Its directory, repository-relative (`""` for the root).
     pub dir: String,
     pub source: Arc<SourceFile>,
-    /// The recorded `Files` blocks, in source order.
+    /// The recorded `Files` blocks, in order of entry (the moz.build's own
+    /// and its included files').
     pub blocks: Vec<FilesBlock>,
-    /// `moz.build:LINE: why`, when the file could not be read at all.
+    /// `file:LINE: why`, when the file (or one it includes) could not be
+    /// read at all.
     pub unreadable: Option<String>,
-    /// Lines of `with Files` blocks under conditions or in functions (not read).
-    pub conditional: Vec<usize>,
-    /// Lines of blocks mozbuild itself drops (an earlier empty block, §3.5).
-    pub hidden: Vec<usize>,
+    /// `with Files` blocks under conditions or in functions (not read).
+    pub conditional: Vec<Place>,
+    /// `include()` under conditions or in functions (not read).
+    pub conditional_includes: Vec<Place>,
+    /// Blocks mozbuild itself drops (an earlier empty block, §3.5).
+    pub hidden: Vec<Place>,
+}
+
+/// A line of a moz.build or of a file it includes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Place {
+    pub file: String,
+    pub line: usize,
+}
+
+impl std::fmt::Display for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
 }
 
 /// One `with Files(...)` block.
 #[derive(Debug)]
 pub struct FilesBlock {
+    /// The file it is written in: the moz.build or a file it includes.
+    pub source: Arc<SourceFile>,
+    /// That file's directory: patterns are relative to it (reference §3.2).
+    pub dir: String,
     pub line: usize,
     /// `None` when the arguments are not string literals.
     pub patterns: Option<Vec<MozPattern>>,
     pub schedules: BlockSchedules,
+}
+
+impl FilesBlock {
+    /// `file:LINE`.
+    pub fn location(&self) -> String {
+        format!("{}:{}", self.source.name, self.line)
+    }
 }
 
 /// What a block does to SCHEDULES.
@@ -65,11 +93,46 @@ pub enum BlockSchedules {
     Unknown(String),
 }
 
-/// Reads and checks one moz.build against the declared components.
+/// Reads and checks one moz.build against the declared components, with
+/// no way to read the files it includes (an `include()` is then a file
+/// that cannot be found).
 pub fn compile(
     dir: &str,
     source: Arc<SourceFile>,
     components: &Components,
+) -> (MozbuildFile, Diagnostics) {
+    compile_with(dir, source, components, &|_| None)
+}
+
+/// Nested `include()`s deeper than this are an error (mozbuild recurses
+/// until Python's stack runs out).
+const MAX_INCLUDE_DEPTH: usize = 32;
+
+/// A block and the file it was read from, before compiling.
+struct Entered {
+    source: Arc<SourceFile>,
+    dir: String,
+    block: parser::RawBlock,
+}
+
+/// Why a moz.build cannot be read: at `offset` of `source`.
+struct Unreadable {
+    source: Arc<SourceFile>,
+    offset: usize,
+    message: String,
+}
+
+/// Reads and checks one moz.build against the declared components.
+/// `include('path')` is followed as mozbuild follows it: `path` relative
+/// to the including file's directory, or to the top of the tree when it
+/// starts with `/`, read with `read` (a repository-relative name →
+/// its text); its blocks are entered where the call stands, with their
+/// patterns relative to their own file's directory.
+pub fn compile_with(
+    dir: &str,
+    source: Arc<SourceFile>,
+    components: &Components,
+    read: &dyn Fn(&str) -> Option<String>,
 ) -> (MozbuildFile, Diagnostics) {
     let mut diags = Diagnostics::default();
     let mut file = MozbuildFile {
@@ -78,40 +141,44 @@ pub fn compile(
         blocks: Vec::new(),
         unreadable: None,
         conditional: Vec::new(),
+        conditional_includes: Vec::new(),
         hidden: Vec::new(),
     };
-    let outline = lexer::tokenize(&source.text)
-        .map_err(|e| (e.offset, e.message))
-        .and_then(|tokens| parser::parse(&source.text, &tokens).map_err(|e| (e.offset, e.message)));
-    let outline = match outline {
-        Ok(outline) => outline,
-        Err((offset, message)) => {
-            let line = source.line(offset.min(source.text.len()));
-            file.unreadable = Some(format!("{}:{line}: {message}", source.name));
-            diags.push(
-                ConfigDiagnostic::warning(
-                    &source,
-                    Some(offset..offset),
-                    format!("cannot read `{}`: {message}", source.name),
-                    "here",
-                )
+    let mut entered = Vec::new();
+    let mut stack = Vec::new();
+    if let Err(e) = enter(&source, dir, read, &mut stack, &mut entered, &mut file) {
+        let offset = e.offset.min(e.source.text.len());
+        file.unreadable = Some(format!(
+            "{}:{}: {}",
+            e.source.name,
+            e.source.line(offset),
+            e.message
+        ));
+        let what = if Arc::ptr_eq(&e.source, &source) {
+            format!("cannot read `{}`: {}", source.name, e.message)
+        } else {
+            format!(
+                "cannot read `{}` (included by `{}`): {}",
+                e.source.name, source.name, e.message
+            )
+        };
+        diags.push(
+            ConfigDiagnostic::warning(&e.source, Some(offset..offset), what, "here")
                 .with_help("sift reads moz.build files without running them; paths below this directory keep every exclusive component"),
-            );
-            return (file, diags);
-        }
-    };
-    file.conditional = outline
-        .conditional
-        .iter()
-        .map(|s| source.line(s.start))
-        .collect();
-    file.hidden = outline
-        .hidden
-        .iter()
-        .map(|s| source.line(s.start))
-        .collect();
-    for block in outline.blocks {
+        );
+        file.blocks.clear();
+        return (file, diags);
+    }
+    let keep = parser::recorded(entered.iter().map(|e| e.block.nonempty));
+    for (Entered { source, dir, block }, keep) in entered.into_iter().zip(keep) {
         let line = source.line(block.span.start);
+        if !keep {
+            file.hidden.push(Place {
+                file: source.name.clone(),
+                line,
+            });
+            continue;
+        }
         if block.patterns.is_none() && block.touches_schedules {
             diags.push(
                 ConfigDiagnostic::warning(
@@ -153,12 +220,111 @@ pub fn compile(
             BlockSchedules::Untouched
         };
         file.blocks.push(FilesBlock {
+            source,
+            dir,
             line,
             patterns,
             schedules,
         });
     }
     (file, diags)
+}
+
+/// Reads `source` (in directory `dir`) and, depth first, the files it
+/// includes, appending their blocks in order of entry.
+fn enter(
+    source: &Arc<SourceFile>,
+    dir: &str,
+    read: &dyn Fn(&str) -> Option<String>,
+    stack: &mut Vec<String>,
+    entered: &mut Vec<Entered>,
+    file: &mut MozbuildFile,
+) -> Result<(), Unreadable> {
+    let unreadable = |offset: usize, message: String| Unreadable {
+        source: Arc::clone(source),
+        offset,
+        message,
+    };
+    let tokens = lexer::tokenize(&source.text).map_err(|e| unreadable(e.offset, e.message))?;
+    let outline =
+        parser::parse(&source.text, &tokens).map_err(|e| unreadable(e.offset, e.message))?;
+    let place = |span: &std::ops::Range<usize>| Place {
+        file: source.name.clone(),
+        line: source.line(span.start),
+    };
+    file.conditional
+        .extend(outline.conditional.iter().map(place));
+    file.conditional_includes
+        .extend(outline.conditional_includes.iter().map(place));
+    stack.push(source.name.clone());
+    for item in outline.items {
+        match item {
+            parser::Item::Block(block) => entered.push(Entered {
+                source: Arc::clone(source),
+                dir: dir.to_owned(),
+                block,
+            }),
+            parser::Item::Include { span, path } => {
+                let Some(path) = path else {
+                    return Err(unreadable(
+                        span.start,
+                        "`include()` of a path that is not one string literal".to_owned(),
+                    ));
+                };
+                let Some(name) = include_target(dir, &path) else {
+                    return Err(unreadable(
+                        span.start,
+                        format!("`include('{path}')` leaves the tree"),
+                    ));
+                };
+                if stack.contains(&name) {
+                    return Err(unreadable(
+                        span.start,
+                        format!("`include('{path}')` includes itself"),
+                    ));
+                }
+                if stack.len() > MAX_INCLUDE_DEPTH {
+                    return Err(unreadable(
+                        span.start,
+                        format!(
+                            "`include('{path}')` nests includes deeper than {MAX_INCLUDE_DEPTH}"
+                        ),
+                    ));
+                }
+                let Some(text) = read(&name) else {
+                    return Err(unreadable(
+                        span.start,
+                        format!("`include('{path}')`: `{name}` not found"),
+                    ));
+                };
+                let included = SourceFile::new(name.clone(), text);
+                let included_dir = name.rsplit_once('/').map_or("", |(d, _)| d).to_owned();
+                enter(&included, &included_dir, read, stack, entered, file)?;
+            }
+        }
+    }
+    stack.pop();
+    Ok(())
+}
+
+/// The repository-relative name `include(path)` reads from a file in
+/// `dir`; `None` if `..` leaves the tree.
+fn include_target(dir: &str, path: &str) -> Option<String> {
+    let (base, rest) = match path.strip_prefix('/') {
+        Some(rest) => ("", rest),
+        None => (dir, path),
+    };
+    let mut parts: Vec<&str> = base.split('/').filter(|p| !p.is_empty()).collect();
+    for part in rest.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            part => parts.push(part),
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("/"))
 }
 
 /// The SCHEDULES value of a block's statements, checked as mozbuild checks

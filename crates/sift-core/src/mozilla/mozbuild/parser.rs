@@ -1,7 +1,7 @@
 //! The moz.build subset sift reads, from tokens: top-level `with Files(...):`
 //! blocks and, inside them, `SCHEDULES.inclusive += [...]` and
-//! `SCHEDULES.exclusive = [...]` (lists or tuples of string literals), in
-//! source order. Every other statement is skipped by its extent (logical
+//! `SCHEDULES.exclusive = [...]` (lists or tuples of string literals), and
+//! top-level `include(...)` calls, in source order. Every other statement is skipped by its extent (logical
 //! line, or header and indented suite). `Files` blocks under `if`, `for`,
 //! `def` and other compound statements are not read, only listed.
 //!
@@ -49,17 +49,44 @@ pub struct RawBlock {
     pub nonempty: bool,
 }
 
+/// A top-level statement sift reads.
+#[derive(Clone, Debug)]
+pub enum Item {
+    Block(RawBlock),
+    /// `include(path)`: `path` is `None` when it is not one string literal.
+    Include {
+        span: Range<usize>,
+        path: Option<String>,
+    },
+}
+
 /// What a moz.build holds for sift.
 #[derive(Clone, Debug, Default)]
 pub struct Outline {
-    /// The blocks mozbuild records, in order of entry. A block entered
-    /// while an earlier recorded block is still empty compares equal to it
-    /// and is not recorded (mozbuild's `push_subcontext`, reference §3.5).
-    pub blocks: Vec<RawBlock>,
-    /// Blocks that were dropped that way (the `with` keyword).
-    pub hidden: Vec<Range<usize>>,
+    /// Top-level `with Files` blocks and `include()` calls, in source
+    /// order. Which blocks mozbuild records is decided over the included
+    /// files too ([`recorded`]).
+    pub items: Vec<Item>,
     /// `with Files` under a condition or in a function: not read.
     pub conditional: Vec<Range<usize>>,
+    /// `include()` under a condition or in a function: not read.
+    pub conditional_includes: Vec<Range<usize>>,
+}
+
+/// mozbuild's recording rule (reference §3.5): a block entered while an
+/// earlier recorded block is still empty compares equal to it and is not
+/// recorded. Given whether each block in order of entry is non-empty,
+/// whether each is recorded.
+pub fn recorded(nonempty: impl IntoIterator<Item = bool>) -> Vec<bool> {
+    let mut recorded_empty = false;
+    nonempty
+        .into_iter()
+        .map(|nonempty| {
+            let recorded = !recorded_empty;
+            recorded_empty |= recorded && !nonempty;
+            recorded
+        })
+        .collect()
 }
 
 #[derive(Debug)]
@@ -85,17 +112,7 @@ pub fn parse(source: &str, tokens: &[Token]) -> Result<Outline, ParseError> {
         pos: 0,
     };
     let mut outline = Outline::default();
-    let mut blocks = Vec::new();
-    parser.suite(false, &mut blocks, &mut outline.conditional)?;
-    let mut recorded_empty = false;
-    for block in blocks {
-        if recorded_empty {
-            outline.hidden.push(block.span.clone());
-            continue;
-        }
-        recorded_empty |= !block.nonempty;
-        outline.blocks.push(block);
-    }
+    parser.suite(false, &mut outline)?;
     Ok(outline)
 }
 
@@ -120,37 +137,27 @@ impl<'a> Parser<'a> {
     }
 
     /// Statements until the end of the current indented block (or file).
-    fn suite(
-        &mut self,
-        conditional: bool,
-        blocks: &mut Vec<RawBlock>,
-        hidden: &mut Vec<Range<usize>>,
-    ) -> Result<(), ParseError> {
+    fn suite(&mut self, conditional: bool, out: &mut Outline) -> Result<(), ParseError> {
         loop {
             let token = self.peek();
             match token.kind {
                 Kind::End | Kind::Dedent => return Ok(()),
                 Kind::Newline => self.pos += 1,
                 Kind::Indent => return self.error("unexpected indent"),
-                _ => self.statement(conditional, blocks, hidden)?,
+                _ => self.statement(conditional, out)?,
             }
         }
     }
 
-    fn statement(
-        &mut self,
-        conditional: bool,
-        blocks: &mut Vec<RawBlock>,
-        hidden: &mut Vec<Range<usize>>,
-    ) -> Result<(), ParseError> {
+    fn statement(&mut self, conditional: bool, out: &mut Outline) -> Result<(), ParseError> {
         let token = self.peek();
         if token.is_name("with", self.source) {
             let start = self.pos;
             if let Some(patterns) = self.files_header()? {
                 let span = self.tokens[start].span.clone();
                 if conditional {
-                    hidden.push(span);
-                    return self.body(true, blocks, hidden);
+                    out.conditional.push(span);
+                    return self.body(true, out);
                 }
                 let mut block = RawBlock {
                     span,
@@ -158,14 +165,44 @@ impl<'a> Parser<'a> {
                     ..RawBlock::default()
                 };
                 self.files_body(&mut block)?;
-                blocks.push(block);
+                out.items.push(Item::Block(block));
                 return Ok(());
             }
             self.pos = start;
         }
+        if token.is_name("include", self.source)
+            && self
+                .tokens
+                .get(self.pos + 1)
+                .is_some_and(|t| t.is_op("(", self.source))
+        {
+            let span = token.span.clone();
+            let path = match &self.tokens[self.pos + 2..] {
+                [
+                    Token {
+                        kind: Kind::Str { value, plain: true },
+                        ..
+                    },
+                    close,
+                    end,
+                    ..,
+                ] if close.is_op(")", self.source)
+                    && matches!(end.kind, Kind::Newline | Kind::End) =>
+                {
+                    Some(value.clone())
+                }
+                _ => None,
+            };
+            if conditional {
+                out.conditional_includes.push(span);
+            } else {
+                out.items.push(Item::Include { span, path });
+            }
+            return self.skip_line();
+        }
         if self.is_compound() {
             self.header()?;
-            return self.body(true, blocks, hidden);
+            return self.body(true, out);
         }
         self.skip_line()
     }
@@ -282,12 +319,7 @@ impl<'a> Parser<'a> {
     }
 
     /// A compound statement's suite: an indented block or the rest of the line.
-    fn body(
-        &mut self,
-        conditional: bool,
-        blocks: &mut Vec<RawBlock>,
-        hidden: &mut Vec<Range<usize>>,
-    ) -> Result<(), ParseError> {
+    fn body(&mut self, conditional: bool, out: &mut Outline) -> Result<(), ParseError> {
         if self.peek().kind != Kind::Newline {
             return self.skip_line();
         }
@@ -296,7 +328,7 @@ impl<'a> Parser<'a> {
             return self.error("expected an indented block");
         }
         self.pos += 1;
-        self.suite(conditional, blocks, hidden)?;
+        self.suite(conditional, out)?;
         if self.peek().kind == Kind::Dedent {
             self.pos += 1;
         }
@@ -340,9 +372,7 @@ impl<'a> Parser<'a> {
                     // statements, if any, cannot be known.
                     let start = self.pos;
                     self.header()?;
-                    let mut nested = Vec::new();
-                    let mut nested_hidden = Vec::new();
-                    self.body(true, &mut nested, &mut nested_hidden)?;
+                    self.body(true, &mut Outline::default())?;
                     block.nonempty = true;
                     let mentions = self.tokens[start..self.pos]
                         .iter()
@@ -507,8 +537,67 @@ mod tests {
     use super::*;
     use crate::mozilla::mozbuild::lexer::tokenize;
 
-    fn outline(source: &str) -> Outline {
-        parse(source, &tokenize(source).unwrap()).unwrap()
+    /// The blocks mozbuild records and the ones it drops, of a file
+    /// without includes.
+    struct Read {
+        blocks: Vec<RawBlock>,
+        hidden: Vec<RawBlock>,
+        conditional: Vec<Range<usize>>,
+    }
+
+    fn outline(source: &str) -> Read {
+        let o = parse(source, &tokenize(source).unwrap()).unwrap();
+        let blocks: Vec<RawBlock> = o
+            .items
+            .into_iter()
+            .map(|item| match item {
+                Item::Block(block) => block,
+                Item::Include { .. } => panic!("no includes here"),
+            })
+            .collect();
+        let keep = recorded(blocks.iter().map(|b| b.nonempty));
+        let (blocks, hidden) = blocks.into_iter().zip(keep).partition(|(_, keep)| *keep);
+        let strip = |v: Vec<(RawBlock, bool)>| v.into_iter().map(|(b, _)| b).collect();
+        Read {
+            blocks: strip(blocks),
+            hidden: strip(hidden),
+            conditional: o.conditional,
+        }
+    }
+
+    #[test]
+    fn includes_are_read_in_order_and_computed_ones_marked() {
+        let source = "include('sources.mozbuild')\nwith Files('a'):\n    SCHEDULES.exclusive = ['linux']\ninclude(\"/build/x.mozbuild\")\ninclude(CONFIG['X'])\ninclude('a'); y = 1\nif X:\n    include('w.mozbuild')\ninclude = 3\n";
+        let o = parse(source, &tokenize(source).unwrap()).unwrap();
+        let kinds: Vec<String> = o
+            .items
+            .iter()
+            .map(|item| match item {
+                Item::Block(b) => format!("block {:?}", b.patterns),
+                Item::Include { path, .. } => format!("include {path:?}"),
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "include Some(\"sources.mozbuild\")",
+                "block Some([\"a\"])",
+                "include Some(\"/build/x.mozbuild\")",
+                "include None",
+                "include None",
+            ]
+        );
+        assert_eq!(o.conditional_includes.len(), 1);
+    }
+
+    #[test]
+    fn the_recording_rule() {
+        assert_eq!(
+            recorded([true, false, true, false]),
+            [true, true, false, false]
+        );
+        assert_eq!(recorded([true, true]), [true, true]);
+        assert_eq!(recorded([]), Vec::<bool>::new());
     }
 
     #[test]

@@ -319,8 +319,180 @@ fn realistic_tree() {
     // The gtk block is under a condition: not read, but listed.
     assert_eq!(names(&mut tree, "widget/gtk/nsWindow.cpp").len(), 37);
     let root_file = tree.file("", &c).unwrap();
-    assert_eq!(root_file.conditional, [41]);
+    assert_eq!(
+        root_file.conditional,
+        [super::Place {
+            file: "moz.build".to_owned(),
+            line: 41
+        }]
+    );
     assert!(!tree.diagnostics().has_errors(), "{:?}", tree.diagnostics());
+}
+
+/// `include()` as mozbuild runs it: the included file's blocks are entered
+/// where the call stands, relative to their own directory; a path below the
+/// moz.build but outside an included file's directory, a missing or
+/// computed include and a cycle are uncertain, never a silent answer.
+#[test]
+fn includes_are_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let c = gecko_components();
+    write(
+        root,
+        "dom/moz.build",
+        "with Files('**'):\n    SCHEDULES.exclusive = ['linux']\n\
+         include('sources.mozbuild')\n\
+         with Files('more/late/**'):\n    SCHEDULES.inclusive += ['docs']\n",
+    );
+    write(
+        root,
+        "dom/sources.mozbuild",
+        "with Files('**/*.py'):\n    SCHEDULES.inclusive += ['py-lint']\n\
+         include('more/nested.mozbuild')\n",
+    );
+    write(
+        root,
+        "dom/more/nested.mozbuild",
+        "with Files('**'):\n    SCHEDULES.exclusive = ['macosx']\n",
+    );
+    write(
+        root,
+        "build/shared.mozbuild",
+        "with Files('*.js'):\n    SCHEDULES.inclusive += ['js-lint']\n",
+    );
+    let mut tree = MozbuildTree::new(root);
+    // The nested file's block is relative to dom/more and applies only there.
+    assert_eq!(
+        info(&mut tree, &c, "dom/more/a.cpp"),
+        (vec![], Some(strings(&["macosx"])))
+    );
+    assert_eq!(
+        info(&mut tree, &c, "dom/more/late/x.py"),
+        (strings(&["py-lint", "docs"]), Some(strings(&["macosx"])))
+    );
+    // dom/a.py is below dom but not below dom/more: mozbuild's assertion,
+    // so the answer is uncertain.
+    let a = tree.annotations("dom/a.py", &c, true);
+    assert_eq!(
+        a.uncertain,
+        [
+            "dom/more/nested.mozbuild:1: a block of a file included from `dom/moz.build` applies only below `dom/more` (mozbuild stops here)"
+        ]
+    );
+    assert_eq!(c.names_of(&a.components(&c)).len(), 38);
+    // A file included by path from the top (`/build/...`) into the root
+    // moz.build: relative to build/.
+    write(root, "moz.build", "include('/build/shared.mozbuild')\n");
+    let mut root_tree = MozbuildTree::new(root);
+    assert_eq!(
+        info(&mut root_tree, &c, "build/x.js"),
+        (strings(&["js-lint"]), None)
+    );
+    let a = root_tree.annotations("toolkit/x.js", &c, false);
+    assert!(
+        a.uncertain[0].starts_with("build/shared.mozbuild:1:"),
+        "{:?}",
+        a.uncertain
+    );
+    std::fs::remove_file(root.join("moz.build")).unwrap();
+    // Explanations name the file a block is written in.
+    let a = tree.annotations("dom/more/late/b.py", &c, true);
+    let locations: Vec<String> = a.matched.iter().map(|m| m.location()).collect();
+    assert_eq!(
+        locations,
+        [
+            "dom/moz.build:1",
+            "dom/sources.mozbuild:1",
+            "dom/more/nested.mozbuild:1",
+            "dom/moz.build:4"
+        ]
+    );
+    assert!(!tree.diagnostics().has_errors(), "{:?}", tree.diagnostics());
+
+    // Missing, computed and cyclic includes make the file unreadable.
+    for (text, why) in [
+        (
+            "include('gone.mozbuild')\n",
+            "dom2/moz.build:1: `include('gone.mozbuild')`: `dom2/gone.mozbuild` not found",
+        ),
+        (
+            "include(CONFIG['X'])\n",
+            "dom2/moz.build:1: `include()` of a path that is not one string literal",
+        ),
+        (
+            "include('../../x')\n",
+            "dom2/moz.build:1: `include('../../x')` leaves the tree",
+        ),
+        (
+            "\ninclude('moz.build')\n",
+            "dom2/moz.build:2: `include('moz.build')` includes itself",
+        ),
+    ] {
+        write(root, "dom2/moz.build", text);
+        let mut tree = MozbuildTree::new(root);
+        let a = tree.annotations("dom2/a.cpp", &c, false);
+        assert_eq!(a.uncertain, [why.to_owned()], "{text}");
+        assert!(
+            tree.diagnostics()
+                .items
+                .iter()
+                .any(|d| d.message.contains("cannot read")),
+            "{text}"
+        );
+    }
+    // Endless nesting stops too.
+    write(root, "dom2/moz.build", "include('a/moz.build')\n");
+    for depth in 0..40 {
+        write(
+            root,
+            &format!("dom2/{}moz.build", "a/".repeat(depth + 1)),
+            "include('a/moz.build')\n",
+        );
+    }
+    let mut tree = MozbuildTree::new(root);
+    let a = tree.annotations("dom2/a.cpp", &c, false);
+    assert!(
+        a.uncertain[0].ends_with("nests includes deeper than 32"),
+        "{:?}",
+        a.uncertain
+    );
+    // An included file with syntax sift cannot read names itself.
+    write(root, "dom2/moz.build", "include('bad.mozbuild')\n");
+    write(root, "dom2/bad.mozbuild", "\nwith Files('*':\n");
+    let mut tree = MozbuildTree::new(root);
+    let a = tree.annotations("dom2/a.cpp", &c, false);
+    assert!(
+        a.uncertain[0].starts_with("dom2/bad.mozbuild:2:"),
+        "{:?}",
+        a.uncertain
+    );
+    let message = &tree.diagnostics().items[0].message;
+    assert!(
+        message.contains("(included by `dom2/moz.build`)"),
+        "{message}"
+    );
+    // An empty block in an included file hides the includer's later blocks.
+    write(
+        root,
+        "dom3/moz.build",
+        "include('empty.mozbuild')\nwith Files('**'):\n    SCHEDULES.exclusive = ['linux']\n",
+    );
+    write(
+        root,
+        "dom3/empty.mozbuild",
+        "with Files('nothing'):\n    pass\n",
+    );
+    let mut tree = MozbuildTree::new(root);
+    assert_eq!(info(&mut tree, &c, "dom3/a.cpp"), (vec![], None));
+    let file = tree.file("dom3", &c).unwrap();
+    assert_eq!(
+        file.hidden,
+        [Place {
+            file: "dom3/moz.build".to_owned(),
+            line: 2
+        }]
+    );
 }
 
 proptest! {
@@ -339,10 +511,16 @@ proptest! {
         Just("SCHEDULES"), Just(".inclusive"), Just(".exclusive"), Just(" += "), Just(" = "),
         Just("['docs', 'linux']"), Just("("), Just(","), Just("if x"), Just("FINAL = True"),
         Just("\"\"\"doc"), Just("\\\n"), Just("#"), Just("\t"), Just("r'x'"), Just(";"),
+        Just("include("), Just("'../x'"), Just("'/x'"),
     ], 0..40)) {
         let text: String = pieces.concat();
         let c = gecko_components();
-        let (file, _) = compile("", SourceFile::new("moz.build", text), &c);
+        let (file, _) = compile("", SourceFile::new("moz.build", text.clone()), &c);
+        let _ = file.blocks.len();
+        // Every include reads the same text again: cycles and endless
+        // nesting (`include('a/x')` from `a/`) stop with a warning.
+        let same = |_: &str| Some(text.clone());
+        let (file, _) = compile_with("", SourceFile::new("moz.build", text.clone()), &c, &same);
         let _ = file.blocks.len();
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use super::{BlockSchedules, MOZBUILD, MozbuildFile, compile};
+use super::{BlockSchedules, MOZBUILD, MozbuildFile, compile_with};
 use crate::config::{FileSource, WorkTree};
 use crate::diagnostic::{Diagnostics, SourceFile};
 use crate::mozilla::mozpath::files_pattern_selects;
@@ -23,12 +23,9 @@ pub struct MatchedBlock {
 }
 
 impl MatchedBlock {
-    /// `dir/moz.build:LINE`.
+    /// `dir/moz.build:LINE`, or the included file's name and line.
     pub fn location(&self) -> String {
-        format!(
-            "{}:{}",
-            self.file.source.name, self.file.blocks[self.block].line
-        )
+        self.file.blocks[self.block].location()
     }
 }
 
@@ -99,7 +96,10 @@ fn read(
     };
     match source.read(&name) {
         Some(text) => {
-            let (file, diags) = compile(dir, SourceFile::new(name, text), components);
+            let (file, diags) =
+                compile_with(dir, SourceFile::new(name, text), components, &|included| {
+                    source.read(included)
+                });
             (Some(Arc::new(file)), diags)
         }
         None => (None, Diagnostics::default()),
@@ -234,15 +234,30 @@ impl MozbuildTree {
                 out.uncertain.push(why.clone());
                 continue;
             }
-            let relative = if file.dir.is_empty() {
-                path
-            } else {
-                &path[file.dir.len() + 1..]
-            };
             for (index, block) in file.blocks.iter().enumerate() {
                 if matches!(block.schedules, BlockSchedules::Untouched) {
                     continue;
                 }
+                // Patterns are relative to the directory of the file the
+                // block is written in; for a block of an included file in
+                // another directory, mozbuild asserts that the path is below
+                // that directory (reference §3.2) and stops otherwise.
+                let relative = if block.dir.is_empty() {
+                    path
+                } else if let Some(rest) = path
+                    .strip_prefix(block.dir.as_str())
+                    .and_then(|rest| rest.strip_prefix('/'))
+                {
+                    rest
+                } else {
+                    out.uncertain.push(format!(
+                        "{}: a block of a file included from `{}` applies only below `{}` (mozbuild stops here)",
+                        block.location(),
+                        file.source.name,
+                        block.dir
+                    ));
+                    continue;
+                };
                 let pattern = match &block.patterns {
                     None => None,
                     Some(patterns) => {
@@ -254,8 +269,8 @@ impl MozbuildTree {
                 };
                 if block.patterns.is_none() {
                     out.uncertain.push(format!(
-                        "{}:{}: `Files()` arguments that are not string literals",
-                        file.source.name, block.line
+                        "{}: `Files()` arguments that are not string literals",
+                        block.location()
                     ));
                 }
                 if explain {
