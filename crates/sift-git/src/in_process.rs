@@ -174,18 +174,6 @@ pub(crate) fn committed_change_light(
 ) -> Option<Option<Committed>> {
     let base = resolve_commit_light(repo, objects, base)?;
     let head = resolve_commit_light(repo, objects, head)?;
-    // The commit-graph file, when git may use it, as `merge_bases_many` does;
-    // object replacements, which would disable it, rule this store out.
-    let cache = repo.commit_graph_if_enabled().ok()?;
-    let mut graph = gix::revwalk::Graph::new(objects, cache.as_ref());
-    let merge_bases = repo
-        .merge_bases_many_with_graph(base, &[head], &mut graph)
-        .ok()?;
-    let [merge_base] = merge_bases.as_slice() else {
-        return Some(None);
-    };
-    let merge_base = merge_base.detach();
-
     let tree_of = |commit: ObjectId, buffer: &mut Vec<u8>| -> Option<ObjectId> {
         let data = objects::find_kind(objects, &commit, gix::objs::Kind::Commit, buffer)?;
         gix::objs::CommitRefIter::from_bytes(data, gix::hash::Kind::Sha1)
@@ -193,8 +181,30 @@ pub(crate) fn committed_change_light(
             .ok()
     };
     let (mut old_buffer, mut new_buffer) = (Vec::new(), Vec::new());
-    let old_tree = tree_of(merge_base, &mut old_buffer)?;
     let new_tree = tree_of(head, &mut new_buffer)?;
+    // The usual push: the base is the head or one of its parents, so it is
+    // an ancestor of the head and their only merge base, with no walk.
+    let parent = base == head
+        || gix::objs::CommitRefIter::from_bytes(&new_buffer, gix::hash::Kind::Sha1)
+            .parent_ids()
+            .any(|p| p == base);
+    let merge_base = if parent {
+        base
+    } else {
+        // The commit-graph file, when git may use it, as `merge_bases_many`
+        // does; object replacements, which would disable it, rule this store
+        // out.
+        let cache = repo.commit_graph_if_enabled().ok()?;
+        let mut graph = gix::revwalk::Graph::new(objects, cache.as_ref());
+        let merge_bases = repo
+            .merge_bases_many_with_graph(base, &[head], &mut graph)
+            .ok()?;
+        let [merge_base] = merge_bases.as_slice() else {
+            return Some(None);
+        };
+        merge_base.detach()
+    };
+    let old_tree = tree_of(merge_base, &mut old_buffer)?;
     let old_tree = objects::find_kind(objects, &old_tree, gix::objs::Kind::Tree, &mut old_buffer)?;
     let new_tree = objects::find_kind(objects, &new_tree, gix::objs::Kind::Tree, &mut new_buffer)?;
     let mut files = Files::default();

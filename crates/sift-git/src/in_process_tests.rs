@@ -363,7 +363,7 @@ fn delta_repo() -> Repo {
 
 /// The revision forms the light store resolves, on the history of
 /// `delta_repo`.
-const LIGHT_RANGES: [(&str, &str); 9] = [
+const LIGHT_RANGES: [(&str, &str); 10] = [
     ("main", "feature"),
     ("v1", "feature"),
     ("v1-again", "main"),
@@ -373,6 +373,7 @@ const LIGHT_RANGES: [(&str, &str); 9] = [
     ("main^^", "main~0"),
     ("feature^1~2", "feature^0"),
     ("HEAD~1", "HEAD"),
+    ("feature", "feature"),
 ];
 
 #[test]
