@@ -13,12 +13,88 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     after_help = "Exit codes: 0 success, 2 usage, 3 invalid configuration, 4 git error, 5 file error, 6 object store or network error, 11 invalid input data, 101 internal error; sift run: 12 a task failed or timed out; sift verdict: 13 a kept task did not succeed; sift pipeline: 7 pipeline failed, 8 CI service unreachable, 9 authentication, 10 timeout, 130 interrupted.\nDocs: README.md in the sift repository."
 )]
 pub struct Cli {
-    /// The repository root holding the root `sift.toml` [default: the git top-level, else the current directory].
-    #[arg(long, global = true, value_name = "DIR")]
-    pub root: Option<PathBuf>,
+    #[command(flatten)]
+    pub global: Global,
 
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Options of every command.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The repository root holding the root `sift.toml` [default: the git top-level, else the current directory].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+}
+
+impl Cli {
+    /// Parses `args` (the program name first) as [`clap::Parser::try_parse_from`]
+    /// does. When the first argument names a command and no argument asks
+    /// for help or the version, only that command's arguments are built:
+    /// clap otherwise builds every command's (about half a million
+    /// instructions, a fifth of a small plan) before it parses. Help,
+    /// version, errors and anything else go through the whole command
+    /// tree, so their output is unchanged.
+    pub fn parse_args(args: Vec<std::ffi::OsString>) -> Result<Cli, clap::Error> {
+        use clap::FromArgMatches;
+        let wants_help = args.iter().skip(1).any(|a| {
+            matches!(
+                a.to_str(),
+                Some("-h" | "--help" | "-V" | "--version" | "help") | None
+            )
+        });
+        let sub = match args.get(1).and_then(|a| a.to_str()) {
+            Some(name) if !wants_help => command_args(name),
+            _ => None,
+        };
+        let Some(sub) = sub else {
+            return Cli::try_parse_from(args);
+        };
+        let root = Global::augment_args(clap::Command::new("sift"))
+            .subcommand(sub)
+            .subcommand_required(true);
+        // An error (usage, or a help page clap shows for a missing command)
+        // is reported from the whole tree, as before, texts and all.
+        match root.try_get_matches_from(args.iter()) {
+            Ok(matches) => match Cli::from_arg_matches(&matches) {
+                Ok(cli) => Ok(cli),
+                Err(_) => Cli::try_parse_from(args),
+            },
+            Err(_) => Cli::try_parse_from(args),
+        }
+    }
+}
+
+/// The one command `name`, with its arguments, as the whole tree builds it
+/// (checked by a test against [`clap::CommandFactory::command`]).
+fn command_args(name: &str) -> Option<clap::Command> {
+    macro_rules! one_of {
+        ($($name:literal => $args:ty),* $(,)?) => {
+            match name {
+                $($name => Some(<$args>::augment_args(clap::Command::new($name))),)*
+                _ => None,
+            }
+        };
+    }
+    one_of! {
+        "plan" => PlanArgs,
+        "run" => RunArgs,
+        "why" => WhyArgs,
+        "files" => FilesArgs,
+        "check" => CheckArgs,
+        "init" => InitArgs,
+        "pipeline" => PipelineArgs,
+        "order" => OrderArgs,
+        "shard" => ShardArgs,
+        "record" => RecordArgs,
+        "cache" => CacheArgs,
+        "history" => HistoryArgs,
+        "quality" => QualityArgs,
+        "replay" => ReplayArgs,
+        "verdict" => VerdictArgs,
+        "report" => ReportArgs,
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -972,4 +1048,118 @@ pub struct CacheShowArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::*;
+
+    /// Everything about a command but its own about text, recursively.
+    fn shape(command: &clap::Command) -> String {
+        let mut out = format!("{}\n", command.get_name());
+        for arg in command.get_arguments() {
+            out.push_str(&format!("  {arg:?}\n"));
+        }
+        for group in command.get_groups() {
+            out.push_str(&format!("  {group:?}\n"));
+        }
+        for sub in command.get_subcommands() {
+            out.push_str(&format!(
+                "  {:?} {:?}\n",
+                sub.get_about(),
+                sub.get_long_about()
+            ));
+            out.push_str(&shape(sub));
+        }
+        out
+    }
+
+    #[test]
+    fn each_command_alone_is_built_as_in_the_whole_tree() {
+        let full = Cli::command();
+        let mut names = Vec::new();
+        for sub in full.get_subcommands() {
+            let alone = command_args(sub.get_name())
+                .unwrap_or_else(|| panic!("`{}` is missing from command_args", sub.get_name()));
+            assert_eq!(shape(&alone), shape(sub), "{}", sub.get_name());
+            // Only about texts (shown by --help, which takes the whole tree) may differ.
+            assert!(sub.get_aliases().next().is_none() && sub.get_all_aliases().next().is_none());
+            names.push(sub.get_name().to_owned());
+        }
+        assert_eq!(names.len(), 16);
+        let root = Global::augment_args(clap::Command::new("sift"));
+        let root_args: Vec<String> = root.get_arguments().map(|a| format!("{a:?}")).collect();
+        let full_args: Vec<String> = full.get_arguments().map(|a| format!("{a:?}")).collect();
+        assert_eq!(root_args, full_args);
+    }
+
+    #[test]
+    fn one_command_parses_as_the_whole_tree() {
+        let cases: &[&[&str]] = &[
+            &["plan"],
+            &[
+                "plan",
+                "--base",
+                "main",
+                "--format",
+                "json",
+                "--explain",
+                "--root",
+                "x",
+            ],
+            &["plan", "--bogus"],
+            &["plan", "--format", "yaml"],
+            &["plan", "extra"],
+            &["run", "-j", "3", "--target", "a", "--target", "b"],
+            &["why", "task-a", "--base", "HEAD~1"],
+            &["why"],
+            &["files", "a.txt", "b/c.rs", "--json"],
+            &["check", "--mozbuild"],
+            &["init", "--check"],
+            &["order", "--junit", "x.xml"],
+            &["shard", "--total", "2", "--index", "0"],
+            &["record", "--junit", "r.xml"],
+            &["cache", "pull", "--store", "s3://b/p"],
+            &["cache"],
+            &["history", "--json"],
+            &[
+                "history", "report", "--push", "3", "--task", "t", "--result", "failed",
+            ],
+            &["quality", "--last", "5"],
+            &["replay", "--config", "c.toml", "--last", "3"],
+            &["verdict", "--plan", "p.json"],
+            &["report", "--out", "r.html"],
+            &["report", "--plan", "p.json", "--out", "r.html"],
+            &["pipeline", "run", "--help"],
+            &["pipeline"],
+            &["nosuch"],
+            &["--root", "r", "plan"],
+            &["plan", "--help"],
+            &["--version"],
+        ];
+        for case in cases {
+            let args: Vec<std::ffi::OsString> = std::iter::once("sift")
+                .chain(case.iter().copied())
+                .map(Into::into)
+                .collect();
+            let whole = Cli::try_parse_from(args.clone());
+            let alone = Cli::parse_args(args);
+            match (whole, alone) {
+                (Ok(whole), Ok(alone)) => {
+                    assert_eq!(format!("{whole:?}"), format!("{alone:?}"), "{case:?}")
+                }
+                (Err(whole), Err(alone)) => {
+                    assert_eq!(whole.kind(), alone.kind(), "{case:?}");
+                    assert_eq!(
+                        whole.render().to_string(),
+                        alone.render().to_string(),
+                        "{case:?}"
+                    );
+                }
+                (whole, alone) => panic!("{case:?}: {whole:?} against {alone:?}"),
+            }
+        }
+    }
 }

@@ -14,8 +14,6 @@ mod summary;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 pub use error::CliError;
 
 /// The `sift` executable: every command that works on the repository alone.
@@ -61,7 +59,7 @@ pub fn main_remote() -> ExitCode {
 }
 
 fn parse() -> Result<cli::Cli, ExitCode> {
-    cli::Cli::try_parse().map_err(|error| {
+    cli::Cli::parse_args(std::env::args_os().collect()).map_err(|error| {
         // clap prints help/version to stdout (exit 0) and usage errors to stderr (exit 2).
         let _ = error.print();
         ExitCode::from(if error.use_stderr() {

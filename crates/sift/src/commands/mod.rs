@@ -36,22 +36,22 @@ use crate::output;
 pub fn run(cli: Cli) -> Result<u8, CliError> {
     match cli.command {
         Command::Pipeline(args) => pipeline::run(args),
-        Command::Cache(args) => cache::run(&find_root(cli.root.as_deref())?, args),
-        Command::History(args) => history::list(&find_root(cli.root.as_deref())?, args),
+        Command::Cache(args) => cache::run(&find_root(cli.global.root.as_deref())?, args),
+        Command::History(args) => history::list(&find_root(cli.global.root.as_deref())?, args),
         Command::Why(args) if args.push => {
-            let root = find_root(cli.root.as_deref())?;
+            let root = find_root(cli.global.root.as_deref())?;
             why::run_with(&root, args, |change, args| {
                 history::recorded_push(&root, change, args)
             })
         }
         Command::Plan(args) if args.record.wanted() => {
-            history::plan_and_record(&find_root(cli.root.as_deref())?, args)
+            history::plan_and_record(&find_root(cli.global.root.as_deref())?, args)
         }
-        Command::Run(args) => run::run(&find_root(cli.root.as_deref())?, args),
-        Command::Quality(args) => quality::run(&find_root(cli.root.as_deref())?, args),
-        Command::Replay(args) => replay::run(&find_root(cli.root.as_deref())?, args),
+        Command::Run(args) => run::run(&find_root(cli.global.root.as_deref())?, args),
+        Command::Quality(args) => quality::run(&find_root(cli.global.root.as_deref())?, args),
+        Command::Replay(args) => replay::run(&find_root(cli.global.root.as_deref())?, args),
         Command::Record(args) if args.push.is_some() => {
-            history::record_with_push(&find_root(cli.root.as_deref())?, args)
+            history::record_with_push(&find_root(cli.global.root.as_deref())?, args)
         }
         _ => run_local(cli),
     }
@@ -60,7 +60,7 @@ pub fn run(cli: Cli) -> Result<u8, CliError> {
 /// Runs a command that needs no network (the `sift` executable). It must not
 /// reach the network commands' code, or the linker keeps all of it.
 pub fn run_local(cli: Cli) -> Result<u8, CliError> {
-    let root = find_root(cli.root.as_deref())?;
+    let root = find_root(cli.global.root.as_deref())?;
     match cli.command {
         Command::Plan(args) => plan::run(&root, args),
         Command::Why(args) => why::run(&root, args),
