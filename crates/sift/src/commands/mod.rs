@@ -187,7 +187,7 @@ fn small_config(root: &Path) -> bool {
     const SMALL: u64 = 64 << 10;
     let path = root.join(sift_core::select::rules::RULE_FILE);
     std::fs::metadata(&path).is_ok_and(|m| m.len() < SMALL)
-        && std::fs::read(&path).is_ok_and(|text| !text.windows(7).any(|w| w == b"include"))
+        && std::fs::read(&path).is_ok_and(|text| memchr::memmem::find(&text, b"include").is_none())
 }
 
 /// A change as detected, with what the user should be told about it.
