@@ -338,8 +338,9 @@ fn apply_delta(base: &[u8], delta: &[u8], out: &mut Vec<u8>) -> Option<()> {
     if result > OWN_DECODE_MAX_BYTES {
         return None;
     }
+    let result = usize::try_from(result).ok()?;
     out.clear();
-    out.reserve(usize::try_from(result).ok()?);
+    out.reserve(result);
     while at < delta.len() {
         let command = delta[at];
         at += 1;
@@ -362,17 +363,24 @@ fn apply_delta(base: &[u8], delta: &[u8], out: &mut Vec<u8>) -> Option<()> {
             if length == 0 {
                 length = 0x10000;
             }
+            // As git does: never past the announced size, whatever follows.
+            if out.len() + length > result {
+                return None;
+            }
             out.extend_from_slice(base.get(offset..offset.checked_add(length)?)?);
         } else if command != 0 {
             // Insert the next `command` bytes.
             let length = usize::from(command);
+            if out.len() + length > result {
+                return None;
+            }
             out.extend_from_slice(delta.get(at..at + length)?);
             at += length;
         } else {
             return None;
         }
     }
-    (out.len() as u64 == result).then_some(())
+    (out.len() == result).then_some(())
 }
 
 /// One pack: its index, mapped at once, and its data, opened on first use.
@@ -641,6 +649,10 @@ mod delta_tests {
             ("reserved command 0", &[12, 0, 0][..]),
             ("truncated size", &[0x80][..]),
             ("truncated copy", &[12, 5, 0x91][..]),
+            (
+                "copies past the announced size",
+                &[12, 5, 0x90, 7, 0x90, 7][..],
+            ),
         ] {
             assert_eq!(apply_delta(base, delta, &mut out), None, "{what}");
         }

@@ -436,9 +436,10 @@ pub fn files(root: &Path, args: &FilesArgs) -> Result<u8, CliError> {
 /// The paths as mach's `file-info` takes them: each once, in order, and a
 /// path with a `*` replaced by the work tree's files it matches
 /// (`mozpath.match`, which includes everything below a matched directory),
-/// leaving out dotfiles and dot-directories as mach's file finder does.
-/// Paths without a `*` are kept whether or not they exist (a deleted file
-/// is matched by name; mach skips it).
+/// leaving out dotfiles and dot-directories as mach's file finder does
+/// unless the pattern itself names a dot path (`.github/*`). Paths without
+/// a `*` are kept whether or not they exist (a deleted file is matched by
+/// name; mach skips it).
 fn expand_wildcards(root: &Path, raw: &[String]) -> Vec<String> {
     let mut files: Option<Vec<String>> = None;
     let mut seen = std::collections::HashSet::new();
@@ -452,16 +453,21 @@ fn expand_wildcards(root: &Path, raw: &[String]) -> Vec<String> {
             continue;
         }
         let files = files.get_or_insert_with(|| {
+            // Tracked files deleted from the work tree are not in it.
             let mut files = super::check::tracked_files(root);
+            files.retain(|f| root.join(f).exists());
             files.extend(super::check::work_tree_files(root));
-            files.retain(|f| !f.split('/').any(|part| part.starts_with('.')));
             files.sort();
             files.dedup();
             files
         });
+        let dots = path.starts_with('.') || path.contains("/.");
         let pattern = sift_core::mozilla::mozpath::MozPattern::new(&path);
         let before = out.len();
-        for file in files.iter().filter(|f| pattern.matches(f)) {
+        let found = files.iter().filter(|f| {
+            (dots || !f.split('/').any(|part| part.starts_with('.'))) && pattern.matches(f)
+        });
+        for file in found {
             if seen.insert(file.clone()) {
                 out.push(file.clone());
             }

@@ -82,6 +82,14 @@ fn files_mozbuild_prints_machs_union() {
         json["paths"][2]["components"],
         serde_json::json!(["macosx", "py-lint"])
     );
+    // A pattern that names a dot path finds dot paths.
+    let json = repo
+        .sift(&["files", "--mozbuild", "--json", "widget/cocoa/.hidden/*"])
+        .json();
+    assert_eq!(
+        json["paths"][0]["path"], "widget/cocoa/.hidden/c.py",
+        "{json}"
+    );
     let out = repo.sift(&["files", "--mozbuild", "nothing/*"]);
     assert_eq!(out.ok(), "\n");
     assert!(

@@ -107,6 +107,11 @@ pub fn compile(
 /// Nested `include()`s deeper than this are an error (mozbuild recurses
 /// until Python's stack runs out).
 const MAX_INCLUDE_DEPTH: usize = 32;
+/// More `include()`s than this in one moz.build (counting those of the
+/// files it includes) make it unreadable: a file that includes another
+/// twice, which does the same, and so on, would otherwise be read an
+/// exponential number of times.
+const MAX_INCLUDES: usize = 1_000;
 
 /// A block and the file it was read from, before compiling.
 struct Entered {
@@ -146,7 +151,16 @@ pub fn compile_with(
     };
     let mut entered = Vec::new();
     let mut stack = Vec::new();
-    if let Err(e) = enter(&source, dir, read, &mut stack, &mut entered, &mut file) {
+    let mut includes = 0;
+    if let Err(e) = enter(
+        &source,
+        dir,
+        read,
+        &mut stack,
+        &mut includes,
+        &mut entered,
+        &mut file,
+    ) {
         let offset = e.offset.min(e.source.text.len());
         file.unreadable = Some(format!(
             "{}:{}: {}",
@@ -167,6 +181,8 @@ pub fn compile_with(
                 .with_help("sift reads moz.build files without running them; paths below this directory keep every exclusive component"),
         );
         file.blocks.clear();
+        file.conditional.clear();
+        file.conditional_includes.clear();
         return (file, diags);
     }
     let keep = parser::recorded(entered.iter().map(|e| e.block.nonempty));
@@ -237,6 +253,7 @@ fn enter(
     dir: &str,
     read: &dyn Fn(&str) -> Option<String>,
     stack: &mut Vec<String>,
+    includes: &mut usize,
     entered: &mut Vec<Entered>,
     file: &mut MozbuildFile,
 ) -> Result<(), Unreadable> {
@@ -283,6 +300,13 @@ fn enter(
                         format!("`include('{path}')` includes itself"),
                     ));
                 }
+                *includes += 1;
+                if *includes > MAX_INCLUDES {
+                    return Err(unreadable(
+                        span.start,
+                        format!("more than {MAX_INCLUDES} `include()` calls"),
+                    ));
+                }
                 if stack.len() > MAX_INCLUDE_DEPTH {
                     return Err(unreadable(
                         span.start,
@@ -299,7 +323,15 @@ fn enter(
                 };
                 let included = SourceFile::new(name.clone(), text);
                 let included_dir = name.rsplit_once('/').map_or("", |(d, _)| d).to_owned();
-                enter(&included, &included_dir, read, stack, entered, file)?;
+                enter(
+                    &included,
+                    &included_dir,
+                    read,
+                    stack,
+                    includes,
+                    entered,
+                    file,
+                )?;
             }
         }
     }

@@ -445,6 +445,15 @@ impl<'a> Parser<'a> {
                     }
                 }
             }
+            // An included file could set SCHEDULES for this block.
+            "include" if tokens.get(1).is_some_and(|t| t.is_op("(", self.source)) => {
+                touch_schedules(block);
+                block.nonempty = true;
+                let span = first.span.start..tokens.last().map_or(first.span.end, |t| t.span.end);
+                block
+                    .unknown
+                    .get_or_insert((span, "`include()` inside a `Files` block".to_owned()));
+            }
             _ => block.nonempty = true,
         }
     }
@@ -588,6 +597,16 @@ mod tests {
             ]
         );
         assert_eq!(o.conditional_includes.len(), 1);
+    }
+
+    #[test]
+    fn include_inside_a_files_block_is_unknown() {
+        let o = outline("with Files('*'):\n    include('sched.mozbuild')\n");
+        assert!(o.blocks[0].touches_schedules);
+        assert_eq!(
+            o.blocks[0].unknown.as_ref().map(|(_, why)| why.as_str()),
+            Some("`include()` inside a `Files` block")
+        );
     }
 
     #[test]

@@ -457,6 +457,29 @@ fn includes_are_followed() {
         "{:?}",
         a.uncertain
     );
+    // A file that includes another twice, which does the same, and so on:
+    // stopped by the count, not read 2^30 times.
+    write(
+        root,
+        "dom2/moz.build",
+        "include('i0.mozbuild')\ninclude('i0.mozbuild')\n",
+    );
+    for level in 0..30 {
+        let next = format!("i{}.mozbuild", level + 1);
+        write(
+            root,
+            &format!("dom2/i{level}.mozbuild"),
+            &format!("include('{next}')\ninclude('{next}')\n"),
+        );
+    }
+    write(root, "dom2/i30.mozbuild", "\n");
+    let mut tree = MozbuildTree::new(root);
+    let a = tree.annotations("dom2/a.cpp", &c, false);
+    assert!(
+        a.uncertain[0].ends_with("more than 1000 `include()` calls"),
+        "{:?}",
+        a.uncertain
+    );
     // An included file with syntax sift cannot read names itself.
     write(root, "dom2/moz.build", "include('bad.mozbuild')\n");
     write(root, "dom2/bad.mozbuild", "\nwith Files('*':\n");
