@@ -120,6 +120,27 @@ struct Entered {
     block: parser::RawBlock,
 }
 
+/// A moz.build or an included file, tokenized and parsed once: a file
+/// that many moz.build files include (`/ipc/chromium/chromium-config.mozbuild`
+/// in hundreds of them) is parsed once per tree, not once per includer.
+#[derive(Debug)]
+pub struct Parsed {
+    pub source: Arc<SourceFile>,
+    /// The outline, or where and why the text cannot be read.
+    outline: Result<parser::Outline, (usize, String)>,
+}
+
+impl Parsed {
+    pub fn new(source: Arc<SourceFile>) -> Arc<Parsed> {
+        let outline = lexer::tokenize(&source.text)
+            .map_err(|e| (e.offset, e.message))
+            .and_then(|tokens| {
+                parser::parse(&source.text, &tokens).map_err(|e| (e.offset, e.message))
+            });
+        Arc::new(Parsed { source, outline })
+    }
+}
+
 /// Why a moz.build cannot be read: at `offset` of `source`.
 struct Unreadable {
     source: Arc<SourceFile>,
@@ -130,14 +151,14 @@ struct Unreadable {
 /// Reads and checks one moz.build against the declared components.
 /// `include('path')` is followed as mozbuild follows it: `path` relative
 /// to the including file's directory, or to the top of the tree when it
-/// starts with `/`, read with `read` (a repository-relative name →
-/// its text); its blocks are entered where the call stands, with their
-/// patterns relative to their own file's directory.
+/// starts with `/`, read with `read` (a repository-relative name → the
+/// file parsed, `None` if there is none); its blocks are entered where the
+/// call stands, with their patterns relative to their own file's directory.
 pub fn compile_with(
     dir: &str,
     source: Arc<SourceFile>,
     components: &Components,
-    read: &dyn Fn(&str) -> Option<String>,
+    read: &dyn Fn(&str) -> Option<Arc<Parsed>>,
 ) -> (MozbuildFile, Diagnostics) {
     let mut diags = Diagnostics::default();
     let mut file = MozbuildFile {
@@ -153,7 +174,7 @@ pub fn compile_with(
     let mut stack = Vec::new();
     let mut includes = 0;
     if let Err(e) = enter(
-        &source,
+        &Parsed::new(Arc::clone(&source)),
         dir,
         read,
         &mut stack,
@@ -246,25 +267,27 @@ pub fn compile_with(
     (file, diags)
 }
 
-/// Reads `source` (in directory `dir`) and, depth first, the files it
+/// Enters `parsed` (in directory `dir`) and, depth first, the files it
 /// includes, appending their blocks in order of entry.
 fn enter(
-    source: &Arc<SourceFile>,
+    parsed: &Parsed,
     dir: &str,
-    read: &dyn Fn(&str) -> Option<String>,
+    read: &dyn Fn(&str) -> Option<Arc<Parsed>>,
     stack: &mut Vec<String>,
     includes: &mut usize,
     entered: &mut Vec<Entered>,
     file: &mut MozbuildFile,
 ) -> Result<(), Unreadable> {
+    let source = &parsed.source;
     let unreadable = |offset: usize, message: String| Unreadable {
         source: Arc::clone(source),
         offset,
         message,
     };
-    let tokens = lexer::tokenize(&source.text).map_err(|e| unreadable(e.offset, e.message))?;
-    let outline =
-        parser::parse(&source.text, &tokens).map_err(|e| unreadable(e.offset, e.message))?;
+    let outline = match &parsed.outline {
+        Ok(outline) => outline,
+        Err((offset, message)) => return Err(unreadable(*offset, message.clone())),
+    };
     let place = |span: &std::ops::Range<usize>| Place {
         file: source.name.clone(),
         line: source.line(span.start),
@@ -274,21 +297,21 @@ fn enter(
     file.conditional_includes
         .extend(outline.conditional_includes.iter().map(place));
     stack.push(source.name.clone());
-    for item in outline.items {
+    for item in &outline.items {
         match item {
             parser::Item::Block(block) => entered.push(Entered {
                 source: Arc::clone(source),
                 dir: dir.to_owned(),
-                block,
+                block: block.clone(),
             }),
             parser::Item::Include { span, path } => {
-                let Some(path) = path else {
+                let Some(path) = path.as_deref() else {
                     return Err(unreadable(
                         span.start,
                         "`include()` of a path that is not one string literal".to_owned(),
                     ));
                 };
-                let Some(name) = include_target(dir, &path) else {
+                let Some(name) = include_target(dir, path) else {
                     return Err(unreadable(
                         span.start,
                         format!("`include('{path}')` leaves the tree"),
@@ -315,13 +338,12 @@ fn enter(
                         ),
                     ));
                 }
-                let Some(text) = read(&name) else {
+                let Some(included) = read(&name) else {
                     return Err(unreadable(
                         span.start,
                         format!("`include('{path}')`: `{name}` not found"),
                     ));
                 };
-                let included = SourceFile::new(name.clone(), text);
                 let included_dir = name.rsplit_once('/').map_or("", |(d, _)| d).to_owned();
                 enter(
                     &included,

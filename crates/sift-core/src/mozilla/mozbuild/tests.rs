@@ -518,6 +518,69 @@ fn includes_are_followed() {
     );
 }
 
+/// The work tree, counting reads per file.
+#[derive(Debug)]
+struct Counting {
+    inner: crate::config::WorkTree,
+    reads: std::sync::Mutex<std::collections::HashMap<String, usize>>,
+}
+
+impl crate::config::FileSource for Counting {
+    fn read(&self, path: &str) -> Option<String> {
+        *self
+            .reads
+            .lock()
+            .unwrap()
+            .entry(path.to_owned())
+            .or_default() += 1;
+        crate::config::FileSource::read(&self.inner, path)
+    }
+    fn walk(&self, dir: &str, visit: &mut dyn FnMut(&str)) {
+        self.inner.walk(dir, visit)
+    }
+}
+
+/// A file many moz.build files include is read and parsed once per tree,
+/// on one thread or many.
+#[test]
+fn included_files_are_read_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let c = gecko_components();
+    write(
+        root,
+        "ipc/chromium/chromium-config.mozbuild",
+        "if CONFIG['OS'] == 'WINNT':\n    DEFINES['X'] = 1\n",
+    );
+    let mut paths = Vec::new();
+    for n in 0..80 {
+        write(
+            root,
+            &format!("d{n}/moz.build"),
+            "include('/ipc/chromium/chromium-config.mozbuild')\nwith Files('**'):\n    SCHEDULES.exclusive = ['linux']\n",
+        );
+        paths.push(format!("d{n}/a.cpp"));
+    }
+    let counting = Arc::new(Counting {
+        inner: crate::config::WorkTree::new(root),
+        reads: Default::default(),
+    });
+    let mut tree = MozbuildTree::with_files(counting.clone());
+    tree.preload(paths.iter().map(String::as_str), &c);
+    for path in &paths {
+        assert_eq!(
+            info(&mut tree, &c, path),
+            (vec![], Some(strings(&["linux"])))
+        );
+    }
+    let reads = counting.reads.lock().unwrap();
+    assert_eq!(
+        reads["ipc/chromium/chromium-config.mozbuild"], 1,
+        "{reads:?}"
+    );
+    assert_eq!(reads["d7/moz.build"], 1);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
     /// Arbitrary text never panics the reader.
@@ -542,7 +605,7 @@ proptest! {
         let _ = file.blocks.len();
         // Every include reads the same text again: cycles and endless
         // nesting (`include('a/x')` from `a/`) stop with a warning.
-        let same = |_: &str| Some(text.clone());
+        let same = |name: &str| Some(Parsed::new(SourceFile::new(name, text.clone())));
         let (file, _) = compile_with("", SourceFile::new("moz.build", text.clone()), &c, &same);
         let _ = file.blocks.len();
     }

@@ -2,11 +2,11 @@
 //! `files_info` for one file (reference §3.1, §3.4).
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use super::{BlockSchedules, MOZBUILD, MozbuildFile, compile_with};
+use super::{BlockSchedules, MOZBUILD, MozbuildFile, Parsed, compile_with};
 use crate::config::{FileSource, WorkTree};
 use crate::diagnostic::{Diagnostics, SourceFile};
 use crate::mozilla::mozpath::files_pattern_selects;
@@ -81,11 +81,14 @@ pub struct MozbuildTree {
     files: FxHashMap<String, Option<Arc<MozbuildFile>>>,
     /// Directory → the moz.build files that apply inside it, root first.
     chains: FxHashMap<String, Arc<[Arc<MozbuildFile>]>>,
+    /// Files `include()` reads, parsed once.
+    included: Included,
     diagnostics: Diagnostics,
 }
 
 fn read(
     source: &dyn FileSource,
+    included: &Included,
     dir: &str,
     components: &Components,
 ) -> (Option<Arc<MozbuildFile>>, Diagnostics) {
@@ -97,12 +100,39 @@ fn read(
     match source.read(&name) {
         Some(text) => {
             let (file, diags) =
-                compile_with(dir, SourceFile::new(name, text), components, &|included| {
-                    source.read(included)
+                compile_with(dir, SourceFile::new(name, text), components, &|name| {
+                    included.get(source, name)
                 });
             (Some(Arc::new(file)), diags)
         }
         None => (None, Diagnostics::default()),
+    }
+}
+
+/// Files read by `include()`, parsed once per tree and shared by every
+/// moz.build that includes them (on every thread that reads them).
+#[derive(Default)]
+struct Included {
+    parsed: Mutex<FxHashMap<String, Arc<Slot>>>,
+}
+
+/// One included file: filled once, by the first thread that asks.
+type Slot = OnceLock<Option<Arc<Parsed>>>;
+
+impl Included {
+    fn get(&self, source: &dyn FileSource, name: &str) -> Option<Arc<Parsed>> {
+        let slot = {
+            // A panic while holding the lock leaves a map that is still whole.
+            let mut map = self.parsed.lock().unwrap_or_else(|e| e.into_inner());
+            Arc::clone(map.entry(name.to_owned()).or_default())
+        };
+        // One thread reads and parses; others asking meanwhile wait for it.
+        slot.get_or_init(|| {
+            source
+                .read(name)
+                .map(|text| Parsed::new(SourceFile::new(name, text)))
+        })
+        .clone()
     }
 }
 
@@ -118,6 +148,7 @@ impl MozbuildTree {
             source,
             files: FxHashMap::default(),
             chains: FxHashMap::default(),
+            included: Included::default(),
             diagnostics: Diagnostics::default(),
         }
     }
@@ -143,7 +174,7 @@ impl MozbuildTree {
         if let Some(known) = self.files.get(dir) {
             return known.clone();
         }
-        let (file, diags) = read(self.source.as_ref(), dir, components);
+        let (file, diags) = read(self.source.as_ref(), &self.included, dir, components);
         self.diagnostics.extend(diags);
         self.files.insert(dir.to_owned(), file.clone());
         file
@@ -186,7 +217,8 @@ impl MozbuildTree {
         dirs.sort_unstable();
         dirs.dedup();
         let source = self.source.as_ref();
-        let loaded = crate::parallel::map(&dirs, 32, |dir| read(source, dir, components));
+        let included = &self.included;
+        let loaded = crate::parallel::map(&dirs, 32, |dir| read(source, included, dir, components));
         for (dir, (file, diags)) in dirs.into_iter().zip(loaded) {
             self.diagnostics.extend(diags);
             self.files.insert(dir.to_owned(), file);
