@@ -78,6 +78,30 @@ pub fn component_evidence(
     for path in evidence {
         let schedules = planner.path_schedules(path, true);
         let mut rules = Vec::new();
+        // moz.build blocks (`[mozbuild]`, `--graph`) apply before the rules.
+        for block in schedules.mozbuild.iter().flat_map(|a| &a.matched) {
+            let files_block = &block.file.blocks[block.block];
+            let crate::mozilla::mozbuild::BlockSchedules::Set { value, .. } =
+                &files_block.schedules
+            else {
+                continue;
+            };
+            let hit = |effect| RuleHit {
+                file: files_block.source.name.clone(),
+                line: files_block.line,
+                pattern: block
+                    .pattern
+                    .clone()
+                    .unwrap_or_else(|| "(not a literal)".to_owned()),
+                effect,
+            };
+            if value.inclusive.contains(&id) {
+                rules.push(hit(Effect::Inclusive));
+            }
+            if value.exclusive.as_ref().is_some_and(|e| e.contains(&id)) {
+                rules.push(hit(Effect::Exclusive));
+            }
+        }
         for matched in &schedules.matched {
             let rule = matched.rule();
             let hit = |effect| RuleHit {

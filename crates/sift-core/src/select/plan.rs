@@ -37,7 +37,7 @@ pub struct PlanOptions {
 }
 
 /// The components a change affects, with evidence.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct ChangeAnalysis {
     pub components: ComponentSet,
     /// Per component id: the first changed paths (sorted) that affect it.
@@ -138,6 +138,19 @@ pub struct Plan {
     pub would_skip: std::collections::BTreeMap<String, String>,
     /// Shadow mode: every requested task runs.
     pub shadow: bool,
+    /// A plan of a taskgraph graph (`sift plan --graph`), explained: its
+    /// tasks' dependencies and where they are defined, which the
+    /// configuration's tasks give otherwise.
+    pub graph: Option<GraphTasks>,
+}
+
+/// The graph side of an explained `sift plan --graph`.
+#[derive(Clone, Debug, Default)]
+pub struct GraphTasks {
+    /// The graph file, as named on the command line.
+    pub source: String,
+    /// Per task, in the plan's order: the labels it depends on, sorted.
+    pub needs: Vec<Vec<String>>,
 }
 
 impl Plan {
@@ -567,6 +580,7 @@ impl<'c> Planner<'c> {
             },
             would_skip: std::collections::BTreeMap::new(),
             shadow: false,
+            graph: None,
         })
     }
 }

@@ -209,14 +209,25 @@ fn write_plan_json(
             .iter()
             .enumerate()
             .map(|(index, d)| {
-                // The plan's tasks are the configuration's, in the same (name) order.
+                // The plan's tasks are the configuration's, in the same (name)
+                // order, or a taskgraph graph's.
                 let task: Option<&Task> = config
                     .tasks
                     .get(index)
                     .filter(|t| t.name == d.name)
                     .or_else(|| config.task(&d.name));
+                let (needs, defined_at) = match &plan.graph {
+                    Some(graph) => (
+                        graph.needs.get(index).map_or(&[][..], Vec::as_slice),
+                        format!("{}: {}", graph.source, d.name),
+                    ),
+                    None => (
+                        task.map_or(&[][..], |t| t.needs.as_slice()),
+                        task.map(Task::location).unwrap_or_default(),
+                    ),
+                };
                 let why = Some(WhyJson {
-                    defined_at: task.map(Task::location).unwrap_or_default(),
+                    defined_at,
                     kind: explain::kind_name(&d.kind),
                     evaluation: match &d.kind {
                         DecisionKind::Strategy(evaluation) => {
@@ -234,7 +245,7 @@ fn write_plan_json(
                     name: &d.name,
                     run: d.run,
                     reason: &d.reason,
-                    needs: Some(task.map_or(&[][..], |t| t.needs.as_slice())),
+                    needs: Some(needs),
                     why,
                     would_skip: plan.would_skip.contains_key(&d.name),
                 }

@@ -94,7 +94,7 @@ fn map(file: &std::fs::File) -> std::io::Result<memmap2::Mmap> {
 /// `sift plan --graph FILE`.
 pub fn plan_graph(root: &Path, args: &PlanArgs) -> Result<u8, CliError> {
     let prepared = GraphPlan::prepare(root, args)?;
-    if args.format == PlanFormat::Taskgraph {
+    if args.format == PlanFormat::Taskgraph && args.report.is_none() {
         // The labels are all this format prints: no per-task plan to build.
         let outcome = prepared.optimize(args, None)?;
         let graph = &prepared.graph;
@@ -265,24 +265,88 @@ impl GraphPlan {
     ) -> Result<Plan, CliError> {
         let outcome = self.optimize(args, push)?;
         let decisions = outcome.decisions(&self.graph);
+        // Explanations need each task's dependencies (the report draws them).
+        let graph = (args.explain || args.report.is_some()).then(|| {
+            let source = args
+                .mozilla
+                .graph
+                .as_deref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            let needs = (0..self.graph.len() as u32)
+                .map(|i| {
+                    let mut labels: Vec<String> = self
+                        .graph
+                        .dependencies(i)
+                        .iter()
+                        .map(|&d| self.graph.label(d).to_owned())
+                        .collect();
+                    labels.sort();
+                    labels
+                })
+                .collect();
+            sift_core::select::plan::GraphTasks { source, needs }
+        });
         Ok(Plan {
             origin: self.change.origin.clone(),
             changed_files: self.change.files.clone(),
             components: self.config.components.names_of(&self.analysis.components),
-            analysis: sift_core::select::plan::ChangeAnalysis::default(),
-            tasks: decisions.into_iter().map(decision).collect(),
+            analysis: self.analysis.clone(),
+            tasks: decisions
+                .into_iter()
+                .enumerate()
+                .map(|(i, d)| {
+                    // The task's optimization as the graph writes it:
+                    // `{"test": ["linux"]}` reads `test: ["linux"]`.
+                    let optimization = self.graph.optimization(i as u32);
+                    let strategy = optimization.map(|(name, arg)| format!("{name}: {arg}"));
+                    let mut evaluation = leaf(
+                        d.kept,
+                        strategy.as_deref().unwrap_or("taskgraph"),
+                        &d.reason,
+                    );
+                    // A component list: the ones the change affects, which
+                    // explanations follow back to files and moz.build lines.
+                    if let Some((name, serde_json::Value::Array(items))) = optimization
+                        && self.registry.lists_components(name)
+                    {
+                        evaluation.affected = items
+                            .iter()
+                            .filter_map(|item| self.config.components.get(item.as_str()?))
+                            .filter(|&id| self.analysis.components.contains(id))
+                            .collect();
+                    }
+                    decision(d, evaluation)
+                })
+                .collect(),
             push: push.cloned(),
             warnings: sift_core::Diagnostics {
                 items: self.warnings.warnings().cloned().collect(),
             },
             would_skip: Default::default(),
             shadow: false,
+            graph,
         })
     }
 
     /// Prints the plan as `--format` asks.
     pub fn emit(self, plan: Plan, args: &PlanArgs) -> Result<u8, CliError> {
+        // As `sift plan` explains its own tasks: the graph's dependencies,
+        // each decision, and per push component the files and the moz.build
+        // blocks or rules behind it.
+        let explained = (args.explain || args.report.is_some())
+            .then(|| render::plan_json_explained(&plan, &mut Planner::new(&self.config)));
+        if let Some(path) = &args.report {
+            super::report::write(
+                path,
+                &sift_core::report::Inputs {
+                    plan: explained.as_deref(),
+                    ..Default::default()
+                },
+            )?;
+        }
         let text = match args.format {
+            PlanFormat::Json if args.explain => explained.expect("made above for --explain"),
             PlanFormat::Taskgraph => taskgraph_json(
                 plan.tasks
                     .iter()
@@ -311,9 +375,12 @@ impl GraphPlan {
     }
 }
 
-fn decision(d: taskgraph::TaskDecision) -> Decision {
+fn decision(
+    d: taskgraph::TaskDecision,
+    evaluation: sift_core::select::plan::Evaluation,
+) -> Decision {
     let kind = if d.needed_by.is_empty() {
-        DecisionKind::Strategy(leaf(d.kept, "taskgraph", &d.reason))
+        DecisionKind::Strategy(evaluation)
     } else {
         let mut names = d.needed_by;
         names.sort();

@@ -74,15 +74,6 @@ pub(crate) fn check_format_args(args: &PlanArgs) -> Result<(), CliError> {
             ),
         });
     }
-    if args.mozilla.graph.is_some() && (args.explain || args.report.is_some()) {
-        return Err(CliError::Usage {
-            message: "--explain and --report do not work with --graph yet".to_owned(),
-            hint: Some(
-                "a taskgraph graph's decisions come from its own strategies; use --format json or taskgraph"
-                    .to_owned(),
-            ),
-        });
-    }
     if args.explain && args.format != PlanFormat::Json {
         return Err(CliError::Usage {
             message: "--explain needs --format json".to_owned(),

@@ -629,26 +629,81 @@ fn graph_inputs_errors_and_formats() {
         "--backstop",
     ]);
     assert!(out.ok().contains("run   backstop-only"), "{}", out.stdout);
-    // Explanations and the report are not built for graphs: an error, not
-    // a silently missing file.
-    for extra in [
-        ["--explain", "--format"],
-        ["--report", "r.html"],
-        ["--shadow", "--all"],
-    ] {
-        let mut args = vec!["plan", "--graph", "graph.json", "--params", "params.yml"];
-        args.extend(extra);
-        if extra[0] == "--explain" {
-            args.push("json");
-        }
-        let out = repo.sift(&args);
-        assert_eq!(out.code, 2, "{out:?}");
-        assert!(
-            out.stderr.contains("work with --graph yet"),
-            "{}",
-            out.stderr
-        );
-    }
+    // Explained as `sift plan` explains its own tasks: the graph's
+    // dependencies, each decision, and the moz.build block behind each push
+    // component.
+    let out = repo.sift(&[
+        "plan",
+        "--graph",
+        "graph.json",
+        "--params",
+        "params.yml",
+        "--format",
+        "json",
+        "--explain",
+    ]);
+    let json = out.json();
+    let task = |name: &str| {
+        json["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {json}"))
+            .clone()
+    };
+    let test = task("test-linux");
+    assert_eq!(test["needs"], serde_json::json!(["build-linux"]), "{test}");
+    assert_eq!(test["why"]["defined_at"], "graph.json: test-linux");
+    assert_eq!(test["why"]["kind"], "strategy");
+    assert_eq!(
+        test["why"]["evaluation"]["strategy"],
+        "test: [\"linux\",\"firefox\"]"
+    );
+    assert_eq!(
+        test["why"]["evaluation"]["summary"],
+        "test (skip-unless-schedules): none of linux, firefox affected"
+    );
+    assert_eq!(json["components"], serde_json::json!(["docs"]));
+    let docs = &json["component_evidence"]["docs"]["files"][0];
+    assert_eq!(docs["path"], "docs/a.md", "{json}");
+    assert_eq!(docs["rules"][0]["file"], "moz.build", "{json}");
+    assert_eq!(docs["rules"][0]["line"], 2, "{json}");
+    assert_eq!(docs["rules"][0]["pattern"], "docs/**", "{json}");
+    // The same in the report, beside the kept labels.
+    let out = repo.sift(&[
+        "plan",
+        "--graph",
+        "graph.json",
+        "--params",
+        "params.yml",
+        "--format",
+        "taskgraph",
+        "--report",
+        "graph-report.html",
+    ]);
+    assert_eq!(out.json(), serde_json::json!(["bugbug"]));
+    let html = std::fs::read_to_string(repo.path().join("graph-report.html")).unwrap();
+    assert!(
+        html.contains("graph.json: test-linux"),
+        "the report embeds the explained plan"
+    );
+    // Shadow mode is the selection's, which a graph's strategies replace.
+    let out = repo.sift(&[
+        "plan",
+        "--graph",
+        "graph.json",
+        "--params",
+        "params.yml",
+        "--shadow",
+        "--all",
+    ]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("does not work with --graph yet"),
+        "{}",
+        out.stderr
+    );
 }
 
 /// `sift plan --record --graph`: the recorded push's backstop and expanded

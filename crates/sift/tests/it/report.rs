@@ -417,6 +417,60 @@ fn small_plan_in_a_browser() {
     drive(&browser, &repo.path().join("plan.html"), steps);
 }
 
+/// A taskgraph graph's plan (`sift plan --graph --report`): the graph's
+/// dependencies drawn, each task's decision in taskgraph's words, and the
+/// moz.build block behind each push component in the why panel.
+#[test]
+fn graph_plan_in_a_browser() {
+    let repo = TestRepo::plain();
+    repo.write(
+        "moz.build",
+        "with Files('docs/**'):\n    SCHEDULES.exclusive = ['docs']\n",
+    )
+    .write(
+        "graph.json",
+        r#"{"build-linux": {"optimization": {"build": ["linux", "firefox"]}},
+            "docs": {"optimization": {"skip-unless-schedules": ["docs"]}, "dependencies": {"toolchain": "toolchain"}},
+            "test-linux": {"optimization": {"test": ["linux"]}, "dependencies": {"build": "build-linux"}},
+            "toolchain": {"optimization": null}}"#,
+    )
+    .write("params.yml", "files_changed:\n- docs/a.md\n");
+    let plan = repo
+        .sift(&[
+            "plan",
+            "--graph",
+            "graph.json",
+            "--params",
+            "params.yml",
+            "--format",
+            "json",
+            "--explain",
+            "--report",
+            "graph.html",
+        ])
+        .json();
+    let Some(browser) = browser() else { return };
+    assert_eq!(
+        names_where(&plan, |t| t["run"] == true),
+        ["docs", "toolchain"]
+    );
+    let steps = json!([
+        {"op": "counts", "expect": {"changed-files": "1", "components": "1", "kept": "2", "skipped": "2", "backstop": "not"}},
+        {"op": "graph", "grouped": false, "nodes": 4, "edges": 2},
+        {"op": "select", "task": "docs", "why_contains": [
+            "graph.json: docs",
+            "skip-unless-schedules (skip-unless-schedules): docs affected (by docs/a.md)",
+            "changed file docs/a.md", "moz.build:1"]},
+        {"op": "select", "task": "toolchain", "why_contains": [
+            "Pulled in by kept tasks that need it", "Nearest dependent kept by its own decision: docs"]},
+        {"op": "select", "task": "test-linux", "via": "list", "why_contains": [
+            "test (skip-unless-schedules): none of linux affected"]},
+        {"op": "screenshot", "path": screenshot("graph-plan"), "full_page": true},
+        {"op": "safe"}
+    ]);
+    drive(&browser, &repo.path().join("graph.html"), steps);
+}
+
 /// Seconds as the page writes them (`seconds()` in report.js).
 fn page_seconds(s: f64) -> String {
     if s < 60.0 {

@@ -207,6 +207,20 @@ impl Registry {
     pub fn get(&self, name: &str) -> Option<Arc<Registered>> {
         self.entries.get(name).cloned()
     }
+
+    /// Whether `name` is `skip-unless-schedules` or an alias of it (`test`,
+    /// `build` outside autoland): its argument lists components.
+    pub fn lists_components(&self, name: &str) -> bool {
+        let mut registered = self.get(name);
+        while let Some(r) = registered {
+            match &r.strategy {
+                Strategy::Schedules => return true,
+                Strategy::Alias(sub) => registered = Some(Arc::clone(sub)),
+                _ => return false,
+            }
+        }
+        false
+    }
 }
 
 /// The arguments of a composite's sub-strategies.
