@@ -596,6 +596,10 @@ pub struct WhyArgs {
 
     #[command(flatten)]
     pub select: SelectArgs,
+
+    /// A taskgraph graph's task (`--graph`), or moz.build files read too.
+    #[command(flatten)]
+    pub mozilla: MozillaArgs,
 }
 
 #[derive(Debug, Args)]

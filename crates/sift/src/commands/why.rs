@@ -21,7 +21,50 @@ pub fn run(root: &Path, args: WhyArgs) -> Result<u8, CliError> {
             hint: None,
         });
     }
+    if args.mozilla.graph.is_some() {
+        return graph(root, args);
+    }
     run_with(root, args, |_, _| Ok(None))
+}
+
+/// `sift why LABEL --graph full-task-graph.json`: a graph task's chain, as
+/// `sift plan --graph --explain` has it.
+fn graph(root: &Path, args: WhyArgs) -> Result<u8, CliError> {
+    let plan_args = crate::cli::PlanArgs {
+        change: args.change.clone(),
+        select: args.select.clone(),
+        format: crate::cli::PlanFormat::Json,
+        group_by_needs: false,
+        summary: None,
+        explain: true,
+        report: None,
+        record: Default::default(),
+        mozilla: args.mozilla.clone(),
+    };
+    let prepared = super::mozilla::GraphPlan::prepare(root, &plan_args)?;
+    let plan = prepared.plan(&plan_args, None)?;
+    let Ok(index) = plan
+        .tasks
+        .binary_search_by(|d| d.name.as_str().cmp(&args.task))
+    else {
+        return Err(CliError::Usage {
+            message: format!("no task labelled `{}` in the graph", args.task),
+            hint: Some(
+                "`sift plan --graph FILE --format taskgraph --removed` lists every label"
+                    .to_owned(),
+            ),
+        });
+    };
+    let graph = plan
+        .graph
+        .as_ref()
+        .expect("explained graph plans carry their needs");
+    let defined_at = format!("{}: {}", graph.source, args.task);
+    let needs = graph.needs[index].clone();
+    let mut planner = Planner::new(&prepared.config);
+    let out = render(&mut planner, &plan, index, &defined_at, &needs);
+    super::plan::print_stdout(&out)?;
+    Ok(exit::OK)
 }
 
 /// `sift why`, with the push to explain under (`--push`, looked up by the
@@ -31,7 +74,16 @@ pub fn run_with(
     args: WhyArgs,
     push_for: impl FnOnce(&Change, &WhyArgs) -> Result<Option<PushContext>, CliError>,
 ) -> Result<u8, CliError> {
-    let config = super::load_config(root)?;
+    if args.mozilla.graph.is_some() {
+        return Err(CliError::Usage {
+            message: "--push does not work with --graph yet".to_owned(),
+            hint: Some(
+                "`sift history` shows a recorded graph push's kept and removed labels with reasons"
+                    .to_owned(),
+            ),
+        });
+    }
+    let config = super::mozilla::load_config(root, args.mozilla.mozbuild)?;
     let Some(task) = config.task(&args.task) else {
         return Err(CliError::Usage {
             message: format!("no task named `{}`", args.task),
@@ -48,36 +100,46 @@ pub fn run_with(
     let mut planner = Planner::new(&config).with_revisions(&revisions);
     let plan = planner.plan(change, &options).map_err(super::plan_error)?;
     super::workspace::report(&plan);
-    let decision = plan
-        .decision(&task.name)
+    let index = plan
+        .tasks
+        .iter()
+        .position(|d| d.name == task.name)
         .expect("every task has a decision");
+    let out = render(&mut planner, &plan, index, &task.location(), &task.needs);
+    super::plan::print_stdout(&out)?;
+    Ok(exit::OK)
+}
 
+/// The chain behind task `index`'s decision, as text.
+fn render(
+    planner: &mut Planner,
+    plan: &Plan,
+    index: usize,
+    defined_at: &str,
+    needs: &[String],
+) -> String {
+    let decision = &plan.tasks[index];
     let mut out = String::new();
     let verdict = if decision.run { "runs" } else { "skipped" };
-    let _ = writeln!(out, "{}: {verdict}", task.name);
-    let _ = writeln!(out, "  defined at: {}", task.location());
+    let _ = writeln!(out, "{}: {verdict}", decision.name);
+    let _ = writeln!(out, "  defined at: {defined_at}");
     let _ = writeln!(out, "  reason: {}", decision.reason);
-    if !task.needs.is_empty() {
-        let _ = writeln!(out, "  needs: {}", task.needs.join(", "));
+    if !needs.is_empty() {
+        let _ = writeln!(out, "  needs: {}", needs.join(", "));
     }
     match &decision.kind {
         DecisionKind::Strategy(evaluation) => {
             let _ = writeln!(out, "  strategy:");
-            write_evaluation(&mut out, &mut planner, &plan, evaluation, &task.name, 2);
+            write_evaluation(&mut out, planner, plan, evaluation, &decision.name, 2);
         }
         DecisionKind::NeededBy(names) => {
             let _ = writeln!(
                 out,
                 "  pulled in by kept dependents (its own strategy is not consulted):"
             );
-            write_dependents(&mut out, &plan, names, 2, &mut Vec::new());
-            let index = plan
-                .tasks
-                .iter()
-                .position(|d| d.name == task.name)
-                .expect("the task has a decision");
-            if let Some(chain) = explain::NearestKept::new(&plan).chain(&plan, index) {
-                write_nearest(&mut out, &mut planner, &plan, &chain);
+            write_dependents(&mut out, plan, names, 2, &mut Vec::new());
+            if let Some(chain) = explain::NearestKept::new(plan).chain(plan, index) {
+                write_nearest(&mut out, planner, plan, &chain);
             }
         }
         DecisionKind::NoStrategy => {
@@ -103,8 +165,7 @@ pub fn run_with(
         plan.changed_files.len(),
         list_or_none(&plan.components)
     );
-    super::plan::print_stdout(&out)?;
-    Ok(exit::OK)
+    out
 }
 
 fn list_or_none(items: &[String]) -> String {

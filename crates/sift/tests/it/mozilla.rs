@@ -688,6 +688,47 @@ fn graph_inputs_errors_and_formats() {
         html.contains("graph.json: test-linux"),
         "the report embeds the explained plan"
     );
+    // `sift why` for a graph task: the same chain, as text.
+    let out = repo.sift(&[
+        "why",
+        "build-linux",
+        "--graph",
+        "graph.json",
+        "--params",
+        "params.yml",
+    ]);
+    let text = out.ok();
+    assert!(
+        text.starts_with("build-linux: skipped\n  defined at: graph.json: build-linux\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("build: [\"linux\",\"firefox\"] → skip: build (skip-unless-schedules): none of linux, firefox affected"),
+        "{text}"
+    );
+    let out = repo.sift(&[
+        "why",
+        "lint",
+        "--graph",
+        "graph.json",
+        "--params",
+        "params.yml",
+    ]);
+    assert!(out.ok().contains("lint: skipped"), "{}", out.stdout);
+    let out = repo.sift(&[
+        "why",
+        "nope",
+        "--graph",
+        "graph.json",
+        "--params",
+        "params.yml",
+    ]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("no task labelled `nope` in the graph"),
+        "{}",
+        out.stderr
+    );
     // Shadow mode is the selection's, which a graph's strategies replace.
     let out = repo.sift(&[
         "plan",
