@@ -94,7 +94,7 @@ fn map(file: &std::fs::File) -> std::io::Result<memmap2::Mmap> {
 /// `sift plan --graph FILE`.
 pub fn plan_graph(root: &Path, args: &PlanArgs) -> Result<u8, CliError> {
     let prepared = GraphPlan::prepare(root, args)?;
-    if args.format == PlanFormat::Taskgraph && args.report.is_none() {
+    if args.format == PlanFormat::Taskgraph && args.report.is_none() && !prepared.shadow(args) {
         // The labels are all this format prints: no per-task plan to build.
         let outcome = prepared.optimize(args, None)?;
         let graph = &prepared.graph;
@@ -257,6 +257,14 @@ impl GraphPlan {
         Ok(outcome)
     }
 
+    /// Shadow mode (`--shadow`, `[plan] mode = "shadow"`): the target task
+    /// graph runs unoptimized, and the plan (and a recorded push) keeps what
+    /// the optimizer would have removed and why, so `sift quality` can
+    /// measure it before it decides anything.
+    fn shadow(&self, args: &PlanArgs) -> bool {
+        args.select.shadow || self.config.plan_mode == sift_core::history::PlanMode::Shadow
+    }
+
     /// The graph's plan: every task's decision and reason.
     pub fn plan(
         &self,
@@ -265,6 +273,7 @@ impl GraphPlan {
     ) -> Result<Plan, CliError> {
         let outcome = self.optimize(args, push)?;
         let decisions = outcome.decisions(&self.graph);
+        let shadow = self.shadow(args);
         // Explanations need each task's dependencies (the report draws them).
         let graph = (args.explain || args.report.is_some()).then(|| {
             let source = args
@@ -287,7 +296,7 @@ impl GraphPlan {
                 .collect();
             sift_core::select::plan::GraphTasks { source, needs }
         });
-        Ok(Plan {
+        let mut plan = Plan {
             origin: self.change.origin.clone(),
             changed_files: self.change.files.clone(),
             components: self.config.components.names_of(&self.analysis.components),
@@ -326,7 +335,18 @@ impl GraphPlan {
             would_skip: Default::default(),
             shadow: false,
             graph,
-        })
+        };
+        if shadow {
+            for (i, d) in plan.tasks.iter_mut().enumerate() {
+                if !d.run && outcome.in_target_graph(i as u32) {
+                    plan.would_skip.insert(d.name.clone(), d.reason.clone());
+                    d.run = true;
+                    d.reason = format!("shadow: would skip: {}", d.reason);
+                }
+            }
+            plan.shadow = true;
+        }
+        Ok(plan)
     }
 
     /// Prints the plan as `--format` asks.

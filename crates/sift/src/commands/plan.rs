@@ -65,15 +65,6 @@ pub(crate) fn check_format_args(args: &PlanArgs) -> Result<(), CliError> {
             ),
         });
     }
-    if args.mozilla.graph.is_some() && args.select.shadow {
-        return Err(CliError::Usage {
-            message: "--shadow does not work with --graph yet".to_owned(),
-            hint: Some(
-                "a taskgraph graph's decisions come from its own strategies; record the graph's pushes without it"
-                    .to_owned(),
-            ),
-        });
-    }
     if args.explain && args.format != PlanFormat::Json {
         return Err(CliError::Usage {
             message: "--explain needs --format json".to_owned(),

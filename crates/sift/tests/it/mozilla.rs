@@ -729,22 +729,68 @@ fn graph_inputs_errors_and_formats() {
         "{}",
         out.stderr
     );
-    // Shadow mode is the selection's, which a graph's strategies replace.
+    // Shadow mode: the target task graph runs unoptimized, and the plan
+    // keeps what the optimizer would have removed, and why.
+    let json = repo
+        .sift(&[
+            "plan",
+            "--graph",
+            "graph.json",
+            "--params",
+            "params.yml",
+            "--format",
+            "json",
+            "--shadow",
+        ])
+        .json();
+    let test = json["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "test-linux")
+        .unwrap();
+    assert_eq!(test["run"], true, "{json}");
+    assert_eq!(test["would_skip"], true, "{json}");
+    assert_eq!(
+        test["reason"],
+        "shadow: would skip: test (skip-unless-schedules): none of linux, firefox affected"
+    );
     let out = repo.sift(&[
         "plan",
         "--graph",
         "graph.json",
         "--params",
         "params.yml",
+        "--format",
+        "taskgraph",
         "--shadow",
-        "--all",
     ]);
-    assert_eq!(out.code, 2, "{out:?}");
-    assert!(
-        out.stderr.contains("does not work with --graph yet"),
-        "{}",
-        out.stderr
+    assert_eq!(
+        out.json(),
+        serde_json::json!([
+            "backstop-only",
+            "bugbug",
+            "build-linux",
+            "expanded-only",
+            "lint",
+            "test-linux"
+        ])
     );
+    // Only the target task graph: a task outside it stays out.
+    repo.write("targets.json", r#"["test-linux"]"#);
+    let out = repo.sift(&[
+        "plan",
+        "--graph",
+        "graph.json",
+        "--params",
+        "params.yml",
+        "--target-tasks",
+        "targets.json",
+        "--format",
+        "taskgraph",
+        "--shadow",
+    ]);
+    assert_eq!(out.json(), serde_json::json!(["build-linux", "test-linux"]));
 }
 
 /// `sift plan --record --graph`: the recorded push's backstop and expanded
@@ -826,6 +872,74 @@ fn recorded_pushes_drive_graph_backstops() {
         "{json}"
     );
     assert_eq!(json["removed"].as_object().unwrap().len(), 3, "{json}");
+}
+
+/// Adopting sift as a Gecko tree's optimizer without risk: graph pushes
+/// recorded in shadow mode run the whole target graph, keep what the
+/// optimizer would have removed, and `sift quality` finds the task it would
+/// have wrongly skipped once the CI reports its failure.
+#[test]
+fn shadow_graph_pushes_measure_false_greens() {
+    let repo = gecko_tree();
+    repo.write(
+        "graph.json",
+        r#"{"docs": {"optimization": {"skip-unless-schedules": ["docs"]}},
+            "test-linux": {"optimization": {"test": ["linux"]}}}"#,
+    );
+    let store = repo.path().join("store");
+    let store = store.to_str().unwrap();
+    for (push, file) in [(1, "dom/a.cpp"), (2, "docs/a.md")] {
+        repo.write(
+            "params.json",
+            &format!("{{\"files_changed\": [\"{file}\"], \"head_rev\": \"{push:040x}\", \"pushlog_id\": \"{push}\"}}"),
+        );
+        let out = repo.sift(&[
+            "plan",
+            "--record",
+            "--branch",
+            "autoland",
+            "--store",
+            store,
+            "--graph",
+            "graph.json",
+            "--params",
+            "params.json",
+            "--shadow",
+            "--format",
+            "taskgraph",
+        ]);
+        assert_eq!(
+            out.json(),
+            serde_json::json!(["docs", "test-linux"]),
+            "{}",
+            out.stderr
+        );
+    }
+    // Push 2 changed only docs: test-linux would have been removed, and it
+    // failed where it had passed on push 1.
+    for (push, task, result) in [
+        ("1", "docs", "succeeded"),
+        ("1", "test-linux", "succeeded"),
+        ("2", "docs", "succeeded"),
+        ("2", "test-linux", "failed"),
+    ] {
+        repo.sift(&[
+            "history", "report", "--branch", "autoland", "--store", store, "--push", push,
+            "--task", task, "--result", result,
+        ])
+        .ok();
+    }
+    let report = repo
+        .sift(&[
+            "quality", "--branch", "autoland", "--store", store, "--json",
+        ])
+        .json();
+    assert_eq!(report["pushes"]["shadow"], 2, "{report}");
+    let greens = report["false_greens"].as_array().unwrap();
+    assert_eq!(greens.len(), 1, "{report}");
+    assert_eq!(greens[0]["task"], "test-linux");
+    assert_eq!(greens[0]["window"], serde_json::json!([2, 2]));
+    assert_eq!(greens[0]["detected_by"], "shadow");
 }
 
 /// `mozpath.match` against taskgraph's own (`taskgraph.util.path.match`) on

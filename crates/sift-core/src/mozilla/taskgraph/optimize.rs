@@ -88,6 +88,12 @@ impl Outcome {
         self.kept[i as usize]
     }
 
+    /// Whether task `i` is in the target task graph (a target task, an
+    /// `always_target` one, or what they depend on): what runs unoptimized.
+    pub fn in_target_graph(&self, i: u32) -> bool {
+        !matches!(self.why[i as usize], Why::NotInGraph)
+    }
+
     /// The kept tasks, in label order.
     pub fn kept(&self) -> impl Iterator<Item = u32> + '_ {
         (0..self.kept.len() as u32).filter(|&i| self.kept[i as usize])
