@@ -33,6 +33,9 @@ use raw::{ComponentList, Names, RawRoot, RawRule, RawStrategy, RawTask};
 pub struct Config {
     /// The repository root (the directory holding the root `sift.toml`).
     pub root: PathBuf,
+    /// `[taskgraph.strategies]`: a project's own composite strategies for
+    /// `sift plan --graph`, registered after the built-in ones.
+    pub taskgraph_strategies: Vec<crate::mozilla::taskgraph::UserStrategy>,
     pub components: Components,
     pub root_rules: Arc<RuleFile>,
     /// Sorted by name.
@@ -94,6 +97,8 @@ impl Config {
         let components =
             mozilla::compile_components_spec(raw.components.take(), &source, &mut diags);
         let mozbuild = mozilla::compile_mozbuild(raw.mozbuild.take());
+        let taskgraph_strategies =
+            mozilla::compile_strategies(raw.taskgraph.take(), &source, &mut diags);
         let rules = compile_rules(
             std::mem::take(&mut raw.rules),
             &source,
@@ -147,6 +152,7 @@ impl Config {
             ci,
             init_keep,
             mozbuild,
+            taskgraph_strategies,
             plan_mode,
             sources,
             files,
@@ -205,6 +211,7 @@ fn parse<T: schema::Schema>(source: &Arc<SourceFile>, diags: &mut Diagnostics) -
                     "init",
                     "mozbuild",
                     "plan",
+                    "taskgraph",
                 ]
                 .iter()
                 .any(|key| message.contains(&format!("`{key}`")));

@@ -25,6 +25,28 @@ pub(crate) struct RawRoot {
     pub ci: Option<crate::ci::RawCi>,
     pub init: Option<RawInit>,
     pub plan: Option<RawPlan>,
+    /// `[taskgraph.strategies]`: a project's own composite strategies.
+    pub taskgraph: Option<RawTaskgraph>,
+}
+
+/// `[taskgraph]`: for `sift plan --graph`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTaskgraph {
+    #[serde(default, deserialize_with = "entries")]
+    pub strategies: Vec<(Spanned<String>, Spanned<RawUserStrategy>)>,
+}
+
+/// One `[taskgraph.strategies]` entry: `{ any = [...] }`, `{ all = [...] }`,
+/// `{ not = "name" }` or `{ alias = "name" }`, and `split_args` for the first two.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawUserStrategy {
+    pub any: Option<Names>,
+    pub all: Option<Names>,
+    pub not: Option<Spanned<String>>,
+    pub alias: Option<Spanned<String>>,
+    pub split_args: Option<Spanned<bool>>,
 }
 
 /// `[init]`: what `sift init --force` keeps when it regenerates the file.

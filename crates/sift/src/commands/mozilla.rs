@@ -198,6 +198,8 @@ impl GraphPlan {
             .optimize_strategies
             .as_deref()
             .is_some_and(|s| s.ends_with("project.autoland"));
+        // Gecko's strategies, then the project's own ([taskgraph.strategies]).
+        let registry = Registry::gecko(autoland).with_user(&config.taskgraph_strategies);
         Ok(GraphPlan {
             config,
             change,
@@ -206,7 +208,7 @@ impl GraphPlan {
             params,
             analysis,
             files,
-            registry: Registry::gecko(autoland),
+            registry,
             warnings,
             notes: std::cell::RefCell::new(Vec::new()),
         })

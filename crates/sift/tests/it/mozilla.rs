@@ -874,6 +874,68 @@ fn recorded_pushes_drive_graph_backstops() {
     assert_eq!(json["removed"].as_object().unwrap().len(), 3, "{json}");
 }
 
+/// A project's own composite strategies (`[taskgraph.strategies]`), as it
+/// registers them with taskgraph's `Any`/`All`/`Not` and aliases; and the
+/// mistakes taskgraph would only find at run time, found at load time.
+#[test]
+fn project_strategies_from_sift_toml() {
+    let repo = gecko_tree();
+    repo.write(
+        "sift.toml",
+        "components = \"gecko\"\n\n[mozbuild]\nenabled = true\n\n[taskgraph.strategies]\n\
+         docs-or-py = { any = [\"skip-unless-schedules\", \"skip-unless-changed\"], split_args = true }\n\
+         my-test = { alias = \"docs-or-py\" }\n\
+         both = { all = [\"skip-unless-backstop\", \"my-test\"], split_args = true }\n",
+    )
+    .write(
+        "graph.json",
+        r#"{"kept": {"optimization": {"docs-or-py": [["docs"], ["**/*.md"]]}},
+            "removed": {"optimization": {"my-test": [["docs"], ["**/*.rs"]]}},
+            "all-kept": {"optimization": {"both": [null, [["docs"], ["**/*.md"]]]}},
+            "all-removed": {"optimization": {"both": [null, [["linux"], ["**/*.rs"]]]}}}"#,
+    )
+    .write("params.yml", "files_changed:\n- docs/a.md\n");
+    let out = repo.sift(&[
+        "plan",
+        "--graph",
+        "graph.json",
+        "--params",
+        "params.yml",
+        "--format",
+        "taskgraph",
+        "--removed",
+    ]);
+    let json = out.json();
+    // Any removes when one member would, All only when every member would
+    // (skip-unless-backstop would on this push, which is no backstop).
+    assert_eq!(
+        json["kept"],
+        serde_json::json!(["all-kept", "kept"]),
+        "{json}"
+    );
+    assert!(json["removed"]["all-removed"].is_string(), "{json}");
+    assert_eq!(
+        json["removed"]["removed"],
+        "my-test (skip-unless-schedules-or-skip-unless-changed): no changed file matches **/*.rs"
+    );
+    repo.write(
+        "sift.toml",
+        "components = \"gecko\"\n\n[taskgraph.strategies]\ntest = { alias = \"never\" }\n\
+         x = { any = [\"skip-unless-schedule\"] }\ny = { any = [\"z\"] }\nz = { not = \"y\" }\n",
+    );
+    let out = repo.sift(&["plan", "--graph", "graph.json", "--params", "params.yml"]);
+    assert_eq!(out.code, 3, "{out:?}");
+    for expected in [
+        "`test` is already a strategy",
+        "sift.toml:4:1",
+        "unknown strategy `skip-unless-schedule`",
+        "did you mean `skip-unless-schedules`?",
+        "strategies name each other in a cycle: y → z → y",
+    ] {
+        assert!(out.stderr.contains(expected), "{expected}: {}", out.stderr);
+    }
+}
+
 /// Adopting sift as a Gecko tree's optimizer without risk: graph pushes
 /// recorded in shadow mode run the whole target graph, keep what the
 /// optimizer would have removed, and `sift quality` finds the task it would

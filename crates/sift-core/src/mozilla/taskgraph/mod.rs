@@ -16,7 +16,7 @@ pub mod strategies;
 pub use graph::{GraphError, GraphTask, TaskGraph, target_tasks_from_json};
 pub use optimize::{Inputs, OptimizeError, Outcome, TaskDecision, optimize};
 pub use params::{Params, PushlogId};
-pub use strategies::Registry;
+pub use strategies::{Registry, UserKind, UserStrategy};
 
 #[cfg(test)]
 mod tests;

@@ -223,6 +223,85 @@ impl Registry {
     }
 }
 
+/// A composite strategy a project registers itself, as taskgraph's
+/// `register_strategy(name)` with `Any`, `All`, `Not` or an alias
+/// (`[taskgraph.strategies]` in sift.toml).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserStrategy {
+    pub name: String,
+    pub kind: UserKind,
+    /// Members get `arg[i]` rather than the whole argument (`Any`/`All`).
+    pub split_args: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UserKind {
+    Any(Vec<String>),
+    All(Vec<String>),
+    Not(String),
+    Alias(String),
+}
+
+impl UserKind {
+    /// The strategies it names.
+    pub fn members(&self) -> Vec<&str> {
+        match self {
+            UserKind::Any(names) | UserKind::All(names) => {
+                names.iter().map(String::as_str).collect()
+            }
+            UserKind::Not(name) | UserKind::Alias(name) => vec![name.as_str()],
+        }
+    }
+}
+
+impl Registry {
+    /// Every registered name (built-in ones: taskgraph's and gecko's).
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.entries.keys().map(String::as_str)
+    }
+
+    /// `strategies` registered after the built-in ones. Each names
+    /// registered strategies or others of `strategies` (in any order),
+    /// without cycles and without reusing a registered name (taskgraph
+    /// ignores a second registration): the configuration checks that; a
+    /// strategy that breaks it here is left out.
+    pub fn with_user(mut self, strategies: &[UserStrategy]) -> Registry {
+        let mut pending: Vec<&UserStrategy> = strategies
+            .iter()
+            .filter(|s| !self.entries.contains_key(&s.name))
+            .collect();
+        loop {
+            let before = pending.len();
+            pending.retain(|user| {
+                let Some(members) = user
+                    .kind
+                    .members()
+                    .iter()
+                    .map(|m| self.get(m))
+                    .collect::<Option<Vec<_>>>()
+                else {
+                    return true;
+                };
+                let strategy = match &user.kind {
+                    UserKind::Any(_) => Strategy::Any(members),
+                    UserKind::All(_) => Strategy::All(members),
+                    UserKind::Not(_) => Strategy::Not(Arc::clone(&members[0])),
+                    UserKind::Alias(_) => Strategy::Alias(Arc::clone(&members[0])),
+                };
+                self.insert(Arc::new(Registered {
+                    name: user.name.clone(),
+                    strategy,
+                    split_args: user.split_args,
+                }));
+                false
+            });
+            if pending.is_empty() || pending.len() == before {
+                return self;
+            }
+        }
+    }
+}
+
 /// The arguments of a composite's sub-strategies.
 pub(crate) fn split<'a>(registered: &Registered, arg: &'a Value, subs: usize) -> Vec<&'a Value> {
     match arg {
