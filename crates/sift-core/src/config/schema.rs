@@ -338,6 +338,50 @@ const CLASSES: [u8; 256] = {
     table
 };
 
+/// Where the first byte of `bytes` that `class` does not take as plain is
+/// (`bytes.len()` if there is none). COMMENT, BASIC and LITERAL runs (most
+/// of a large file: comments and names) are scanned eight bytes at a time;
+/// other classes, and the last few bytes of the text, byte by byte.
+fn plain_len(bytes: &[u8], class: u8) -> usize {
+    let by_byte = |from: usize| {
+        from + bytes[from..]
+            .iter()
+            .position(|&b| CLASSES[b as usize] & class == 0)
+            .unwrap_or(bytes.len() - from)
+    };
+    if !matches!(class, COMMENT | BASIC | LITERAL) {
+        return by_byte(0);
+    }
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+    // The high bit of each byte below `n` (n <= 0x80) or equal to `b`.
+    // Bits above the lowest one may be spurious (a borrow runs upwards),
+    // but the lowest is exact, and that is the only one used.
+    let below = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGH;
+    let equals = |word: u64, b: u8| below(word ^ (ONES * u64::from(b)), 1);
+    let mut pos = 0;
+    while let Some(chunk) = bytes.get(pos..pos + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+        let mut stops = below(word, 0x20) | equals(word, 0x7f);
+        stops |= match class {
+            BASIC => equals(word, b'"') | equals(word, b'\\'),
+            LITERAL => equals(word, b'\''),
+            _ => 0,
+        };
+        if stops == 0 {
+            pos += 8;
+            continue;
+        }
+        let at = pos + (stops.trailing_zeros() / 8) as usize;
+        if bytes[at] != b'\t' {
+            return at;
+        }
+        // A tab is plain; it only shares the control-character test.
+        pos = at + 1;
+    }
+    by_byte(pos)
+}
+
 struct Reader<'s> {
     text: &'s str,
     bytes: &'s [u8],
@@ -368,7 +412,7 @@ impl<'s> Reader<'s> {
         // counting pass), not a doubling vector copied and faulted in again.
         let end = stop.unwrap_or(self.bytes.len());
         let headers = if self.tasks {
-            self.text[self.pos..end].matches("\n[tasks.").count() + 1
+            memchr::memmem::find_iter(&self.bytes[self.pos..end], b"\n[tasks.").count() + 1
         } else {
             0
         };
@@ -772,11 +816,7 @@ impl<'s> Reader<'s> {
 
     /// Steps over the bytes that `class` marks as plain.
     fn skip_class(&mut self, class: u8) {
-        let rest = &self.bytes[self.pos..];
-        self.pos += rest
-            .iter()
-            .position(|&b| CLASSES[b as usize] & class == 0)
-            .unwrap_or(rest.len());
+        self.pos += plain_len(&self.bytes[self.pos..], class);
     }
 
     /// `"basic"` or `'literal'` on one line.

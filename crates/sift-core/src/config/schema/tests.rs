@@ -408,3 +408,30 @@ fn a_split_inside_a_value_is_read_on_from_the_first_half() {
             .any(|(name, _)| name.get_ref().starts_with("fake"))
     );
 }
+
+fn scan_byte() -> impl Strategy<Value = u8> {
+    prop_oneof![
+        4 => b'a'..=b'z',
+        1 => any::<u8>(),
+        1 => prop_oneof![
+            Just(b'"'), Just(b'\\'), Just(b'\''), Just(b'\t'), Just(b'\n'), Just(b'\r'),
+            Just(0x00), Just(0x1f), Just(0x20), Just(0x7e), Just(0x7f), Just(0x80), Just(0xff),
+        ],
+    ]
+}
+
+proptest! {
+    /// The word-at-a-time scan stops exactly where the byte loop does.
+    #[test]
+    fn word_scan_agrees_with_the_byte_loop(
+        bytes in proptest::collection::vec(scan_byte(), 0..80),
+    ) {
+        for class in [BASIC, LITERAL, ML_BASIC, ML_LITERAL, COMMENT, BARE] {
+            let exact = bytes
+                .iter()
+                .position(|&b| CLASSES[b as usize] & class == 0)
+                .unwrap_or(bytes.len());
+            prop_assert_eq!(plain_len(&bytes, class), exact, "class {} in {:?}", class, bytes);
+        }
+    }
+}
