@@ -116,7 +116,12 @@ fn find_root(explicit: Option<&Path>) -> Result<PathBuf, CliError> {
 }
 
 pub(crate) fn load_config(root: &Path) -> Result<Config, CliError> {
-    match Config::load(root) {
+    report_config(Config::load(root))
+}
+
+/// A loaded configuration with its warnings printed, or the error to exit with.
+fn report_config(loaded: Result<Config, ConfigLoadError>) -> Result<Config, CliError> {
+    match loaded {
         Ok(config) => {
             if !config.warnings.items.is_empty() {
                 output::print_diagnostics(&config.warnings);
@@ -162,8 +167,15 @@ pub(crate) fn load_config_and_change(
     root: &Path,
     args: &ChangeArgs,
 ) -> Result<(Config, Change), CliError> {
-    if args.files_from.is_some() || small_config(root) {
+    if args.files_from.is_some() {
         let config = load_config(root)?;
+        return Ok((config, load_change(root, args)?));
+    }
+    if let Some(text) = small_config(root) {
+        let source =
+            sift_core::diagnostic::SourceFile::new(sift_core::select::rules::RULE_FILE, text);
+        let config =
+            report_config(Config::from_source(root, source).map_err(ConfigLoadError::Invalid))?;
         return Ok((config, load_change(root, args)?));
     }
     std::thread::scope(|scope| {
@@ -178,16 +190,20 @@ pub(crate) fn load_config_and_change(
     })
 }
 
-/// Whether the configuration is one small file (no `include`), which
+/// The configuration's text if it is one small file (no `include`), which
 /// loads in less time than starting a thread to read git beside it takes.
 /// Measured on astral-sh/ruff's 42 KB configuration (52 tasks, 52 rules;
 /// `sift-bench history`, three alternating rounds of 200 pushes): loaded
 /// first, 1.21-1.24x `git diff`; beside git on a thread, 1.25-1.30x.
-fn small_config(root: &Path) -> bool {
+/// Its text is returned, so that it is read once.
+fn small_config(root: &Path) -> Option<String> {
     const SMALL: u64 = 64 << 10;
     let path = root.join(sift_core::select::rules::RULE_FILE);
-    std::fs::metadata(&path).is_ok_and(|m| m.len() < SMALL)
-        && std::fs::read(&path).is_ok_and(|text| memchr::memmem::find(&text, b"include").is_none())
+    if std::fs::metadata(&path).ok()?.len() >= SMALL {
+        return None;
+    }
+    let text = std::fs::read_to_string(&path).ok()?;
+    (memchr::memmem::find(text.as_bytes(), b"include").is_none()).then_some(text)
 }
 
 /// A change as detected, with what the user should be told about it.
