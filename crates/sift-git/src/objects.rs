@@ -47,10 +47,16 @@ pub(crate) struct Objects {
 
 /// The scratch state to decode an entry: libdeflate and a cache of delta
 /// bases for [`Objects::decode`], gix-pack's own for the entries it
-/// declines.
+/// declines (made on first use: zlib's state alone is 47 KB of fresh
+/// memory, and most plans never need it).
 struct Decoding {
     deflate: libdeflater::Decompressor,
     bases: Bases,
+    fallback: Option<Box<Fallback>>,
+}
+
+/// gix-pack's decoding state.
+struct Fallback {
     inflate: gix::zlib::Inflate,
     delta_cache: pack::cache::lru::StaticLinkedList<DELTA_CACHE_OBJECTS>,
 }
@@ -128,8 +134,7 @@ impl Objects {
             decoding: RefCell::new(Decoding {
                 deflate: libdeflater::Decompressor::new(),
                 bases: Bases::default(),
-                inflate: gix::zlib::Inflate::default(),
-                delta_cache: pack::cache::lru::StaticLinkedList::new(64 << 20),
+                fallback: None,
             }),
         })
     }
@@ -158,11 +163,15 @@ impl Objects {
                 }));
             }
             let entry = data.entry(offset)?;
-            let Decoding {
+            let Fallback {
                 inflate,
                 delta_cache,
-                ..
-            } = &mut *decoding;
+            } = &mut **decoding.fallback.get_or_insert_with(|| {
+                Box::new(Fallback {
+                    inflate: gix::zlib::Inflate::default(),
+                    delta_cache: pack::cache::lru::StaticLinkedList::new(64 << 20),
+                })
+            });
             // A delta base in another pack (a thin pack that was never
             // completed) is not resolved: the lookup fails and gix's own
             // store takes over.
