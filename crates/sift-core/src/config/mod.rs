@@ -341,8 +341,9 @@ fn resolve_components(
     diags: &mut Diagnostics,
 ) -> (ComponentSet, Vec<String>) {
     let mut set = ComponentSet::new();
-    let mut ordered = Vec::new();
-    for name in names.into_inner() {
+    let names = names.into_inner();
+    let mut ordered = Vec::with_capacity(names.len());
+    for name in names {
         let span = name.span();
         let name = name.into_inner();
         match components.get(&name) {

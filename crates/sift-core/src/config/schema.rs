@@ -94,6 +94,7 @@ pub(crate) fn read<T: Schema>(text: &str) -> Option<T> {
             pos: start,
             tasks: T::TASKS,
             rules: T::RULES,
+            scratch: Vec::new(),
         }
         .document(stop)
     };
@@ -389,6 +390,8 @@ struct Reader<'s> {
     /// Which tables this file shape reads here.
     tasks: bool,
     rules: bool,
+    /// Where [`Reader::names`] collects a list before copying it out.
+    scratch: Vec<Spanned<String>>,
 }
 
 impl<'s> Reader<'s> {
@@ -772,11 +775,20 @@ impl<'s> Reader<'s> {
     /// An array of strings.
     fn names(&mut self) -> Option<Names> {
         let start = self.pos;
-        let mut names = Vec::new();
-        self.array(|reader| {
-            names.push(reader.string_value()?);
+        // Collected in a vector kept for the purpose, then copied into one
+        // of the exact size: a configuration lists hundreds of names, and
+        // a vector doubling for each list leaves every outgrown copy
+        // behind in fresh memory.
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        let read = self.array(|reader| {
+            scratch.push(reader.string_value()?);
             Some(())
-        })?;
+        });
+        let mut names = Vec::with_capacity(scratch.len());
+        names.append(&mut scratch);
+        self.scratch = scratch;
+        read?;
         Some(Spanned::new(start..self.pos, names))
     }
 
