@@ -120,9 +120,10 @@ fn recycle(ptr: *mut u8, size: usize) {
     let Some(class) = class_below(size) else {
         return;
     };
-    if !(ptr as usize).is_multiple_of(MIN_ALIGN) {
-        return;
-    }
+    debug_assert!(
+        (ptr as usize).is_multiple_of(MIN_ALIGN),
+        "region blocks are 8-aligned"
+    );
     FREE.with(|lists| {
         // SAFETY: the block is being freed by its owner, is at least 16
         // bytes and 8-aligned, so its first word can hold the link.

@@ -71,6 +71,11 @@ impl Config {
         let path = root.join(RULE_FILE);
         let text = std::fs::read_to_string(&path)
             .map_err(|source| ConfigLoadError::Read { path, source })?;
+        Config::from_root_text(root, text)
+    }
+
+    /// [`Config::load`] with the root file's text already read.
+    pub fn from_root_text(root: &Path, text: String) -> Result<Config, ConfigLoadError> {
         Config::from_source(root, SourceFile::new(RULE_FILE, text))
             .map_err(ConfigLoadError::Invalid)
     }

@@ -172,10 +172,7 @@ pub(crate) fn load_config_and_change(
         return Ok((config, load_change(root, args)?));
     }
     if let Some(text) = small_config(root) {
-        let source =
-            sift_core::diagnostic::SourceFile::new(sift_core::select::rules::RULE_FILE, text);
-        let config =
-            report_config(Config::from_source(root, source).map_err(ConfigLoadError::Invalid))?;
+        let config = report_config(Config::from_root_text(root, text))?;
         return Ok((config, load_change(root, args)?));
     }
     std::thread::scope(|scope| {
