@@ -253,6 +253,20 @@ fn check_lists_conditional_blocks() {
 /// (label, dependencies, optimization, if_dependencies, always_target)
 type GraphTaskSpec = (String, Vec<String>, serde_json::Value, Vec<String>, bool);
 
+/// `sift plan --graph graph.json --params PARAMS REST...` in `repo`.
+fn graph_plan(repo: &TestRepo, params: &str, rest: &[&str]) -> crate::Run {
+    let mut args = vec!["plan", "--graph", "graph.json", "--params", params];
+    args.extend_from_slice(rest);
+    repo.sift(&args)
+}
+
+/// [`graph_plan`] with `params.json`, recorded as a push of `autoland` in
+/// `store`.
+fn recorded_graph_plan(repo: &TestRepo, store: &str, rest: &[&str]) -> crate::Run {
+    let record = ["--record", "--branch", "autoland", "--store", store];
+    graph_plan(repo, "params.json", &[&record[..], rest].concat())
+}
+
 fn graph_json(tasks: &[GraphTaskSpec]) -> String {
     let mut doc = serde_json::Map::new();
     for (label, deps, optimization, if_deps, always_target) in tasks {
@@ -584,16 +598,7 @@ fn graph_inputs_errors_and_formats() {
         "params.yml",
         "files_changed:\n- docs/a.md\npushlog_id: '41'\nbackstop: false\n",
     );
-    let out = repo.sift(&[
-        "plan",
-        "--graph",
-        "graph.json",
-        "--params",
-        "params.yml",
-        "--format",
-        "taskgraph",
-        "--removed",
-    ]);
+    let out = graph_plan(&repo, "params.yml", &["--format", "taskgraph", "--removed"]);
     let json: serde_json::Value = serde_json::from_str(out.ok()).unwrap();
     assert_eq!(json["kept"], serde_json::json!(["bugbug"]));
     assert_eq!(
@@ -609,39 +614,18 @@ fn graph_inputs_errors_and_formats() {
         "{}",
         out.stderr
     );
-    let out = repo.sift(&[
-        "plan",
-        "--graph",
-        "graph.json",
-        "--params",
+    let out = graph_plan(
+        &repo,
         "params.yml",
-        "--format",
-        "taskgraph",
-        "--expanded",
-    ]);
+        &["--format", "taskgraph", "--expanded"],
+    );
     assert_eq!(out.json(), serde_json::json!(["bugbug", "expanded-only"]));
-    let out = repo.sift(&[
-        "plan",
-        "--graph",
-        "graph.json",
-        "--params",
-        "params.yml",
-        "--backstop",
-    ]);
+    let out = graph_plan(&repo, "params.yml", &["--backstop"]);
     assert!(out.ok().contains("run   backstop-only"), "{}", out.stdout);
     // Explained as `sift plan` explains its own tasks: the graph's
     // dependencies, each decision, and the moz.build block behind each push
     // component.
-    let out = repo.sift(&[
-        "plan",
-        "--graph",
-        "graph.json",
-        "--params",
-        "params.yml",
-        "--format",
-        "json",
-        "--explain",
-    ]);
+    let out = graph_plan(&repo, "params.yml", &["--format", "json", "--explain"]);
     let json = out.json();
     let task = |name: &str| {
         json["tasks"]
@@ -671,17 +655,11 @@ fn graph_inputs_errors_and_formats() {
     assert_eq!(docs["rules"][0]["line"], 2, "{json}");
     assert_eq!(docs["rules"][0]["pattern"], "docs/**", "{json}");
     // The same in the report, beside the kept labels.
-    let out = repo.sift(&[
-        "plan",
-        "--graph",
-        "graph.json",
-        "--params",
+    let out = graph_plan(
+        &repo,
         "params.yml",
-        "--format",
-        "taskgraph",
-        "--report",
-        "graph-report.html",
-    ]);
+        &["--format", "taskgraph", "--report", "graph-report.html"],
+    );
     assert_eq!(out.json(), serde_json::json!(["bugbug"]));
     let html = std::fs::read_to_string(repo.path().join("graph-report.html")).unwrap();
     assert!(
@@ -755,16 +733,7 @@ fn graph_inputs_errors_and_formats() {
         test["reason"],
         "shadow: would skip: test (skip-unless-schedules): none of linux, firefox affected"
     );
-    let out = repo.sift(&[
-        "plan",
-        "--graph",
-        "graph.json",
-        "--params",
-        "params.yml",
-        "--format",
-        "taskgraph",
-        "--shadow",
-    ]);
+    let out = graph_plan(&repo, "params.yml", &["--format", "taskgraph", "--shadow"]);
     assert_eq!(
         out.json(),
         serde_json::json!([
@@ -778,18 +747,17 @@ fn graph_inputs_errors_and_formats() {
     );
     // Only the target task graph: a task outside it stays out.
     repo.write("targets.json", r#"["test-linux"]"#);
-    let out = repo.sift(&[
-        "plan",
-        "--graph",
-        "graph.json",
-        "--params",
+    let out = graph_plan(
+        &repo,
         "params.yml",
-        "--target-tasks",
-        "targets.json",
-        "--format",
-        "taskgraph",
-        "--shadow",
-    ]);
+        &[
+            "--target-tasks",
+            "targets.json",
+            "--format",
+            "taskgraph",
+            "--shadow",
+        ],
+    );
     assert_eq!(out.json(), serde_json::json!(["build-linux", "test-linux"]));
 }
 
@@ -816,20 +784,7 @@ fn recorded_pushes_drive_graph_backstops() {
             "{{\"files_changed\": [\"dom/a.cpp\"], \"head_rev\": \"{push:040x}\", \"pushlog_id\": \"{push}\"}}"
         );
         repo.write("params.json", &params);
-        let out = repo.sift(&[
-            "plan",
-            "--record",
-            "--branch",
-            "autoland",
-            "--store",
-            store,
-            "--graph",
-            "graph.json",
-            "--params",
-            "params.json",
-            "--format",
-            "json",
-        ]);
+        let out = recorded_graph_plan(&repo, store, &["--format", "json"]);
         let plan = out.json();
         assert_eq!(plan["push"]["number"], push, "{plan}");
         kept_per_push.push(kept(&plan));
@@ -849,21 +804,7 @@ fn recorded_pushes_drive_graph_backstops() {
         "params.json",
         &format!("{{\"files_changed\": [\"dom/a.cpp\"], \"head_rev\": \"{:040x}\", \"pushlog_id\": \"5\"}}", 5),
     );
-    let out = repo.sift(&[
-        "plan",
-        "--record",
-        "--branch",
-        "autoland",
-        "--store",
-        store,
-        "--graph",
-        "graph.json",
-        "--params",
-        "params.json",
-        "--format",
-        "taskgraph",
-        "--removed",
-    ]);
+    let out = recorded_graph_plan(&repo, store, &["--format", "taskgraph", "--removed"]);
     let json = out.json();
     assert_eq!(json["kept"], serde_json::json!([]), "{json}");
     assert_eq!(
@@ -895,16 +836,7 @@ fn project_strategies_from_sift_toml() {
             "all-removed": {"optimization": {"both": [null, [["linux"], ["**/*.rs"]]]}}}"#,
     )
     .write("params.yml", "files_changed:\n- docs/a.md\n");
-    let out = repo.sift(&[
-        "plan",
-        "--graph",
-        "graph.json",
-        "--params",
-        "params.yml",
-        "--format",
-        "taskgraph",
-        "--removed",
-    ]);
+    let out = graph_plan(&repo, "params.yml", &["--format", "taskgraph", "--removed"]);
     let json = out.json();
     // Any removes when one member would, All only when every member would
     // (skip-unless-backstop would on this push, which is no backstop).
@@ -923,7 +855,7 @@ fn project_strategies_from_sift_toml() {
         "components = \"gecko\"\n\n[taskgraph.strategies]\ntest = { alias = \"never\" }\n\
          x = { any = [\"skip-unless-schedule\"] }\ny = { any = [\"z\"] }\nz = { not = \"y\" }\n",
     );
-    let out = repo.sift(&["plan", "--graph", "graph.json", "--params", "params.yml"]);
+    let out = graph_plan(&repo, "params.yml", &[]);
     assert_eq!(out.code, 3, "{out:?}");
     for expected in [
         "`test` is already a strategy",
@@ -955,21 +887,7 @@ fn shadow_graph_pushes_measure_false_greens() {
             "params.json",
             &format!("{{\"files_changed\": [\"{file}\"], \"head_rev\": \"{push:040x}\", \"pushlog_id\": \"{push}\"}}"),
         );
-        let out = repo.sift(&[
-            "plan",
-            "--record",
-            "--branch",
-            "autoland",
-            "--store",
-            store,
-            "--graph",
-            "graph.json",
-            "--params",
-            "params.json",
-            "--shadow",
-            "--format",
-            "taskgraph",
-        ]);
+        let out = recorded_graph_plan(&repo, store, &["--shadow", "--format", "taskgraph"]);
         assert_eq!(
             out.json(),
             serde_json::json!(["docs", "test-linux"]),
@@ -1073,15 +991,7 @@ print(json.dumps([[i for i, p in enumerate(patterns) if match(path, p)] for path
             "params.json",
             &serde_json::json!({"files_changed": [path]}).to_string(),
         );
-        let out = repo.sift(&[
-            "plan",
-            "--graph",
-            "graph.json",
-            "--params",
-            "params.json",
-            "--format",
-            "taskgraph",
-        ]);
+        let out = graph_plan(&repo, "params.json", &["--format", "taskgraph"]);
         let kept: Vec<String> = serde_json::from_str(out.ok()).unwrap();
         let mut kept: Vec<usize> = kept.iter().map(|l| l[1..].parse().unwrap()).collect();
         kept.sort_unstable();
