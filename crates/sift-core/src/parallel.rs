@@ -54,8 +54,25 @@ pub fn map_vec<T: Send, R: Send>(
     })
 }
 
+thread_local! {
+    /// Set while [`alone`] runs: maps stay on the calling thread.
+    static ALONE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with every [`map`] it makes on the calling thread: for work that
+/// runs beside other work which already holds the other cores.
+pub fn alone<R>(f: impl FnOnce() -> R) -> R {
+    let was = ALONE.with(|alone| alone.replace(true));
+    let result = f();
+    ALONE.with(|alone| alone.set(was));
+    result
+}
+
 /// How many threads `len` items deserve, at least `min_per_thread` each.
 fn threads_for(len: usize, min_per_thread: usize) -> usize {
+    if ALONE.with(std::cell::Cell::get) {
+        return 1;
+    }
     let wanted = len / min_per_thread.max(1);
     if wanted <= 1 { 1 } else { cores().min(wanted) }
 }
@@ -69,6 +86,22 @@ pub fn cores() -> usize {
 #[cfg(test)]
 mod tests {
     use std::thread::ThreadId;
+
+    #[test]
+    fn alone_keeps_maps_on_the_calling_thread() {
+        let items: Vec<u32> = (0..1000).collect();
+        let caller = std::thread::current().id();
+        let threads: Vec<ThreadId> =
+            super::alone(|| super::map(&items, 1, |_| std::thread::current().id()));
+        assert!(threads.iter().all(|&t| t == caller));
+        // Only while it runs.
+        let after: Vec<ThreadId> = super::map(&items, 1, |_| std::thread::current().id());
+        assert_eq!(
+            after.iter().any(|&t| t != caller),
+            super::cores() > 1,
+            "maps use the other cores again"
+        );
+    }
 
     #[test]
     fn keeps_order() {

@@ -133,9 +133,17 @@ impl MozPattern {
             return path.len() == text.len() || path[text.len()] == b'/';
         }
         let n = path.len();
-        let mut cur = vec![false; n + 1];
+        // Two rows of n + 1 states: on the stack for paths of usual length.
+        let mut stack = [false; 2 * 257];
+        let mut heap = Vec::new();
+        let rows: &mut [bool] = if n < 257 {
+            &mut stack[..2 * (n + 1)]
+        } else {
+            heap.resize(2 * (n + 1), false);
+            &mut heap
+        };
+        let (mut cur, mut next) = rows.split_at_mut(n + 1);
         cur[0] = true;
-        let mut next = vec![false; n + 1];
         for token in &self.tokens {
             next.iter_mut().for_each(|b| *b = false);
             match token {

@@ -133,12 +133,12 @@ const SPLIT_FROM: usize = 4 << 20;
 /// top-level comma. If it does not, the guess was wrong (or the text is
 /// invalid) and the graph is read again in one piece, so the answer is
 /// always the one-piece answer.
-pub(crate) fn read(bytes: &[u8]) -> Result<RawGraph<'_>, Invalid> {
+pub(crate) fn read(bytes: &[u8]) -> Result<RawGraph, Invalid> {
     read_split_from(bytes, SPLIT_FROM)
 }
 
 /// [`read`], splitting graphs of at least `split_from` bytes.
-pub(crate) fn read_split_from(bytes: &[u8], split_from: usize) -> Result<RawGraph<'_>, Invalid> {
+pub(crate) fn read_split_from(bytes: &[u8], split_from: usize) -> Result<RawGraph, Invalid> {
     if bytes.len() >= split_from
         && let Some(at) = split_point(bytes)
     {
@@ -149,7 +149,7 @@ pub(crate) fn read_split_from(bytes: &[u8], split_from: usize) -> Result<RawGrap
 
 /// [`read`] in two parts split at `at`, which should be the start of a
 /// top-level key's line; if it is not, in one piece.
-pub(crate) fn read_split_at(bytes: &[u8], at: usize) -> Result<RawGraph<'_>, Invalid> {
+pub(crate) fn read_split_at(bytes: &[u8], at: usize) -> Result<RawGraph, Invalid> {
     let (head, tail) = bytes.split_at(at);
     let (first, second) = std::thread::scope(|scope| {
         let second = scope.spawn(|| read_part(tail, Part::Tail));
@@ -174,7 +174,7 @@ pub(crate) enum Part {
     Tail,
 }
 
-pub(crate) type PartRead<'a> = (RawGraph<'a>, FxHashMap<&'a [u8], u32>);
+pub(crate) type PartRead<'a> = (RawGraph, FxHashMap<&'a [u8], u32>);
 
 pub(crate) fn read_part(bytes: &[u8], part: Part) -> Result<PartRead<'_>, Invalid> {
     let mut reader = Reader {
@@ -224,9 +224,10 @@ pub(crate) fn split_point(bytes: &[u8]) -> Option<usize> {
 /// The two parts' graphs as one: the second's lists follow the first's,
 /// and optimizations the first part already has are shared, as a one-piece
 /// read shares them.
-fn merge<'a>(first: PartRead<'a>, second: PartRead<'a>) -> RawGraph<'a> {
+fn merge<'a>(first: PartRead<'a>, second: PartRead<'a>) -> RawGraph {
     let (mut graph, mut seen) = first;
     let (tail, tail_seen) = second;
+    let names = len32(graph.names.len());
     let refs = len32(graph.refs.len());
     let items = len32(graph.items.len());
     let mut ids = vec![0u32; tail.optimizations.len()];
@@ -240,9 +241,13 @@ fn merge<'a>(first: PartRead<'a>, second: PartRead<'a>) -> RawGraph<'a> {
             len32(graph.optimizations.len() - 1)
         });
     }
-    graph.refs.extend(tail.refs);
-    graph.items.extend(tail.items);
+    graph.names.append(tail.names);
+    graph.refs.append(tail.refs);
+    graph.items.append(tail.items);
     graph.tasks.extend(tail.tasks.into_iter().map(|mut task| {
+        task.label += names;
+        task.kind = task.kind.map(|k| k + names);
+        task.build_type = task.build_type.map(|b| b + names);
         task.dependencies = (task.dependencies.0 + refs, task.dependencies.1 + refs);
         task.if_dependencies = (task.if_dependencies.0 + refs, task.if_dependencies.1 + refs);
         task.test_manifests = task.test_manifests.map(|(a, b)| (a + items, b + items));
@@ -257,7 +262,7 @@ struct Reader<'a> {
     scan: Scanner<'a>,
     /// Scratch: the keys of one `dependencies` object.
     keys: Vec<&'a [u8]>,
-    graph: RawGraph<'a>,
+    graph: RawGraph,
     /// The text of an optimization's first entry → its index.
     optimizations: FxHashMap<&'a [u8], u32>,
 }
@@ -300,6 +305,7 @@ impl<'a> Reader<'a> {
         loop {
             let colon = self.token()?;
             let label = self.text(at, colon)?;
+            let label = self.graph.name(&label);
             self.expect(colon, b':')?;
             let open = self.token()?;
             let next = self.task(open, label)?;
@@ -316,7 +322,7 @@ impl<'a> Reader<'a> {
     }
 
     /// One task's object, from its `{`; returns the token after its `}`.
-    fn task(&mut self, open: usize, label: Cow<'a, [u8]>) -> Read<usize> {
+    fn task(&mut self, open: usize, label: u32) -> Read<usize> {
         self.expect(open, b'{')?;
         let mut task = ReadTask::new(label);
         let mut seen = 0u8;
@@ -343,7 +349,8 @@ impl<'a> Reader<'a> {
                         once(KIND)?;
                         let next = self.token()?;
                         if !self.is_null(value)? {
-                            task.kind = Some(self.text(value, next)?);
+                            let kind = self.text(value, next)?;
+                            task.kind = Some(self.graph.name(&kind));
                         }
                         next
                     }
@@ -377,7 +384,7 @@ impl<'a> Reader<'a> {
     }
 
     /// `{name: label}` or null; duplicate names decline (serde keeps the last).
-    fn dependencies(&mut self, open: usize, task: &mut ReadTask<'a>) -> Read<usize> {
+    fn dependencies(&mut self, open: usize, task: &mut ReadTask) -> Read<usize> {
         let start = len32(self.graph.refs.len());
         task.dependencies = (start, start);
         if self.is_null(open)? {
@@ -397,7 +404,7 @@ impl<'a> Reader<'a> {
             let value = self.token()?;
             at = self.token()?;
             let label = self.text(value, at)?;
-            self.graph.refs.push(label);
+            self.graph.refs.push(&label);
             match self.bytes[at] {
                 b',' => at = self.token()?,
                 b'}' => break,
@@ -412,7 +419,7 @@ impl<'a> Reader<'a> {
     }
 
     /// `[label, ...]` or null.
-    fn if_dependencies(&mut self, open: usize, task: &mut ReadTask<'a>) -> Read<usize> {
+    fn if_dependencies(&mut self, open: usize, task: &mut ReadTask) -> Read<usize> {
         let start = len32(self.graph.refs.len());
         task.if_dependencies = (start, start);
         if self.is_null(open)? {
@@ -426,7 +433,7 @@ impl<'a> Reader<'a> {
         loop {
             let next = self.token()?;
             let label = self.text(at, next)?;
-            self.graph.refs.push(label);
+            self.graph.refs.push(&label);
             match self.bytes[next] {
                 b',' => at = self.token()?,
                 b']' => break,
@@ -439,7 +446,7 @@ impl<'a> Reader<'a> {
 
     /// `{name: argument, ...}` or null: the first entry, parsed once per
     /// distinct text.
-    fn optimization(&mut self, open: usize, task: &mut ReadTask<'a>) -> Read<usize> {
+    fn optimization(&mut self, open: usize, task: &mut ReadTask) -> Read<usize> {
         if self.is_null(open)? {
             return self.token();
         }
@@ -471,7 +478,7 @@ impl<'a> Reader<'a> {
     }
 
     /// `{...}` or null: `always_target`, `test_manifests` and `build_type`.
-    fn attributes(&mut self, open: usize, task: &mut ReadTask<'a>) -> Read<usize> {
+    fn attributes(&mut self, open: usize, task: &mut ReadTask) -> Read<usize> {
         if self.is_null(open)? {
             return self.token();
         }
@@ -512,7 +519,8 @@ impl<'a> Reader<'a> {
                 2 if self.bytes[value] == b'[' => self.manifests(task)?,
                 4 if self.bytes[value] == b'"' => {
                     let next = self.token()?;
-                    task.build_type = Some(self.text(value, next)?);
+                    let build_type = self.text(value, next)?;
+                    task.build_type = Some(self.graph.name(&build_type));
                     next
                 }
                 2 | 4 => self.skip_built(value)?,
@@ -527,7 +535,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A `test_manifests` list: its strings (other items are skipped).
-    fn manifests(&mut self, task: &mut ReadTask<'a>) -> Read<usize> {
+    fn manifests(&mut self, task: &mut ReadTask) -> Read<usize> {
         let start = len32(self.graph.items.len());
         task.test_manifests = Some((start, start));
         let mut at = self.token()?;
@@ -538,7 +546,7 @@ impl<'a> Reader<'a> {
             let next = if self.bytes[at] == b'"' {
                 let next = self.token()?;
                 let item = self.text(at, next)?;
-                self.graph.items.push(item);
+                self.graph.items.push(&item);
                 next
             } else {
                 self.skip_built(at)?

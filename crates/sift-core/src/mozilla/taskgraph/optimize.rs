@@ -149,8 +149,9 @@ pub enum OptimizeError {
 
 struct Evaluator<'a> {
     inputs: &'a Inputs<'a>,
-    /// Pattern → the first changed file it matches (`mozpath.match`).
-    patterns: rustc_hash::FxHashMap<String, Option<String>>,
+    /// Pattern → the first changed file it matches (`mozpath.match`), as
+    /// an index in the changed files.
+    patterns: rustc_hash::FxHashMap<String, Option<u32>>,
     /// Changed files' directories (for skip-unless-has-relevant-tests).
     dirs: Vec<String>,
     /// Strategy name → tasks it was consulted for but could not answer.
@@ -181,21 +182,24 @@ impl<'a> Evaluator<'a> {
 
     /// The first changed file `pattern` matches, looked up once per pattern:
     /// only files starting with the pattern's literal prefix are tried.
-    fn first_match(&mut self, pattern: &str) -> Option<String> {
-        if let Some(known) = self.patterns.get(pattern) {
-            return known.clone();
-        }
-        let compiled = MozPattern::new(pattern);
-        let prefix = compiled.literal_prefix();
+    fn first_match(&mut self, pattern: &str) -> Option<&'a str> {
         let files = self.inputs.files;
-        let start = files.partition_point(|f| f.as_str() < prefix);
-        let found = files[start..]
-            .iter()
-            .take_while(|f| f.starts_with(prefix))
-            .find(|f| compiled.matches(f))
-            .cloned();
-        self.patterns.insert(pattern.to_owned(), found.clone());
-        found
+        let found = match self.patterns.get(pattern) {
+            Some(&known) => known,
+            None => {
+                let compiled = MozPattern::new(pattern);
+                let prefix = compiled.literal_prefix();
+                let start = files.partition_point(|f| f.as_str() < prefix);
+                let found = files[start..]
+                    .iter()
+                    .take_while(|f| f.starts_with(prefix))
+                    .position(|f| compiled.matches(f))
+                    .map(|at| (start + at) as u32);
+                self.patterns.insert(pattern.to_owned(), found);
+                found
+            }
+        };
+        found.map(|i| files[i as usize].as_str())
     }
 
     fn pushlog(&self) -> Option<&PushlogId> {
@@ -224,21 +228,26 @@ impl<'a> Evaluator<'a> {
                 {
                     return (Answer::No, "pushlog_id is -1".to_owned());
                 }
-                let Some(patterns) = string_list(arg) else {
+                let Some(patterns) = arg
+                    .as_array()
+                    .filter(|items| items.iter().all(Value::is_string))
+                else {
                     self.note(&reg.name);
                     return (
                         Answer::Unknown,
                         "its argument is not a list of patterns".to_owned(),
                     );
                 };
-                for pattern in &patterns {
+                let patterns = || patterns.iter().filter_map(Value::as_str);
+                for pattern in patterns() {
                     if let Some(file) = self.first_match(pattern) {
                         return (Answer::No, format!("{file} matches `{pattern}`"));
                     }
                 }
+                let all: Vec<&str> = patterns().collect();
                 (
                     Answer::Yes,
-                    format!("no changed file matches {}", short(&patterns)),
+                    format!("no changed file matches {}", short(&all)),
                 )
             }
             Strategy::Schedules => {
@@ -426,7 +435,8 @@ fn string_list(arg: &Value) -> Option<Vec<String>> {
         .collect()
 }
 
-fn short(items: &[String]) -> String {
+fn short<S: AsRef<str>>(items: &[S]) -> String {
+    let items: Vec<&str> = items.iter().map(AsRef::as_ref).collect();
     if items.len() <= 4 {
         items.join(", ")
     } else {
@@ -556,11 +566,10 @@ pub fn optimize(graph: &TaskGraph, inputs: &Inputs) -> Result<Outcome, OptimizeE
                                 Some(reg) => {
                                     evaluator.noted.clear();
                                     let (answer, detail) = evaluator.remove(&reg, graph, t, arg);
-                                    let opt_by = format!("{name} ({})", reg.description());
                                     let reason = if detail.is_empty() {
-                                        opt_by
+                                        format!("{name} ({})", reg.description())
                                     } else {
-                                        format!("{opt_by}: {detail}")
+                                        format!("{name} ({}): {detail}", reg.description())
                                     };
                                     let mut memo = Memo::text(answer, reason, &mut texts);
                                     memo.noted = std::mem::take(&mut evaluator.noted);

@@ -208,7 +208,7 @@ mod fast_reader {
     use super::super::graph::{RawEntry, RawGraph, read_serde};
 
     /// serde reads `dependencies` into a hash map: compare them sorted.
-    fn sorted(graph: RawGraph<'_>) -> Vec<RawEntry> {
+    fn sorted(graph: RawGraph) -> Vec<RawEntry> {
         let mut entries = graph.entries();
         entries.iter_mut().for_each(|e| e.dependencies.sort());
         entries
@@ -538,4 +538,26 @@ mod fast_reader {
         let err = super::TaskGraph::from_json(b"{\"a\": {\"task\": [1,]}}").unwrap_err();
         assert_eq!(err.to_string(), "line 1, column 19: expected value");
     }
+}
+
+#[test]
+fn work_alongside_the_build_runs_on_one_other_thread() {
+    let text = br#"{"b": {"dependencies": {"x": "a"}}, "a": {"optimization": null}}"#;
+    let caller = std::thread::current().id();
+    let (graph, threads) = TaskGraph::from_json_alongside(text, || {
+        crate::parallel::map(&[1, 2, 3, 4], 1, |_| std::thread::current().id())
+    });
+    let graph = graph.unwrap();
+    assert_eq!(graph.len(), 2);
+    assert_eq!(
+        graph.dependencies(graph.get("b").unwrap()),
+        [graph.get("a").unwrap()]
+    );
+    assert!(
+        threads.iter().all(|&t| t == threads[0] && t != caller),
+        "{threads:?}"
+    );
+    // It runs, and its result comes back, when the graph cannot be read.
+    let (graph, ran) = TaskGraph::from_json_alongside(b"{\"a\": [", || true);
+    assert!(graph.is_err() && ran);
 }
