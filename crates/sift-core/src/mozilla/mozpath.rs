@@ -132,17 +132,99 @@ impl MozPattern {
         {
             return path.len() == text.len() || path[text.len()] == b'/';
         }
-        let n = path.len();
-        // Two rows of n + 1 states: on the stack for paths of usual length.
-        let mut stack = [false; 2 * 257];
-        let mut heap = Vec::new();
-        let rows: &mut [bool] = if n < 257 {
-            &mut stack[..2 * (n + 1)]
+        if path.len() < 128 {
+            self.matches_bits(path)
         } else {
-            heap.resize(2 * (n + 1), false);
-            &mut heap
+            self.matches_rows(path)
+        }
+    }
+
+    /// The pattern's regular expression run as an automaton over the
+    /// positions `0..=n` of the path: after each token, the positions
+    /// where the text matched so far can end. Each token's step is a
+    /// handful of operations on all positions at once, held as the bits
+    /// of one integer (so paths up to 127 bytes, nearly all of them).
+    fn matches_bits(&self, path: &[u8]) -> bool {
+        let n = path.len();
+        debug_assert!(n < 128);
+        // Positions `k..` and `..=k`, within `0..=n`.
+        let from = |k: usize| if k > 127 { 0 } else { u128::MAX << k };
+        let upto = |k: usize| {
+            if k >= 127 {
+                u128::MAX
+            } else {
+                (1u128 << (k + 1)) - 1
+            }
         };
-        let (mut cur, mut next) = rows.split_at_mut(n + 1);
+        let all = upto(n);
+        let slashes = path
+            .iter()
+            .enumerate()
+            .filter(|&(_, &b)| b == b'/')
+            .fold(0u128, |bits, (i, _)| bits | 1 << i);
+        let mut cur: u128 = 1;
+        for token in &self.tokens {
+            cur = match token {
+                Token::Literal(text) => {
+                    let text = text.as_bytes();
+                    let mut next = 0;
+                    let mut starts = cur;
+                    while starts != 0 {
+                        let p = starts.trailing_zeros() as usize;
+                        starts &= starts - 1;
+                        if path[p..].starts_with(text) {
+                            next |= 1 << (p + text.len());
+                        }
+                    }
+                    next
+                }
+                // `[^/]*`: from p up to the first `/` at or after it.
+                Token::Star => {
+                    let mut next = 0;
+                    let mut starts = cur;
+                    while starts != 0 {
+                        let p = starts.trailing_zeros() as usize;
+                        let beyond = slashes & from(p);
+                        let end = if beyond == 0 {
+                            n
+                        } else {
+                            beyond.trailing_zeros() as usize
+                        };
+                        next |= from(p) & upto(end);
+                        starts &= !upto(end);
+                    }
+                    next
+                }
+                // `(?:.+/)?`: or just after a `/` at least two past the first start.
+                Token::AnyDirs => cur | (slashes << 1 & from(cur.trailing_zeros() as usize + 2)),
+                // `(?:/.+)?` or `(?:.+)?`: or anywhere `skip` past the first start.
+                Token::AnyBelow { slash } => {
+                    let starts = if *slash {
+                        cur & slashes
+                    } else {
+                        cur & !(1 << n)
+                    };
+                    let skip = if *slash { 2 } else { 1 };
+                    match starts {
+                        0 => cur,
+                        _ => cur | from(starts.trailing_zeros() as usize + skip),
+                    }
+                }
+            } & all;
+            if cur == 0 {
+                return false;
+            }
+        }
+        // `(?:/.*)?$`
+        cur & 1 << n != 0 || cur & slashes != 0
+    }
+
+    /// [`MozPattern::matches_bits`] for paths of any length, a row of
+    /// booleans per step (and the reference the bits are tested against).
+    fn matches_rows(&self, path: &[u8]) -> bool {
+        let n = path.len();
+        let mut cur = vec![false; n + 1];
+        let mut next = vec![false; n + 1];
         cur[0] = true;
         for token in &self.tokens {
             next.iter_mut().for_each(|b| *b = false);
@@ -296,5 +378,30 @@ mod tests {
         assert!(!files_pattern_selects(&foo, "foo/baz"));
         let star = MozPattern::new("foo/*");
         assert!(files_pattern_selects(&star, "foo/baz/qux"));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// The bit automaton answers as the rows do, on patterns and paths
+        /// dense in `*`, `**` and `/`.
+        #[test]
+        fn bits_agree_with_rows(
+            pattern in "([ab./]|\\*|\\*\\*|\\*\\*/){0,8}",
+            path in "[ab./]{0,24}",
+            long in "[ab/]{100,140}",
+        ) {
+            let compiled = MozPattern::new(&pattern);
+            for path in [path.as_str(), long.as_str()] {
+                let bytes = path.as_bytes();
+                if bytes.len() < 128 {
+                    proptest::prop_assert_eq!(
+                        compiled.matches_bits(bytes),
+                        compiled.matches_rows(bytes),
+                        "{:?} against {:?}", path, pattern
+                    );
+                }
+            }
+        }
     }
 }
