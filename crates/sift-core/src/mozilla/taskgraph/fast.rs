@@ -119,7 +119,7 @@ const TASK: u8 = 32;
 /// Graphs at least this large are read in two parts on two threads, where
 /// they can be split (`split_point`): below it a thread costs more than it
 /// saves.
-const SPLIT_FROM: usize = 4 << 20;
+pub(crate) const SPLIT_FROM: usize = 4 << 20;
 
 /// Reads a full task graph, or declines.
 ///
@@ -139,29 +139,61 @@ pub(crate) fn read(bytes: &[u8]) -> Result<RawGraph, Invalid> {
 
 /// [`read`], splitting graphs of at least `split_from` bytes.
 pub(crate) fn read_split_from(bytes: &[u8], split_from: usize) -> Result<RawGraph, Invalid> {
-    if bytes.len() >= split_from
-        && let Some(at) = split_point(bytes)
-    {
-        return read_split_at(bytes, at);
+    match split_point_from(bytes, split_from) {
+        Some(at) => read_split_at(bytes, at),
+        None => read_whole(bytes),
     }
+}
+
+/// Where to split `bytes` for a two-part read, if it is at least
+/// `split_from` bytes long and can be split.
+pub(crate) fn split_point_from(bytes: &[u8], split_from: usize) -> Option<usize> {
+    (bytes.len() >= split_from)
+        .then(|| split_point(bytes))
+        .flatten()
+}
+
+/// [`read`] in one piece.
+pub(crate) fn read_whole(bytes: &[u8]) -> Result<RawGraph, Invalid> {
     read_part(bytes, Part::Whole).map(|(graph, _)| graph)
 }
 
 /// [`read`] in two parts split at `at`, which should be the start of a
 /// top-level key's line; if it is not, in one piece.
 pub(crate) fn read_split_at(bytes: &[u8], at: usize) -> Result<RawGraph, Invalid> {
+    std::thread::scope(|scope| read_split_at_then(scope, bytes, at, || ()).0)
+}
+
+/// [`read_split_at`], the second part read on a thread of `scope` that
+/// then goes on with `then` (its handle is returned): the first part's
+/// reader still has the other part's merge and the graph's building ahead
+/// of it, which leaves the second thread's core free.
+pub(crate) fn read_split_at_then<'scope, 'env, R: Send + 'scope>(
+    scope: &'scope std::thread::Scope<'scope, 'env>,
+    bytes: &'env [u8],
+    at: usize,
+    then: impl FnOnce() -> R + Send + 'scope,
+) -> (
+    Result<RawGraph, Invalid>,
+    std::thread::ScopedJoinHandle<'scope, R>,
+) {
     let (head, tail) = bytes.split_at(at);
-    let (first, second) = std::thread::scope(|scope| {
-        let second = scope.spawn(|| read_part(tail, Part::Tail));
-        let first = read_part(head, Part::Head);
-        (first, second.join())
+    let (send, receive) = std::sync::mpsc::sync_channel(1);
+    let other = scope.spawn(move || {
+        // Nobody waits for it when the first part was not a boundary.
+        let _ = send.send(read_part(tail, Part::Tail));
+        then()
     });
-    if let Ok(first) = first {
-        // The split was a top-level boundary: the second part decides.
-        let second = second.map_err(|_| Invalid)??;
-        return Ok(merge(first, second));
-    }
-    read_part(bytes, Part::Whole).map(|(graph, _)| graph)
+    let raw = match read_part(head, Part::Head) {
+        // The split was a top-level boundary: the second part decides (a
+        // reader that stopped without sending it declines).
+        Ok(first) => receive
+            .recv()
+            .unwrap_or(Err(Invalid))
+            .map(|second| merge(first, second)),
+        Err(_) => read_whole(bytes),
+    };
+    (raw, other)
 }
 
 /// Which part of the graph's text a reader reads.

@@ -432,26 +432,41 @@ impl TaskGraph {
         TaskGraph::from_raw(raw)
     }
 
-    /// [`TaskGraph::from_json`], running `alongside` on a second thread
-    /// while the graph is built from what was read. Reading a large graph
-    /// keeps both of a small machine's cores busy, building it only one:
-    /// work that does not need the graph (reading the other inputs,
-    /// analysing the change) fits in the other's idle time, on that one
-    /// thread ([`crate::parallel::alone`]).
+    /// [`TaskGraph::from_json`], running `alongside` on a second thread:
+    /// the one that read the second part of a large graph, once it is done,
+    /// while the first merges the parts and builds the graph (which keeps
+    /// only one core busy); else one of its own. Work that needs no graph
+    /// (reading the other inputs, analysing the change) fits in that idle
+    /// time, on that one thread ([`crate::parallel::alone`]).
     pub fn from_json_alongside<R: Send>(
         text: &[u8],
         alongside: impl FnOnce() -> R + Send,
     ) -> (Result<TaskGraph, GraphError>, R) {
-        let raw = match super::fast::read(text) {
-            Ok(raw) => raw,
-            Err(_) => match read_serde(text) {
-                Ok(raw) => raw,
-                Err(e) => return (Err(e), alongside()),
-            },
-        };
+        TaskGraph::from_json_alongside_from(text, super::fast::SPLIT_FROM, alongside)
+    }
+
+    /// [`TaskGraph::from_json_alongside`], splitting graphs of at least
+    /// `split_from` bytes.
+    pub(crate) fn from_json_alongside_from<R: Send>(
+        text: &[u8],
+        split_from: usize,
+        alongside: impl FnOnce() -> R + Send,
+    ) -> (Result<TaskGraph, GraphError>, R) {
+        let alongside = move || crate::parallel::alone(alongside);
         std::thread::scope(|scope| {
-            let other = scope.spawn(|| crate::parallel::alone(alongside));
-            let graph = TaskGraph::from_raw(raw);
+            // A graph read in two parts: the second part's thread goes on
+            // with `alongside` while the first merges and builds.
+            let (raw, other) = match super::fast::split_point_from(text, split_from) {
+                Some(at) => super::fast::read_split_at_then(scope, text, at, alongside),
+                None => {
+                    let other = scope.spawn(alongside);
+                    (super::fast::read_whole(text), other)
+                }
+            };
+            let graph = match raw {
+                Ok(raw) => TaskGraph::from_raw(raw),
+                Err(_) => read_serde(text).and_then(TaskGraph::from_raw),
+            };
             match other.join() {
                 Ok(r) => (graph, r),
                 Err(panic) => std::panic::resume_unwind(panic),

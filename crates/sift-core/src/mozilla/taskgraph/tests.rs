@@ -561,3 +561,47 @@ fn work_alongside_the_build_runs_on_one_other_thread() {
     let (graph, ran) = TaskGraph::from_json_alongside(b"{\"a\": [", || true);
     assert!(graph.is_err() && ran);
 }
+
+#[test]
+fn work_alongside_a_split_read_runs_on_the_second_parts_thread() {
+    let mut doc = serde_json::Map::new();
+    for i in 0..40 {
+        doc.insert(
+            format!("task-{i:02}"),
+            json!({"dependencies": if i > 0 { json!({"up": format!("task-{:02}", i - 1)}) } else { json!({}) },
+                   "optimization": {"skip-unless-changed": [format!("dir{}/**", i % 3)]},
+                   "task": {"payload": {"command": ["run", i]}}}),
+        );
+    }
+    let text = serde_json::to_string_pretty(&serde_json::Value::Object(doc)).unwrap();
+    let caller = std::thread::current().id();
+    let one_piece = TaskGraph::from_json(text.as_bytes()).unwrap();
+    let (graph, thread) =
+        TaskGraph::from_json_alongside_from(text.as_bytes(), 0, || std::thread::current().id());
+    let graph = graph.unwrap();
+    assert_ne!(thread, caller);
+    assert_eq!(graph.len(), 40);
+    for i in 0..40u32 {
+        assert_eq!(graph.label(i), one_piece.label(i));
+        assert_eq!(graph.dependencies(i), one_piece.dependencies(i));
+        assert_eq!(graph.optimization(i), one_piece.optimization(i));
+    }
+    // A split that is not a top-level boundary: read again in one piece,
+    // and the work alongside still runs once.
+    let inside = text.find("\"payload\"").unwrap();
+    let at = inside
+        - text[..inside]
+            .chars()
+            .rev()
+            .take_while(|&c| c == ' ')
+            .count();
+    let runs = std::sync::atomic::AtomicUsize::new(0);
+    let (graph, ()) = std::thread::scope(|scope| {
+        let (raw, other) = fast::read_split_at_then(scope, text.as_bytes(), at, || {
+            runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        });
+        (raw, other.join().unwrap())
+    });
+    assert_eq!(graph.unwrap().tasks.len(), 40);
+    assert_eq!(runs.load(std::sync::atomic::Ordering::Relaxed), 1);
+}
