@@ -322,6 +322,9 @@ impl<'a> Reader<'a> {
     fn graph(&mut self, part: Part) -> Read<()> {
         // Real task definitions are about 1.5 KB; this only sizes the first allocation.
         self.graph.tasks.reserve(self.bytes.len() / 2048 + 16);
+        // Room for a distinct optimization every other task: growing the
+        // map re-hashes its keys, which are scattered over the text.
+        self.optimizations.reserve(self.bytes.len() / 4096 + 16);
         let mut at = self.token()?;
         if part != Part::Tail {
             self.expect(at, b'{')?;
