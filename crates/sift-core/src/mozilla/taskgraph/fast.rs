@@ -650,6 +650,11 @@ impl<'a> Reader<'a> {
         mut depth: u32,
     ) -> Read<usize> {
         use automaton::{CLASS, ERROR, POP, PUSH_IN_ARRAY, PUSH_IN_OBJECT, SCALAR, TABLE};
+        // The tokens after `at` come from the scanner's batch through a
+        // local index, which stays in a register (most of a graph's text
+        // is skipped here, token by token).
+        let mut pending = self.scan.pending();
+        let mut used = 0;
         loop {
             let entry = TABLE[state as usize & 7][CLASS[self.bytes[at] as usize] as usize];
             state = entry & 0x0f;
@@ -668,6 +673,7 @@ impl<'a> Reader<'a> {
                     POP => {
                         depth -= 1;
                         if depth == 0 {
+                            self.scan.advance(used);
                             return self.token();
                         }
                         state = if stack & 1 == 1 {
@@ -681,7 +687,18 @@ impl<'a> Reader<'a> {
                     _ => unreachable!("the table holds only these actions"),
                 }
             }
-            at = self.token()?;
+            match pending.get(used) {
+                Some(&next) => {
+                    at = next as usize;
+                    used += 1;
+                }
+                None => {
+                    self.scan.advance(used);
+                    at = self.token()?;
+                    pending = self.scan.pending();
+                    used = 0;
+                }
+            }
         }
     }
 

@@ -275,6 +275,20 @@ impl<'a> Scanner<'a> {
         Some(pos as usize)
     }
 
+    /// The positions of the tokens of the current batch not yet handed
+    /// out: a reader that walks many tokens takes them from here with an
+    /// index of its own, then says how many it used ([`Scanner::advance`]).
+    #[inline(always)]
+    pub(crate) fn pending(&self) -> &[u32] {
+        &self.tokens[self.next..self.len]
+    }
+
+    /// Marks `n` tokens of [`Scanner::pending`] as handed out.
+    #[inline(always)]
+    pub(crate) fn advance(&mut self, n: usize) {
+        self.next += n;
+    }
+
     /// After the last token: whether the whole text passed stage one.
     pub(crate) fn finish(mut self) -> Result<(), Invalid> {
         while self.refill() {}
