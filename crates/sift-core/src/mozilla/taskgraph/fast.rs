@@ -16,9 +16,9 @@
 
 use std::borrow::Cow;
 
-use rustc_hash::FxHashMap;
+use hashbrown::HashTable;
 
-use super::graph::{RawGraph, ReadTask, truthy};
+use super::graph::{Packed, RawGraph, ReadTask, truthy};
 use super::scan::{Invalid, Scanner};
 
 type Read<T> = Result<T, Invalid>;
@@ -206,15 +206,51 @@ pub(crate) enum Part {
     Tail,
 }
 
-pub(crate) type PartRead<'a> = (RawGraph, FxHashMap<&'a [u8], u32>);
+pub(crate) type PartRead = (RawGraph, Seen);
 
-pub(crate) fn read_part(bytes: &[u8], part: Part) -> Result<PartRead<'_>, Invalid> {
+/// The distinct first entries of `optimization` a part has read, in the
+/// order of their indices: their text (copied, so that comparing them later
+/// reads a compact list and not the text), its hash, and a table by it.
+#[derive(Default)]
+pub(crate) struct Seen {
+    texts: Packed,
+    hashes: Vec<u64>,
+    table: HashTable<u32>,
+}
+
+impl Seen {
+    fn with_capacity(n: usize) -> Seen {
+        Seen {
+            texts: Packed::default(),
+            hashes: Vec::with_capacity(n),
+            table: HashTable::with_capacity(n),
+        }
+    }
+
+    fn find(&self, hash: u64, text: &[u8]) -> Option<u32> {
+        self.table
+            .find(hash, |&i| self.texts.get(i as usize) == text)
+            .copied()
+    }
+
+    /// Adds a text not yet seen; returns its index.
+    fn insert(&mut self, hash: u64, text: &[u8]) -> u32 {
+        let id = len32(self.hashes.len());
+        self.texts.push(text);
+        self.hashes.push(hash);
+        let hashes = &self.hashes;
+        self.table.insert_unique(hash, id, |&i| hashes[i as usize]);
+        id
+    }
+}
+
+pub(crate) fn read_part(bytes: &[u8], part: Part) -> Result<PartRead, Invalid> {
     let mut reader = Reader {
         bytes,
         scan: Scanner::new(bytes)?,
         keys: Vec::new(),
         graph: RawGraph::default(),
-        optimizations: FxHashMap::default(),
+        optimizations: Seen::default(),
     };
     reader.graph(part)?;
     if reader.scan.next_token().is_some() {
@@ -256,23 +292,28 @@ pub(crate) fn split_point(bytes: &[u8]) -> Option<usize> {
 /// The two parts' graphs as one: the second's lists follow the first's,
 /// and optimizations the first part already has are shared, as a one-piece
 /// read shares them.
-fn merge<'a>(first: PartRead<'a>, second: PartRead<'a>) -> RawGraph {
-    let (mut graph, mut seen) = first;
+fn merge(first: PartRead, second: PartRead) -> RawGraph {
+    let (mut graph, seen) = first;
     let (tail, tail_seen) = second;
     let names = len32(graph.names.len());
     let refs = len32(graph.refs.len());
     let items = len32(graph.items.len());
-    let mut ids = vec![0u32; tail.optimizations.len()];
-    let mut entries: Vec<(&[u8], u32)> = tail_seen.into_iter().collect();
-    entries.sort_unstable_by_key(|&(_, id)| id);
-    let mut optimizations = tail.optimizations.into_iter();
-    for (entry, id) in entries {
-        let optimization = optimizations.next().expect("one entry per optimization");
-        ids[id as usize] = *seen.entry(entry).or_insert_with(|| {
-            graph.optimizations.push(optimization);
-            len32(graph.optimizations.len() - 1)
-        });
-    }
+    // The second part's optimizations are distinct among themselves: each
+    // is one the first part has, or a new one.
+    let ids: Vec<u32> = tail
+        .optimizations
+        .into_iter()
+        .enumerate()
+        .map(
+            |(k, optimization)| match seen.find(tail_seen.hashes[k], tail_seen.texts.get(k)) {
+                Some(id) => id,
+                None => {
+                    graph.optimizations.push(optimization);
+                    len32(graph.optimizations.len() - 1)
+                }
+            },
+        )
+        .collect();
     graph.names.append(tail.names);
     graph.refs.append(tail.refs);
     graph.items.append(tail.items);
@@ -295,8 +336,8 @@ struct Reader<'a> {
     /// Scratch: the keys of one `dependencies` object.
     keys: Vec<&'a [u8]>,
     graph: RawGraph,
-    /// The text of an optimization's first entry → its index.
-    optimizations: FxHashMap<&'a [u8], u32>,
+    /// The texts of optimizations' first entries, by index.
+    optimizations: Seen,
 }
 
 fn len32(n: usize) -> u32 {
@@ -324,7 +365,7 @@ impl<'a> Reader<'a> {
         self.graph.tasks.reserve(self.bytes.len() / 2048 + 16);
         // Room for a distinct optimization every other task: growing the
         // map re-hashes its keys, which are scattered over the text.
-        self.optimizations.reserve(self.bytes.len() / 4096 + 16);
+        self.optimizations = Seen::with_capacity(self.bytes.len() / 4096 + 16);
         let mut at = self.token()?;
         if part != Part::Tail {
             self.expect(at, b'{')?;
@@ -496,16 +537,15 @@ impl<'a> Reader<'a> {
         let value = self.token()?;
         let after = self.skip_value(value)?;
         let entry = &self.bytes[at..after];
-        let id = match self.optimizations.get(entry) {
-            Some(&id) => id,
+        let hash = super::graph::hash(entry);
+        let id = match self.optimizations.find(hash, entry) {
+            Some(id) => id,
             None => {
                 let name = String::from_utf8(name.into_owned()).map_err(|_| Invalid)?;
                 let argument =
                     serde_json::from_slice(&self.bytes[value..after]).map_err(|_| Invalid)?;
-                let id = len32(self.graph.optimizations.len());
                 self.graph.optimizations.push((name, argument));
-                self.optimizations.insert(entry, id);
-                id
+                self.optimizations.insert(hash, entry)
             }
         };
         task.optimization = Some(id);

@@ -206,27 +206,44 @@ impl ReadTask {
 /// few compact megabytes in order, instead of tens of thousands of places
 /// scattered over a mapped text of tens of megabytes (a cache and TLB miss
 /// each, which measured 8 ms for 20,000 tasks).
+///
+/// A list read in two parts keeps the second part's list as it is
+/// ([`Packed::append`]): copying megabytes to merge them cost a core its
+/// time while the other waited.
 #[derive(Debug, Default)]
 pub(crate) struct Packed {
     bytes: Vec<u8>,
     /// Where each string ends in `bytes`.
     ends: Vec<u32>,
+    /// The strings after these.
+    more: Option<Box<Packed>>,
 }
 
 impl Packed {
+    /// Adds a string; only to a list nothing was appended to.
     pub(crate) fn push(&mut self, string: &[u8]) {
+        debug_assert!(self.more.is_none(), "push before append");
         self.bytes.extend_from_slice(string);
         self.ends.push(len32(self.bytes.len()));
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.ends.len()
+        self.ends.len() + self.more.as_ref().map_or(0, |more| more.len())
     }
 
     /// String `i`.
     pub(crate) fn get(&self, i: usize) -> &[u8] {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        &self.bytes[start..self.ends[i] as usize]
+        match self.ends.get(i) {
+            Some(&end) => {
+                let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+                &self.bytes[start..end as usize]
+            }
+            None => self
+                .more
+                .as_ref()
+                .expect("an index within the list")
+                .get(i - self.ends.len()),
+        }
     }
 
     /// Strings `[start, end)`.
@@ -236,9 +253,10 @@ impl Packed {
 
     /// `other`'s strings after these.
     pub(crate) fn append(&mut self, other: Packed) {
-        let base = len32(self.bytes.len());
-        self.bytes.extend_from_slice(&other.bytes);
-        self.ends.extend(other.ends.iter().map(|end| end + base));
+        match &mut self.more {
+            Some(more) => more.append(other),
+            None => self.more = Some(Box::new(other)),
+        }
     }
 }
 
@@ -415,7 +433,7 @@ fn sort_by_text<'t>(order: &mut [u32], text: &dyn Fn(u32) -> &'t [u8], depth: us
     }
 }
 
-fn hash(bytes: &[u8]) -> u64 {
+pub(crate) fn hash(bytes: &[u8]) -> u64 {
     let mut hasher = FxBuildHasher.build_hasher();
     hasher.write(bytes);
     hasher.finish()
