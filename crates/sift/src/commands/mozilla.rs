@@ -169,27 +169,27 @@ impl GraphPlan {
             Some(files) if !explicit => Change::from_path_list(&files.join("\n")),
             _ => super::load_change(root, &args.change)?,
         };
+        let targets = match &m.target_tasks {
+            Some(path) => Some(
+                taskgraph::target_tasks_from_json(&read(path)?).map_err(|e| {
+                    input_error(
+                        path,
+                        "invalid target tasks",
+                        e,
+                        "expected target-tasks.json: a JSON list of labels",
+                    )
+                })?,
+            ),
+            None => None,
+        };
         let graph_bytes = map_or_read(graph_path)?;
-        // The target tasks and the change's analysis need no graph: they
-        // are done while the graph is built.
-        let (graph, others) = TaskGraph::from_json_alongside(&graph_bytes, || {
-            let targets = match &m.target_tasks {
-                Some(path) => Some(taskgraph::target_tasks_from_json(&read(path)?).map_err(
-                    |e| {
-                        input_error(
-                            path,
-                            "invalid target tasks",
-                            e,
-                            "expected target-tasks.json: a JSON list of labels",
-                        )
-                    },
-                )?),
-                None => None,
-            };
+        // The change's analysis needs no graph: it is done while the graph
+        // is built.
+        let (graph, analysed) = TaskGraph::from_json_alongside(&graph_bytes, || {
             let mut planner = Planner::new(&config);
             let analysis = planner.analyze(&change).map_err(super::plan_error)?;
             let warnings = planner.rules().diagnostics().clone();
-            Ok::<_, CliError>((targets, analysis, warnings))
+            Ok::<_, CliError>((analysis, warnings))
         });
         let graph = graph.map_err(|e| {
             input_error(graph_path, "invalid task graph", e, "expected taskgraph's full-task-graph.json: {label: {\"dependencies\", \"optimization\", \"attributes\", ...}}")
@@ -198,7 +198,7 @@ impl GraphPlan {
         // does it while the graph is optimized (or this one, when no thread
         // can be started: the failed spawn drops the closure).
         let _unmapping = std::thread::Builder::new().spawn(move || drop(graph_bytes));
-        let (targets, analysis, warnings) = others?;
+        let (analysis, warnings) = analysed?;
         let mut files: Vec<String> = change.all_paths().iter().map(|p| (*p).to_owned()).collect();
         files.sort();
         files.dedup();
