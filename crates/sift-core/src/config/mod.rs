@@ -38,9 +38,8 @@ pub struct Config {
     pub taskgraph_strategies: Vec<crate::mozilla::taskgraph::UserStrategy>,
     pub components: Components,
     pub root_rules: Arc<RuleFile>,
-    /// Sorted by name.
+    /// Sorted by name (byte order): [`Config::task`] searches them.
     pub tasks: Vec<Task>,
-    task_index: FxHashMap<String, usize>,
     /// The store for history and caches: `[store] url`, else its alias
     /// `[cache] store`, if set.
     pub cache_store: Option<String>,
@@ -129,11 +128,6 @@ impl Config {
             sources.push(file);
         }
         let tasks = compile_tasks(raw_tasks, &components, &mut diags);
-        let task_index = tasks
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.name.clone(), i))
-            .collect();
 
         let cache_store =
             history::compile_store(raw.store.take(), raw.cache.take(), &source, &mut diags);
@@ -151,7 +145,6 @@ impl Config {
             components,
             root_rules,
             tasks,
-            task_index,
             cache_store,
             cadence,
             ci,
@@ -166,7 +159,12 @@ impl Config {
     }
 
     pub fn task(&self, name: &str) -> Option<&Task> {
-        self.task_index.get(name).map(|&i| &self.tasks[i])
+        // In name order (compile_tasks): a search, and no index of
+        // copied names to build at every load.
+        self.tasks
+            .binary_search_by(|t| t.name.as_str().cmp(name))
+            .ok()
+            .map(|i| &self.tasks[i])
     }
 
     /// The closest task name, for "did you mean" hints.

@@ -262,3 +262,24 @@ proptest! {
         }
     }
 }
+
+proptest::proptest! {
+    /// `Config::task` finds every task by name (a search of the tasks in
+    /// name order), and no other name.
+    #[test]
+    fn every_task_is_found_by_name(
+        names in proptest::collection::btree_set("[a-cA-C_.é-]{1,6}", 1..12),
+        other in "[a-cA-C_.é-]{1,6}",
+    ) {
+        let mut text = String::new();
+        for name in names.iter().rev() {
+            text.push_str(&format!("[tasks.\"{name}\"]\nrun = \"true\"\n"));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::from_source(dir.path(), SourceFile::new("sift.toml", text)).unwrap();
+        for name in &names {
+            proptest::prop_assert_eq!(config.task(name).map(|t| t.name.as_str()), Some(name.as_str()));
+        }
+        proptest::prop_assert_eq!(config.task(&other).is_some(), names.contains(&other));
+    }
+}
