@@ -855,16 +855,30 @@ fn compile_tasks(
         tasks.push(*prepared.task.expect("only valid names are ordered"));
     }
 
-    // Unknown needs.
+    // Every need looked up once: its task's index, or None for a name no
+    // task has. The unknown-needs check, the cycle search and the planner's
+    // edges all read these (three lookups per need cost 10,000 tasks 3 ms).
     let known: FxHashMap<&str, usize> = tasks
         .iter()
         .enumerate()
         .map(|(i, t)| (t.name.as_str(), i))
         .collect();
+    let resolved: Vec<Vec<Option<usize>>> = tasks
+        .iter()
+        .map(|t| {
+            t.needs
+                .iter()
+                .map(|n| known.get(n.as_str()).copied())
+                .collect()
+        })
+        .collect();
+    drop(known);
+
+    // Unknown needs.
     let mut unknown = Vec::new();
-    for task in &tasks {
-        for (need, span) in task.needs.iter().zip(&task.need_spans) {
-            if !known.contains_key(need.as_str()) {
+    for (task, ids) in tasks.iter().zip(&resolved) {
+        for ((need, span), id) in task.needs.iter().zip(&task.need_spans).zip(ids) {
+            if id.is_none() {
                 let file = &task.source;
                 let help = match suggest(need, tasks.iter().map(|t| t.name.as_str())) {
                     Some(close) => format!("did you mean `{close}`?"),
@@ -887,7 +901,7 @@ fn compile_tasks(
     }
 
     // Cycles, found by a deterministic depth-first search in name order.
-    for cycle in find_cycles(&tasks, &known) {
+    for cycle in find_cycles(&resolved) {
         let first = &tasks[cycle[0]];
         let second = &tasks[cycle[1 % cycle.len()]];
         let (file, span) = match first.needs.iter().position(|n| *n == second.name) {
@@ -904,19 +918,9 @@ fn compile_tasks(
                 .with_help("a task cannot need itself, directly or through other tasks; remove one of these `needs`"),
         );
     }
-    // Resolved once here so the planner never looks names up.
-    let ids: Vec<Vec<usize>> = tasks
-        .iter()
-        .map(|t| {
-            t.needs
-                .iter()
-                .filter_map(|n| known.get(n.as_str()).copied())
-                .collect()
-        })
-        .collect();
-    drop(known);
-    for (task, ids) in tasks.iter_mut().zip(ids) {
-        task.need_ids = ids;
+    // So the planner never looks names up.
+    for (task, ids) in tasks.iter_mut().zip(resolved) {
+        task.need_ids = ids.into_iter().flatten().collect();
     }
     tasks
 }
@@ -931,17 +935,18 @@ fn name_key(name: &str) -> u128 {
 }
 
 /// Every elementary cycle found by DFS (one per back edge), each rotated to
-/// start at its smallest task, reported once.
-fn find_cycles(tasks: &[Task], known: &FxHashMap<&str, usize>) -> Vec<Vec<usize>> {
+/// start at its smallest task, reported once. `needs[i]` holds task `i`'s
+/// needs, resolved (`None`: unknown, no edge).
+fn find_cycles(needs: &[Vec<Option<usize>>]) -> Vec<Vec<usize>> {
     #[derive(Clone, Copy, PartialEq)]
     enum State {
         New,
         Active,
         Done,
     }
-    let mut state = vec![State::New; tasks.len()];
+    let mut state = vec![State::New; needs.len()];
     let mut cycles: Vec<Vec<usize>> = Vec::new();
-    for start in 0..tasks.len() {
+    for start in 0..needs.len() {
         if state[start] != State::New {
             continue;
         }
@@ -949,11 +954,11 @@ fn find_cycles(tasks: &[Task], known: &FxHashMap<&str, usize>) -> Vec<Vec<usize>
         let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
         state[start] = State::Active;
         while let Some(&mut (node, ref mut edge)) = stack.last_mut() {
-            let needs = &tasks[node].needs;
-            if *edge < needs.len() {
-                let next = needs[*edge].as_str();
+            let edges = &needs[node];
+            if *edge < edges.len() {
+                let next = edges[*edge];
                 *edge += 1;
-                let Some(&next) = known.get(next) else {
+                let Some(next) = next else {
                     continue;
                 };
                 match state[next] {
