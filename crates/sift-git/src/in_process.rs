@@ -76,7 +76,17 @@ pub(crate) fn open(dir: &Path) -> Option<gix::Repository> {
     {
         return None;
     }
-    let repo = gix::discover(dir).ok()?;
+    // The repository's own configuration only: nothing this path reads
+    // (objects, refs, the trees between two commits) depends on the system
+    // or user configuration, which gix would otherwise parse at every
+    // start. `safe.directory`, which lives there, is not consulted, so a
+    // repository owned by someone else is left to git (below).
+    let repo = gix::discover_opts(
+        dir,
+        gix::discover::upwards::Options::default(),
+        gix::open::Options::isolated(),
+    )
+    .ok()?;
     // git refuses repositories owned by someone else unless configured
     // otherwise; its error message is the one to show.
     (repo.git_dir_trust() == gix::sec::Trust::Full).then_some(repo)
