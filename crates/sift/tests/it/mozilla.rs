@@ -254,7 +254,7 @@ fn check_lists_conditional_blocks() {
 type GraphTaskSpec = (String, Vec<String>, serde_json::Value, Vec<String>, bool);
 
 /// `sift plan --graph graph.json --params PARAMS REST...` in `repo`.
-fn graph_plan(repo: &TestRepo, params: &str, rest: &[&str]) -> crate::Run {
+pub(crate) fn graph_plan(repo: &TestRepo, params: &str, rest: &[&str]) -> crate::Run {
     let mut args = vec!["plan", "--graph", "graph.json", "--params", params];
     args.extend_from_slice(rest);
     repo.sift(&args)
@@ -496,17 +496,11 @@ fn graph_plans_match_taskgraphs_optimizer() {
         let mut args = vec!["files", "--mozbuild", "--json"];
         args.extend(changed.iter().copied());
         let union = repo.sift(&args).json()["components"].clone();
-        let out = repo.sift(&[
-            "plan",
-            "--graph",
-            "graph.json",
-            "--target-tasks",
-            "targets.json",
-            "--params",
+        let out = graph_plan(
+            &repo,
             "params.json",
-            "--format",
-            "taskgraph",
-        ]);
+            &["--target-tasks", "targets.json", "--format", "taskgraph"],
+        );
         let sift: Vec<String> = serde_json::from_str(out.ok()).unwrap();
         sift_answers.push(sift);
         cases.push(serde_json::json!({
@@ -709,18 +703,7 @@ fn graph_inputs_errors_and_formats() {
     );
     // Shadow mode: the target task graph runs unoptimized, and the plan
     // keeps what the optimizer would have removed, and why.
-    let json = repo
-        .sift(&[
-            "plan",
-            "--graph",
-            "graph.json",
-            "--params",
-            "params.yml",
-            "--format",
-            "json",
-            "--shadow",
-        ])
-        .json();
+    let json = graph_plan(&repo, "params.yml", &["--format", "json", "--shadow"]).json();
     let test = json["tasks"]
         .as_array()
         .unwrap()

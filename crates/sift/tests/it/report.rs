@@ -435,20 +435,12 @@ fn graph_plan_in_a_browser() {
             "toolchain": {"optimization": null}}"#,
     )
     .write("params.yml", "files_changed:\n- docs/a.md\n");
-    let plan = repo
-        .sift(&[
-            "plan",
-            "--graph",
-            "graph.json",
-            "--params",
-            "params.yml",
-            "--format",
-            "json",
-            "--explain",
-            "--report",
-            "graph.html",
-        ])
-        .json();
+    let plan = crate::mozilla::graph_plan(
+        &repo,
+        "params.yml",
+        &["--format", "json", "--explain", "--report", "graph.html"],
+    )
+    .json();
     let Some(browser) = browser() else { return };
     assert_eq!(
         names_where(&plan, |t| t["run"] == true),
