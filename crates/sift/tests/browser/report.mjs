@@ -97,11 +97,16 @@ const steps = {
   async select(step) {
     if (step.via === 'list') {
       await page.fill('#filter-name', step.task);
-      await page.waitForFunction((n) => [...document.querySelectorAll('#task-list .row')].some((r) => r.dataset.name === n), step.task);
+      // The filter applies after a short debounce: wait until the list shows
+      // only matching rows, or the click may land on a row that then moves.
+      await page.waitForFunction((n) => {
+        const rows = [...document.querySelectorAll('#task-list .row')];
+        return rows.some((r) => r.dataset.name === n) && rows.every((r) => r.dataset.name.includes(n));
+      }, step.task);
       await page.locator('#task-list .row').filter({ has: page.locator(`.name[title="${step.task.replace(/["\\]/g, '\\$&')}"]`) }).first().click();
       // Leave the filter as it was.
       await page.fill('#filter-name', '');
-      await page.waitForTimeout(300);
+      await page.waitForFunction(() => !new URLSearchParams(location.hash.slice(1)).has('q'));
     } else {
       const node = await graphNode(step.task);
       if (!check(node, `no graph node for ${step.task}`)) return;
@@ -137,6 +142,8 @@ const steps = {
     await page.fill('#filter-name', step.q || '');
     await page.selectOption('#filter-decision', step.decision || '');
     if (step.result !== undefined) await page.selectOption('#filter-result', step.result);
+    // The name filter applies after a debounce; it has when the fragment holds it.
+    await page.waitForFunction((q) => (new URLSearchParams(location.hash.slice(1)).get('q') || '') === q, step.q || '');
     await page.waitForTimeout(400);
     if (step.rows) {
       const rows = await rowNames();
@@ -209,7 +216,11 @@ const steps = {
     // The wheel zooms too; Fit puts everything back in view.
     await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
     await page.mouse.wheel(0, -300);
-    await page.waitForTimeout(100);
+    // Give a loaded machine time to deliver the wheel event (the check below says what happened).
+    await page.waitForFunction((k) => {
+      const m = /scale\(([-\d.e]+)\)/.exec(document.querySelector('#graph svg > g').getAttribute('transform') || '');
+      return m && Number(m[1]) > k;
+    }, panned.k, { timeout: 5000 }).catch(() => {});
     const wheeled = await camera();
     check(wheeled.k > panned.k, `the wheel did not zoom in: ${panned.k} → ${wheeled.k}`);
     await page.click('#zoom-fit');
