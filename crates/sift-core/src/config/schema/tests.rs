@@ -435,3 +435,29 @@ proptest! {
         }
     }
 }
+
+/// Every byte value at every position of runs up to three blocks long, in
+/// every class, against the byte table: the block-wise test stops exactly
+/// where the table does.
+#[test]
+fn plain_len_stops_where_the_byte_table_does() {
+    for class in [BASIC, LITERAL, ML_BASIC, ML_LITERAL, COMMENT, BARE] {
+        for len in 1..50 {
+            for at in 0..len {
+                for byte in 0..=255u8 {
+                    let mut bytes = vec![b'a'; len];
+                    bytes[at] = byte;
+                    let want = bytes
+                        .iter()
+                        .position(|&b| CLASSES[b as usize] & class == 0)
+                        .unwrap_or(len);
+                    assert_eq!(
+                        plain_len(&bytes, class),
+                        want,
+                        "class {class}, {len} bytes, {byte:#x} at {at}"
+                    );
+                }
+            }
+        }
+    }
+}
