@@ -510,13 +510,13 @@ mod tests {
         out
     }
 
-    /// Every byte value at every position of strings up to three blocks
-    /// long, against the byte-by-byte definition.
+    /// Every byte value at every position of byte strings up to three
+    /// blocks long, against the byte-by-byte definition.
     #[test]
     fn needs_escape_sees_every_byte_at_every_position() {
         for len in 1..50 {
             for at in 0..len {
-                for byte in 0..=127u8 {
+                for byte in 0..=255u8 {
                     let mut text = vec![b'a'; len];
                     text[at] = byte;
                     let want = byte < 0x20 || byte == b'"' || byte == b'\\';

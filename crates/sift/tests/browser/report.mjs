@@ -97,12 +97,11 @@ const steps = {
   async select(step) {
     if (step.via === 'list') {
       await page.fill('#filter-name', step.task);
-      // The filter applies after a short debounce: wait until the list shows
-      // only matching rows, or the click may land on a row that then moves.
-      await page.waitForFunction((n) => {
-        const rows = [...document.querySelectorAll('#task-list .row')];
-        return rows.some((r) => r.dataset.name === n) && rows.every((r) => r.dataset.name.includes(n));
-      }, step.task);
+      // The filter applies after a short debounce, writing the fragment and
+      // redrawing the list in one go: wait until the fragment holds it, or
+      // the click may land on a row that then moves.
+      await page.waitForFunction((n) => new URLSearchParams(location.hash.slice(1)).get('q') === n
+        && [...document.querySelectorAll('#task-list .row')].some((r) => r.dataset.name === n), step.task);
       await page.locator('#task-list .row').filter({ has: page.locator(`.name[title="${step.task.replace(/["\\]/g, '\\$&')}"]`) }).first().click();
       // Leave the filter as it was.
       await page.fill('#filter-name', '');

@@ -456,6 +456,20 @@ fn plain_len_stops_where_the_byte_table_does() {
                         want,
                         "class {class}, {len} bytes, {byte:#x} at {at}"
                     );
+                    // A tab first, in the same block or the one before.
+                    if at > 0 {
+                        bytes[at - 1] = b'\t';
+                        let want = if CLASSES[b'\t' as usize] & class == 0 {
+                            at - 1
+                        } else {
+                            want
+                        };
+                        assert_eq!(
+                            plain_len(&bytes, class),
+                            want,
+                            "class {class}, tab then {byte:#x} at {at}"
+                        );
+                    }
                 }
             }
         }
