@@ -368,6 +368,23 @@ fn status_name(status: crate::ChangeStatus) -> &'static str {
     }
 }
 
+/// `items` as `serde_json::to_string_pretty` writes a list of strings, and
+/// a line feed: written directly (taskgraph's optimized graph, `sift plan
+/// --graph --format taskgraph`, lists tens of thousands of labels).
+pub fn string_list_json(items: &[&str]) -> String {
+    if items.is_empty() {
+        return "[]\n".to_owned();
+    }
+    let mut out = Vec::with_capacity(items.iter().map(|i| i.len() + 6).sum::<usize>() + 4);
+    out.push(b'[');
+    for (i, item) in items.iter().enumerate() {
+        out.extend_from_slice(if i == 0 { b"\n  " } else { b",\n  " });
+        json_string(&mut out, item);
+    }
+    out.extend_from_slice(b"\n]\n");
+    String::from_utf8(out).expect("JSON strings of UTF-8 text are UTF-8")
+}
+
 /// A JSON string as serde_json writes it: `"` and `\\` escaped, control
 /// characters as `\n`-style or `\u00XX` escapes, everything else as is.
 fn json_string(out: &mut Vec<u8>, text: &str) {
@@ -526,6 +543,19 @@ mod tests {
         }
         assert!(!needs_escape(b""));
         assert!(!needs_escape("ünïcödé/ü".repeat(9).as_bytes()));
+    }
+
+    proptest! {
+        /// A list of strings is written as serde_json's pretty printer writes it.
+        #[test]
+        fn string_lists_match_serde_json(
+            items in proptest::collection::vec("([a-z0-9/_-]|\"|\\\\|\t|\u{1}|é|\u{2028}){0,12}", 0..5)
+        ) {
+            let items: Vec<&str> = items.iter().map(String::as_str).collect();
+            let mut expected = serde_json::to_string_pretty(&items).unwrap();
+            expected.push('\n');
+            prop_assert_eq!(string_list_json(&items), expected);
+        }
     }
 
     proptest! {

@@ -453,34 +453,11 @@ fn taskgraph_json<'a>(
         }
     }
     if !removed {
-        return label_list_json(&kept);
+        return render::string_list_json(&kept);
     }
     let mut out = serde_json::to_string_pretty(&serde_json::json!({"kept": kept, "removed": gone}))
         .expect("plain data serializes");
     out.push('\n');
-    out
-}
-
-/// `labels` as `serde_json::to_string_pretty` writes a list of strings,
-/// and a line feed: written directly, as tens of thousands of labels are
-/// the normal case and nearly none needs escaping.
-fn label_list_json(labels: &[&str]) -> String {
-    if labels.is_empty() {
-        return "[]\n".to_owned();
-    }
-    let mut out = String::with_capacity(labels.iter().map(|l| l.len() + 6).sum::<usize>() + 4);
-    out.push('[');
-    for (i, label) in labels.iter().enumerate() {
-        out.push_str(if i == 0 { "\n  " } else { ",\n  " });
-        if label.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
-            out.push_str(&serde_json::to_string(label).expect("a string serializes"));
-        } else {
-            out.push('"');
-            out.push_str(label);
-            out.push('"');
-        }
-    }
-    out.push_str("\n]\n");
     out
 }
 
@@ -642,20 +619,4 @@ pub fn check(root: &Path, config: &Config) -> (sift_core::Diagnostics, String, u
         }
     }
     (tree.take_diagnostics(), report, files.len())
-}
-
-#[cfg(test)]
-mod tests {
-    proptest::proptest! {
-        /// The label list is written as serde_json writes it.
-        #[test]
-        fn label_lists_are_written_as_serde_json_writes_them(
-            labels in proptest::collection::vec("([a-z0-9/_-]|\"|\\\\|\t|\u{1}|é|\u{2028}){0,12}", 0..5)
-        ) {
-            let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
-            let mut expected = serde_json::to_string_pretty(&labels).unwrap();
-            expected.push('\n');
-            proptest::prop_assert_eq!(super::label_list_json(&labels), expected);
-        }
-    }
 }

@@ -443,11 +443,19 @@ impl TaskGraph {
     /// Reads `full-task-graph.json` (or any graph in its format): the fast
     /// reader where it answers, else serde_json.
     pub fn from_json(text: &[u8]) -> Result<TaskGraph, GraphError> {
-        let raw = match super::fast::read(text) {
-            Ok(raw) => raw,
-            Err(_) => read_serde(text)?,
-        };
-        TaskGraph::from_raw(raw)
+        TaskGraph::from_read(text, super::fast::read(text))
+    }
+
+    /// The graph from the fast reader's answer on `text`, or from serde_json
+    /// where it declined.
+    fn from_read(
+        text: &[u8],
+        fast: Result<RawGraph, super::scan::Invalid>,
+    ) -> Result<TaskGraph, GraphError> {
+        match fast {
+            Ok(raw) => TaskGraph::from_raw(raw),
+            Err(_) => read_serde(text).and_then(TaskGraph::from_raw),
+        }
     }
 
     /// [`TaskGraph::from_json`], running `alongside` on a second thread:
@@ -481,10 +489,7 @@ impl TaskGraph {
                     (super::fast::read_whole(text), other)
                 }
             };
-            let graph = match raw {
-                Ok(raw) => TaskGraph::from_raw(raw),
-                Err(_) => read_serde(text).and_then(TaskGraph::from_raw),
-            };
+            let graph = TaskGraph::from_read(text, raw);
             match other.join() {
                 Ok(r) => (graph, r),
                 Err(panic) => std::panic::resume_unwind(panic),
