@@ -147,50 +147,56 @@ impl GraphPlan {
                 ),
             });
         }
-        let params = match &m.params {
-            Some(path) => {
-                let text = String::from_utf8_lossy(&read(path)?).into_owned();
-                Params::parse(&text).map_err(|e| {
-                    input_error(
-                        path,
-                        "invalid parameters",
-                        e,
-                        "expected taskgraph's parameters.yml or a JSON object",
-                    )
-                })?
-            }
-            None => Params::defaults(),
-        };
-        let config = load_config(root, true)?;
-        // The parameters' files_changed is what taskgraph optimizes for; an
-        // explicit change (--files-from, --base) or git decides otherwise.
-        let explicit = args.change.files_from.is_some() || args.change.base.is_some();
-        let change = match &params.files_changed {
-            Some(files) if !explicit => Change::from_path_list(&files.join("\n")),
-            _ => super::load_change(root, &args.change)?,
-        };
-        let targets = match &m.target_tasks {
-            Some(path) => Some(
-                taskgraph::target_tasks_from_json(&read(path)?).map_err(|e| {
-                    input_error(
-                        path,
-                        "invalid target tasks",
-                        e,
-                        "expected target-tasks.json: a JSON list of labels",
-                    )
-                })?,
-            ),
-            None => None,
-        };
         let graph_bytes = map_or_read(graph_path)?;
-        // The change's analysis needs no graph: it is done while the graph
-        // is built.
-        let (graph, analysed) = TaskGraph::from_json_alongside(&graph_bytes, || {
-            let mut planner = Planner::new(&config);
-            let analysis = planner.analyze(&change).map_err(super::plan_error)?;
-            let warnings = planner.rules().diagnostics().clone();
-            Ok::<_, CliError>((analysis, warnings))
-        });
+        // The graph is read on two threads; the other inputs are read here
+        // meanwhile, and the change is analysed (it needs no graph) while
+        // the graph is built.
+        let first = || -> Result<_, CliError> {
+            let params = match &m.params {
+                Some(path) => {
+                    let text = String::from_utf8_lossy(&read(path)?).into_owned();
+                    Params::parse(&text).map_err(|e| {
+                        input_error(
+                            path,
+                            "invalid parameters",
+                            e,
+                            "expected taskgraph's parameters.yml or a JSON object",
+                        )
+                    })?
+                }
+                None => Params::defaults(),
+            };
+            let config = load_config(root, true)?;
+            // The parameters' files_changed is what taskgraph optimizes for;
+            // an explicit change (--files-from, --base) or git decides
+            // otherwise.
+            let explicit = args.change.files_from.is_some() || args.change.base.is_some();
+            let change = match &params.files_changed {
+                Some(files) if !explicit => Change::from_path_list(&files.join("\n")),
+                _ => super::load_change(root, &args.change)?,
+            };
+            let targets = match &m.target_tasks {
+                Some(path) => Some(taskgraph::target_tasks_from_json(&read(path)?).map_err(
+                    |e| {
+                        input_error(
+                            path,
+                            "invalid target tasks",
+                            e,
+                            "expected target-tasks.json: a JSON list of labels",
+                        )
+                    },
+                )?),
+                None => None,
+            };
+            Ok((params, config, change, targets))
+        };
+        let (graph, (params, config, change, targets), analysed) =
+            TaskGraph::from_json_around(&graph_bytes, first, |(_, config, change, _)| {
+                let mut planner = Planner::new(config);
+                let analysis = planner.analyze(change).map_err(super::plan_error)?;
+                let warnings = planner.rules().diagnostics().clone();
+                Ok::<_, CliError>((analysis, warnings))
+            })?;
         let graph = graph.map_err(|e| {
             input_error(graph_path, "invalid task graph", e, "expected taskgraph's full-task-graph.json: {label: {\"dependencies\", \"optimization\", \"attributes\", ...}}")
         })?;

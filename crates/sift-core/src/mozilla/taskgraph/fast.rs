@@ -161,22 +161,28 @@ pub(crate) fn read_whole(bytes: &[u8]) -> Result<RawGraph, Invalid> {
 /// [`read`] in two parts split at `at`, which should be the start of a
 /// top-level key's line; if it is not, in one piece.
 pub(crate) fn read_split_at(bytes: &[u8], at: usize) -> Result<RawGraph, Invalid> {
-    std::thread::scope(|scope| read_split_at_then(scope, bytes, at, || ()).0)
+    std::thread::scope(|scope| read_split_at_then(scope, bytes, at, || true, || (), || ()).0)
 }
 
 /// [`read_split_at`], the second part read on a thread of `scope` that
-/// then goes on with `then` (its handle is returned): the first part's
-/// reader still has the other part's merge and the graph's building ahead
-/// of it, which leaves the second thread's core free.
+/// then goes on with `then` (its handle is returned), while this thread
+/// first runs `before` and then, if it says to go on, reads the first
+/// part (else the answer is `Invalid`). Should the first part be read
+/// before the second, this thread runs `meanwhile` while it waits. The
+/// first part's reader still has the other part's merge and the graph's
+/// building ahead of it, which leaves the second thread's core free.
 pub(crate) fn read_split_at_then<'scope, 'env, R: Send + 'scope>(
     scope: &'scope std::thread::Scope<'scope, 'env>,
     bytes: &'env [u8],
     at: usize,
+    before: impl FnOnce() -> bool,
+    meanwhile: impl FnOnce(),
     then: impl FnOnce() -> R + Send + 'scope,
 ) -> (
     Result<RawGraph, Invalid>,
     std::thread::ScopedJoinHandle<'scope, R>,
 ) {
+    use std::sync::mpsc::TryRecvError;
     let (head, tail) = bytes.split_at(at);
     let (send, receive) = std::sync::mpsc::sync_channel(1);
     let other = scope.spawn(move || {
@@ -184,13 +190,25 @@ pub(crate) fn read_split_at_then<'scope, 'env, R: Send + 'scope>(
         let _ = send.send(read_part(tail, Part::Tail));
         then()
     });
+    if !before() {
+        return (Err(Invalid), other);
+    }
     let raw = match read_part(head, Part::Head) {
         // The split was a top-level boundary: the second part decides (a
         // reader that stopped without sending it declines).
-        Ok(first) => receive
-            .recv()
-            .unwrap_or(Err(Invalid))
-            .map(|second| merge(first, second)),
+        Ok(first) => {
+            let second = match receive.try_recv() {
+                Ok(second) => Ok(second),
+                Err(TryRecvError::Empty) => {
+                    meanwhile();
+                    receive.recv()
+                }
+                Err(TryRecvError::Disconnected) => Err(std::sync::mpsc::RecvError),
+            };
+            second
+                .unwrap_or(Err(Invalid))
+                .map(|second| merge(first, second))
+        }
         Err(_) => read_whole(bytes),
     };
     (raw, other)

@@ -458,43 +458,110 @@ impl TaskGraph {
         }
     }
 
-    /// [`TaskGraph::from_json`], running `alongside` on a second thread:
-    /// the one that read the second part of a large graph, once it is done,
-    /// while the first merges the parts and builds the graph (which keeps
-    /// only one core busy); else one of its own. Work that needs no graph
-    /// (reading the other inputs, analysing the change) fits in that idle
-    /// time, on that one thread ([`crate::parallel::alone`]).
-    pub fn from_json_alongside<R: Send>(
+    /// [`TaskGraph::from_json`] with the work around it spread over two
+    /// threads. A second thread starts on the graph at once (the second
+    /// part of a large graph), while this one runs `first` (reading the
+    /// other inputs), then reads the first part, merges the parts and
+    /// builds the graph. Once `first` has succeeded, `alongside` runs on its
+    /// result (work that needs no graph: analysing the change), alone
+    /// ([`crate::parallel::alone`]), on whichever thread finishes its part
+    /// first: on the second while this one merges and builds, or on this
+    /// one while it waits for the second part. A graph too small to split
+    /// is read here, and the second thread only runs `alongside`. When
+    /// `first` fails, its error is returned, and neither the first part nor
+    /// `alongside` runs.
+    pub fn from_json_around<A: Send + Sync, E, R: Send>(
         text: &[u8],
-        alongside: impl FnOnce() -> R + Send,
-    ) -> (Result<TaskGraph, GraphError>, R) {
-        TaskGraph::from_json_alongside_from(text, super::fast::SPLIT_FROM, alongside)
+        first: impl FnOnce() -> Result<A, E>,
+        alongside: impl FnOnce(&A) -> R + Send,
+    ) -> Result<(Result<TaskGraph, GraphError>, A, R), E> {
+        TaskGraph::from_json_around_from(text, super::fast::SPLIT_FROM, first, alongside)
     }
 
-    /// [`TaskGraph::from_json_alongside`], splitting graphs of at least
+    /// [`TaskGraph::from_json_around`], splitting graphs of at least
     /// `split_from` bytes.
-    pub(crate) fn from_json_alongside_from<R: Send>(
+    pub(crate) fn from_json_around_from<A: Send + Sync, E, R: Send>(
         text: &[u8],
         split_from: usize,
-        alongside: impl FnOnce() -> R + Send,
-    ) -> (Result<TaskGraph, GraphError>, R) {
-        let alongside = move || crate::parallel::alone(alongside);
-        std::thread::scope(|scope| {
-            // A graph read in two parts: the second part's thread goes on
-            // with `alongside` while the first merges and builds.
-            let (raw, other) = match super::fast::split_point_from(text, split_from) {
-                Some(at) => super::fast::read_split_at_then(scope, text, at, alongside),
-                None => {
-                    let other = scope.spawn(alongside);
-                    (super::fast::read_whole(text), other)
+        first: impl FnOnce() -> Result<A, E>,
+        alongside: impl FnOnce(&A) -> R + Send,
+    ) -> Result<(Result<TaskGraph, GraphError>, A, R), E> {
+        use std::sync::{Mutex, OnceLock};
+        let done = OnceLock::new();
+        // `alongside`, until a thread takes it, and its result.
+        let job = Mutex::new(Some(alongside));
+        let result = Mutex::new(None);
+        let claim = |prepared: &A| {
+            let taken = job.lock().map(|mut job| job.take());
+            if let Ok(Some(alongside)) = taken {
+                let r = crate::parallel::alone(|| alongside(prepared));
+                if let Ok(mut slot) = result.lock() {
+                    *slot = Some(r);
+                }
+            }
+        };
+        let (ready, wait) = std::sync::mpsc::sync_channel::<()>(1);
+        let graph = std::thread::scope(|scope| {
+            let (done, claim) = (&done, &claim);
+            // After the second part, once `first` has succeeded (a dropped
+            // sender: it failed or panicked, and nothing runs).
+            let then = move || {
+                if wait.recv().is_ok()
+                    && let Some(prepared) = done.get()
+                {
+                    claim(prepared);
                 }
             };
-            let graph = TaskGraph::from_read(text, raw);
-            match other.join() {
-                Ok(r) => (graph, r),
-                Err(panic) => std::panic::resume_unwind(panic),
+            let mut failed = None;
+            let failed_slot = &mut failed;
+            // Consumed by its one call, which drops `ready`: the second
+            // thread then stops waiting whether or not `first` succeeded.
+            let before = move || match first() {
+                Ok(prepared) => {
+                    let _ = done.set(prepared);
+                    let _ = ready.send(());
+                    true
+                }
+                Err(error) => {
+                    *failed_slot = Some(error);
+                    false
+                }
+            };
+            let meanwhile = || {
+                if let Some(prepared) = done.get() {
+                    claim(prepared);
+                }
+            };
+            let (raw, other) = match super::fast::split_point_from(text, split_from) {
+                Some(at) => {
+                    super::fast::read_split_at_then(scope, text, at, before, meanwhile, then)
+                }
+                None => {
+                    let other = scope.spawn(then);
+                    let raw = if before() {
+                        super::fast::read_whole(text)
+                    } else {
+                        Err(super::scan::Invalid)
+                    };
+                    (raw, other)
+                }
+            };
+            let graph = match failed {
+                Some(error) => Err(error),
+                None => Ok(TaskGraph::from_read(text, raw)),
+            };
+            if let Err(panic) = other.join() {
+                std::panic::resume_unwind(panic);
             }
-        })
+            graph
+        })?;
+        let prepared = done.into_inner().expect("`first` succeeded");
+        let result = result
+            .into_inner()
+            .ok()
+            .flatten()
+            .expect("`alongside` ran after `first` succeeded");
+        Ok((graph, prepared, result))
     }
 
     /// Labels become indices (in label order), lists become flat arrays.

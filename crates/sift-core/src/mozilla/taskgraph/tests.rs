@@ -544,26 +544,56 @@ mod fast_reader {
 fn work_alongside_the_build_runs_on_one_other_thread() {
     let text = br#"{"b": {"dependencies": {"x": "a"}}, "a": {"optimization": null}}"#;
     let caller = std::thread::current().id();
-    let (graph, threads) = TaskGraph::from_json_alongside(text, || {
-        crate::parallel::map(&[1, 2, 3, 4], 1, |_| std::thread::current().id())
-    });
+    let (graph, first, threads) = TaskGraph::from_json_around(
+        text,
+        || Ok::<_, ()>(std::thread::current().id()),
+        |first| {
+            assert_eq!(*first, caller);
+            crate::parallel::map(&[1, 2, 3, 4], 1, |_| std::thread::current().id())
+        },
+    )
+    .unwrap();
     let graph = graph.unwrap();
     assert_eq!(graph.len(), 2);
     assert_eq!(
         graph.dependencies(graph.get("b").unwrap()),
         [graph.get("a").unwrap()]
     );
+    assert_eq!(first, caller, "`first` runs on the calling thread");
     assert!(
         threads.iter().all(|&t| t == threads[0] && t != caller),
         "{threads:?}"
     );
     // It runs, and its result comes back, when the graph cannot be read.
-    let (graph, ran) = TaskGraph::from_json_alongside(b"{\"a\": [", || true);
+    let (graph, (), ran) =
+        TaskGraph::from_json_around(b"{\"a\": [", || Ok::<_, ()>(()), |()| true).unwrap();
     assert!(graph.is_err() && ran);
 }
 
 #[test]
-fn work_alongside_a_split_read_runs_on_the_second_parts_thread() {
+fn when_the_work_before_fails_nothing_after_it_runs() {
+    // Small (read here) and split (read on two threads): the error comes
+    // back, `alongside` never runs, and nothing waits forever.
+    let mut doc = serde_json::Map::new();
+    for i in 0..40 {
+        doc.insert(format!("task-{i:02}"), json!({"optimization": null}));
+    }
+    let big = serde_json::to_string_pretty(&serde_json::Value::Object(doc)).unwrap();
+    for (text, split_from) in [(&b"{}"[..], usize::MAX), (big.as_bytes(), 0)] {
+        let ran = std::sync::atomic::AtomicBool::new(false);
+        let outcome = TaskGraph::from_json_around_from(
+            text,
+            split_from,
+            || Err::<(), _>("no config"),
+            |()| ran.store(true, std::sync::atomic::Ordering::Relaxed),
+        );
+        assert_eq!(outcome.err(), Some("no config"));
+        assert!(!ran.load(std::sync::atomic::Ordering::Relaxed));
+    }
+}
+
+#[test]
+fn work_alongside_a_split_read_runs_on_the_thread_that_finishes_first() {
     let mut doc = serde_json::Map::new();
     for i in 0..40 {
         doc.insert(
@@ -576,8 +606,18 @@ fn work_alongside_a_split_read_runs_on_the_second_parts_thread() {
     let text = serde_json::to_string_pretty(&serde_json::Value::Object(doc)).unwrap();
     let caller = std::thread::current().id();
     let one_piece = TaskGraph::from_json(text.as_bytes()).unwrap();
-    let (graph, thread) =
-        TaskGraph::from_json_alongside_from(text.as_bytes(), 0, || std::thread::current().id());
+    // The second part (half of 40 small tasks) is read long before the
+    // inputs are: its thread runs the work.
+    let (graph, (), thread) = TaskGraph::from_json_around_from(
+        text.as_bytes(),
+        0,
+        || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            Ok::<_, ()>(())
+        },
+        |()| std::thread::current().id(),
+    )
+    .unwrap();
     let graph = graph.unwrap();
     assert_ne!(thread, caller);
     assert_eq!(graph.len(), 40);
@@ -597,11 +637,47 @@ fn work_alongside_a_split_read_runs_on_the_second_parts_thread() {
             .count();
     let runs = std::sync::atomic::AtomicUsize::new(0);
     let (graph, ()) = std::thread::scope(|scope| {
-        let (raw, other) = fast::read_split_at_then(scope, text.as_bytes(), at, || {
-            runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        });
+        let (raw, other) = fast::read_split_at_then(
+            scope,
+            text.as_bytes(),
+            at,
+            || true,
+            || (),
+            || {
+                runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            },
+        );
         (raw, other.join().unwrap())
     });
     assert_eq!(graph.unwrap().tasks.len(), 40);
     assert_eq!(runs.load(std::sync::atomic::Ordering::Relaxed), 1);
+}
+
+#[test]
+fn the_first_part_read_first_runs_the_work_alongside_while_it_waits() {
+    // A first part of one task and a second of 20,000: the calling thread
+    // is done long before the other, and runs the work meanwhile.
+    let mut text = String::from("{\n  \"a\": {\n    \"optimization\": null\n  },\n");
+    for i in 0..20_000 {
+        text.push_str(&format!(
+            "  \"t{i:05}\": {{\n    \"task\": {{\n      \"payload\": [\"x\", {i}]\n    }}\n  }},\n"
+        ));
+    }
+    text.push_str("  \"z\": {}\n}\n");
+    let at = text.find("  \"t00000\"").unwrap();
+    let caller = std::thread::current().id();
+    let ran = std::sync::Mutex::new(Vec::new());
+    let (graph, ()) = std::thread::scope(|scope| {
+        let (raw, other) = fast::read_split_at_then(
+            scope,
+            text.as_bytes(),
+            at,
+            || true,
+            || ran.lock().unwrap().push(std::thread::current().id()),
+            || (),
+        );
+        (raw, other.join().unwrap())
+    });
+    assert_eq!(graph.unwrap().tasks.len(), 20_002);
+    assert_eq!(*ran.lock().unwrap(), [caller]);
 }
