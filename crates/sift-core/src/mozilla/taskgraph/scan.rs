@@ -136,9 +136,22 @@ pub(crate) mod avx512 {
 
     use super::Masks;
 
-    /// Whether this CPU can run [`classify`].
+    /// Whether this CPU can run [`classify`] and [`prefix_xor`].
     pub(crate) fn available() -> bool {
         std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("pclmulqdq")
+    }
+
+    /// [`super::prefix_xor`] as one carry-less multiplication by all ones
+    /// (three micro-operations for the shift-and-xor ladder's twelve).
+    #[inline]
+    #[target_feature(enable = "pclmulqdq")]
+    pub(crate) fn prefix_xor(x: u64) -> u64 {
+        use std::arch::x86_64::{
+            _mm_clmulepi64_si128, _mm_cvtsi128_si64, _mm_set_epi64x, _mm_set1_epi8,
+        };
+        let product = _mm_clmulepi64_si128::<0>(_mm_set_epi64x(0, x as i64), _mm_set1_epi8(-1));
+        _mm_cvtsi128_si64(product) as u64
     }
 
     #[inline]
@@ -307,18 +320,22 @@ impl<'a> Scanner<'a> {
             // SAFETY: the CPU has AVX-512BW (`avx512::available`, asked in `new`).
             return unsafe { self.refill_avx512() };
         }
-        self.refill_with(classify)
+        self.refill_with(classify, prefix_xor)
     }
 
     /// [`Scanner::refill`] with AVX-512BW compiled in.
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512bw")]
+    #[target_feature(enable = "avx512bw,pclmulqdq")]
     fn refill_avx512(&mut self) -> bool {
-        self.refill_with(|block| avx512::classify(block))
+        self.refill_with(|block| avx512::classify(block), |x| avx512::prefix_xor(x))
     }
 
     #[inline(always)]
-    fn refill_with(&mut self, classify: impl Fn(&[u8; 64]) -> Masks + Copy) -> bool {
+    fn refill_with(
+        &mut self,
+        classify: impl Fn(&[u8; 64]) -> Masks + Copy,
+        prefix_xor: impl Fn(u64) -> u64 + Copy,
+    ) -> bool {
         self.len = 0;
         self.next = 0;
         while self.len == 0 {
@@ -328,7 +345,7 @@ impl<'a> Scanner<'a> {
             }
             let end = (self.block + BATCH_BLOCKS).min(self.blocks);
             for b in self.block..end {
-                self.scan_block(b, classify);
+                self.scan_block(b, classify, prefix_xor);
             }
             self.block = end;
         }
@@ -336,7 +353,12 @@ impl<'a> Scanner<'a> {
     }
 
     #[inline(always)]
-    fn scan_block(&mut self, b: usize, classify: impl Fn(&[u8; 64]) -> Masks) {
+    fn scan_block(
+        &mut self,
+        b: usize,
+        classify: impl Fn(&[u8; 64]) -> Masks,
+        prefix_xor: impl Fn(u64) -> u64,
+    ) {
         let start = b * 64;
         let masks = match self.bytes.get(start..start + 64) {
             Some(block) => classify(block.try_into().expect("64 bytes")),
@@ -521,6 +543,17 @@ mod tests {
                     let masks = unsafe { avx512::classify(&block) };
                     proptest::prop_assert_eq!(masks, classify_bytes(&block));
                 }
+            }
+        }
+
+        #[test]
+        fn carry_less_and_shifted_prefix_xor_agree(x in proptest::prelude::any::<u64>()) {
+            #[cfg(target_arch = "x86_64")]
+            if avx512::available() {
+                #[allow(unsafe_code)]
+                // SAFETY: the CPU has PCLMULQDQ, asked just above.
+                let clmul = unsafe { avx512::prefix_xor(x) };
+                proptest::prop_assert_eq!(clmul, prefix_xor(x));
             }
         }
 
