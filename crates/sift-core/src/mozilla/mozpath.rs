@@ -19,6 +19,10 @@
 pub struct MozPattern {
     source: String,
     tokens: Vec<Token>,
+    /// The longest literal token, if any (the last of equal ones): a path
+    /// that does not hold it anywhere cannot match, which most paths show
+    /// in a short scan before the automaton runs.
+    required: Option<usize>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -99,9 +103,19 @@ impl MozPattern {
         if let Some(slash) = below {
             tokens.push(Token::AnyBelow { slash });
         }
+        let required = tokens
+            .iter()
+            .enumerate()
+            .filter_map(|(i, token)| match token {
+                Token::Literal(text) => Some((text.len(), i)),
+                _ => None,
+            })
+            .max()
+            .map(|(_, i)| i);
         MozPattern {
             source: pattern.to_owned(),
             tokens,
+            required,
         }
     }
 
@@ -131,6 +145,11 @@ impl MozPattern {
             self.tokens.as_slice()
         {
             return path.len() == text.len() || path[text.len()] == b'/';
+        }
+        if let Some(Token::Literal(text)) = self.required.map(|i| &self.tokens[i])
+            && !holds(path, text.as_bytes())
+        {
+            return false;
         }
         if path.len() < 128 {
             self.matches_bits(path)
@@ -308,6 +327,12 @@ fn has_at(path: &[u8], p: usize, text: &[u8]) -> bool {
     true
 }
 
+/// Whether `text` (not empty) occurs anywhere in `path`.
+#[inline]
+fn holds(path: &[u8], text: &[u8]) -> bool {
+    memchr::memchr_iter(text[0], path).any(|p| has_at(path, p, text))
+}
+
 pub fn matches(path: &str, pattern: &str) -> bool {
     MozPattern::new(pattern).matches(path)
 }
@@ -436,6 +461,21 @@ mod tests {
                     );
                 }
             }
+        }
+
+        /// `matches` with its shortcuts (the literal prefix, `dir/**`, the
+        /// required literal) answers as the rows alone do.
+        #[test]
+        fn shortcuts_agree_with_rows(
+            pattern in "([ab./]|ab|ba|\\*|\\*\\*|\\*\\*/){0,8}",
+            path in "[ab./]{0,24}",
+        ) {
+            let compiled = MozPattern::new(&pattern);
+            proptest::prop_assert_eq!(
+                compiled.matches(&path),
+                pattern.is_empty() || compiled.matches_rows(path.as_bytes()),
+                "{:?} against {:?}", path, pattern
+            );
         }
     }
 }
