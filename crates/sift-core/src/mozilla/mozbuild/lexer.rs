@@ -55,7 +55,9 @@ const OPS1: &str = "()[]{},:.;@=+-*/%&|^~<>!";
 
 pub fn tokenize(source: &str) -> Result<Vec<Token>, LexError> {
     let bytes = source.as_bytes();
-    let mut tokens = Vec::new();
+    // About one token per eight bytes in moz.build files: sized once, not
+    // grown by doubling.
+    let mut tokens = Vec::with_capacity(bytes.len() / 8 + 4);
     let mut indents = vec![0usize];
     let mut depth: Vec<(u8, usize)> = Vec::new();
     let mut i = 0;
@@ -163,11 +165,21 @@ pub fn tokenize(source: &str) -> Result<Vec<Token>, LexError> {
                         span: start..i,
                     });
                 } else if c == b'_' || c.is_ascii_alphabetic() || c >= 0x80 {
-                    let rest = &source[i..];
-                    let len: usize = rest
-                        .char_indices()
-                        .find(|(_, ch)| !(ch.is_alphanumeric() || *ch == '_'))
-                        .map_or(rest.len(), |(n, _)| n);
+                    // ASCII names byte by byte; from a non-ASCII byte on,
+                    // by character.
+                    let mut j = i;
+                    while j < bytes.len() && (bytes[j].is_ascii_alphanumeric() || bytes[j] == b'_')
+                    {
+                        j += 1;
+                    }
+                    if j < bytes.len() && bytes[j] >= 0x80 {
+                        let rest = &source[j..];
+                        j += rest
+                            .char_indices()
+                            .find(|(_, ch)| !(ch.is_alphanumeric() || *ch == '_'))
+                            .map_or(rest.len(), |(n, _)| n);
+                    }
+                    let len = j - i;
                     if len == 0 {
                         return Err(err(i, "unexpected character"));
                     }
@@ -178,9 +190,15 @@ pub fn tokenize(source: &str) -> Result<Vec<Token>, LexError> {
                     });
                 } else {
                     let rest = &source[i..];
-                    let len = if OPS3.iter().any(|op| rest.starts_with(op)) {
+                    // Every two- and three-byte operator has one of these
+                    // second bytes; most operators are one byte.
+                    let longer = matches!(
+                        bytes.get(i + 1),
+                        Some(b'=' | b'>' | b'*' | b'/' | b'<' | b'.')
+                    );
+                    let len = if longer && OPS3.iter().any(|op| rest.starts_with(op)) {
                         3
-                    } else if OPS2.iter().any(|op| rest.starts_with(op)) {
+                    } else if longer && OPS2.iter().any(|op| rest.starts_with(op)) {
                         2
                     } else if OPS1.as_bytes().contains(&c) {
                         1
@@ -320,6 +338,17 @@ fn read_string(
             }
             continue;
         }
+        // A run of bytes with nothing to interpret, copied at once: it ends
+        // at an ASCII byte (or the end), so on a character boundary.
+        let run = bytes[i..]
+            .iter()
+            .position(|&b| b == q || b == b'\\' || b == b'\n' || b == b'\r')
+            .map_or(bytes.len(), |n| i + n);
+        if run > i {
+            value.push_str(&source[i..run]);
+            i = run;
+            continue;
+        }
         let ch = source[i..].chars().next().expect("in bounds");
         value.push(ch);
         i += ch.len_utf8();
@@ -340,6 +369,39 @@ mod tests {
                 other => format!("{other:?}"),
             })
             .collect()
+    }
+
+    #[test]
+    fn every_longer_operator_has_a_second_byte_the_lexer_looks_for() {
+        for op in OPS3.iter().chain(OPS2) {
+            assert!(b"=>*/<.".contains(&op.as_bytes()[1]), "{op}");
+        }
+        let text = "a **= b // c >> d -> e ... f @= g != h";
+        let ops: Vec<&str> = tokenize(text)
+            .unwrap()
+            .iter()
+            .filter(|t| t.kind == Kind::Op)
+            .map(|t| &text[t.span.clone()])
+            .collect();
+        assert_eq!(ops, ["**=", "//", ">>", "->", "...", "@=", "!="]);
+        let names: Vec<&str> = tokenize("ab_1 é_x x2é")
+            .unwrap()
+            .iter()
+            .filter(|t| t.kind == Kind::Name)
+            .map(|t| &"ab_1 é_x x2é"[t.span.clone()])
+            .collect();
+        assert_eq!(names, ["ab_1", "é_x", "x2é"]);
+        let strings: Vec<Kind> = tokenize("'a\\tb' '''x'y''' 'é\\x41z'")
+            .unwrap()
+            .into_iter()
+            .map(|t| t.kind)
+            .filter(|k| matches!(k, Kind::Str { .. }))
+            .collect();
+        let value = |v: &str| Kind::Str {
+            value: v.to_owned(),
+            plain: true,
+        };
+        assert_eq!(strings, [value("a\tb"), value("x'y"), value("éAz")]);
     }
 
     #[test]
