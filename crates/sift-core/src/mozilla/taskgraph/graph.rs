@@ -464,9 +464,10 @@ impl TaskGraph {
     /// other inputs), then reads the first part, merges the parts and
     /// builds the graph. Once `first` has succeeded, `alongside` runs on its
     /// result (work that needs no graph: analysing the change), alone
-    /// ([`crate::parallel::alone`]), on whichever thread finishes its part
-    /// first: on the second while this one merges and builds, or on this
-    /// one while it waits for the second part. A graph too small to split
+    /// ([`crate::parallel::alone`]), once: on the second thread after its
+    /// part, while this one merges and builds, or on this one while it
+    /// waits, when its part is read and more than a quarter of the second
+    /// is left ([`super::fast::read_split_at_then`]). A graph too small to split
     /// is read here, and the second thread only runs `alongside`. When
     /// `first` fails, its error is returned, and neither the first part nor
     /// `alongside` runs.

@@ -243,6 +243,9 @@ pub(crate) struct Scanner<'a> {
     /// Whether to classify with AVX-512BW.
     #[cfg(target_arch = "x86_64")]
     avx512: bool,
+    /// Where to report how far the scan has gone, in bytes, for a reader on
+    /// another thread to see.
+    progress: Option<std::sync::Arc<std::sync::atomic::AtomicUsize>>,
 }
 
 impl<'a> Scanner<'a> {
@@ -266,7 +269,17 @@ impl<'a> Scanner<'a> {
             invalid: false,
             #[cfg(target_arch = "x86_64")]
             avx512: avx512::available(),
+            progress: None,
         })
+    }
+
+    /// Reports, at each batch, how many bytes have been scanned to `progress`.
+    pub(crate) fn reporting_to(
+        mut self,
+        progress: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    ) -> Scanner<'a> {
+        self.progress = Some(progress);
+        self
     }
 
     /// Whether bytes `[from, to)`, already scanned, may hold a backslash.
@@ -314,6 +327,9 @@ impl<'a> Scanner<'a> {
     /// Classifies the next batch of blocks; false at the end or when invalid.
     #[inline(never)]
     fn refill(&mut self) -> bool {
+        if let Some(progress) = &self.progress {
+            progress.store(self.block * 64, std::sync::atomic::Ordering::Relaxed);
+        }
         #[cfg(target_arch = "x86_64")]
         if self.avx512 {
             #[allow(unsafe_code)]
