@@ -636,19 +636,14 @@ fn work_alongside_a_split_read_runs_on_the_thread_that_finishes_first() {
             .take_while(|&c| c == ' ')
             .count();
     let runs = std::sync::atomic::AtomicUsize::new(0);
-    let (graph, ()) = std::thread::scope(|scope| {
-        let (raw, other) = fast::read_split_at_then(
-            scope,
-            text.as_bytes(),
-            at,
-            || true,
-            || (),
-            || {
-                runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            },
-        );
-        (raw, other.join().unwrap())
-    });
+    let (graph, ()) = split_read(
+        &text,
+        at,
+        || (),
+        || {
+            runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        },
+    );
     assert_eq!(graph.unwrap().tasks.len(), 40);
     assert_eq!(runs.load(std::sync::atomic::Ordering::Relaxed), 1);
 }
@@ -667,17 +662,27 @@ fn the_first_part_read_first_runs_the_work_alongside_while_it_waits() {
     let at = text.find("  \"t00000\"").unwrap();
     let caller = std::thread::current().id();
     let ran = std::sync::Mutex::new(Vec::new());
-    let (graph, ()) = std::thread::scope(|scope| {
-        let (raw, other) = fast::read_split_at_then(
-            scope,
-            text.as_bytes(),
-            at,
-            || true,
-            || ran.lock().unwrap().push(std::thread::current().id()),
-            || (),
-        );
-        (raw, other.join().unwrap())
-    });
+    let (graph, ()) = split_read(
+        &text,
+        at,
+        || ran.lock().unwrap().push(std::thread::current().id()),
+        || (),
+    );
     assert_eq!(graph.unwrap().tasks.len(), 20_002);
     assert_eq!(*ran.lock().unwrap(), [caller]);
+}
+
+/// `text` read in two parts split at `at`, with `meanwhile` and `then` as
+/// `fast::read_split_at_then` runs them; the graph and `then`'s result.
+fn split_read<R: Send>(
+    text: &str,
+    at: usize,
+    meanwhile: impl FnOnce(),
+    then: impl FnOnce() -> R + Send,
+) -> (Result<super::graph::RawGraph, super::scan::Invalid>, R) {
+    std::thread::scope(|scope| {
+        let (raw, other) =
+            fast::read_split_at_then(scope, text.as_bytes(), at, || true, meanwhile, then);
+        (raw, other.join().unwrap())
+    })
 }
