@@ -303,7 +303,6 @@ fn push_text(pieces: &mut Vec<Piece>, text: &str) {
     }
 }
 
-/// `mozpath.match(path, pattern)` for a one-off pattern.
 /// Whether `text` is in `path` at `p` (`p <= path.len()`). A loop of
 /// its own: the literals are short and nearly always differ at their first
 /// byte, where a call to `memcmp` (as `starts_with` makes) cost more than
@@ -333,6 +332,7 @@ fn holds(path: &[u8], text: &[u8]) -> bool {
     memchr::memchr_iter(text[0], path).any(|p| has_at(path, p, text))
 }
 
+/// `mozpath.match(path, pattern)` for a one-off pattern.
 pub fn matches(path: &str, pattern: &str) -> bool {
     MozPattern::new(pattern).matches(path)
 }

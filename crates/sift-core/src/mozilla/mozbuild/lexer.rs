@@ -52,6 +52,9 @@ const OPS2: &[&str] = &[
     ">>", ":=", "@=",
 ];
 const OPS1: &str = "()[]{},:.;@=+-*/%&|^~<>!";
+/// The second bytes of [`OPS3`] and [`OPS2`]: after any other byte, an
+/// operator is one byte long.
+const LONGER_SECOND: &[u8] = b"=>*/<.";
 
 pub fn tokenize(source: &str) -> Result<Vec<Token>, LexError> {
     let bytes = source.as_bytes();
@@ -190,12 +193,9 @@ pub fn tokenize(source: &str) -> Result<Vec<Token>, LexError> {
                     });
                 } else {
                     let rest = &source[i..];
-                    // Every two- and three-byte operator has one of these
-                    // second bytes; most operators are one byte.
-                    let longer = matches!(
-                        bytes.get(i + 1),
-                        Some(b'=' | b'>' | b'*' | b'/' | b'<' | b'.')
-                    );
+                    // Most operators are one byte: the longer ones are
+                    // tried only before one of their second bytes.
+                    let longer = bytes.get(i + 1).is_some_and(|b| LONGER_SECOND.contains(b));
                     let len = if longer && OPS3.iter().any(|op| rest.starts_with(op)) {
                         3
                     } else if longer && OPS2.iter().any(|op| rest.starts_with(op)) {
@@ -374,7 +374,7 @@ mod tests {
     #[test]
     fn every_longer_operator_has_a_second_byte_the_lexer_looks_for() {
         for op in OPS3.iter().chain(OPS2) {
-            assert!(b"=>*/<.".contains(&op.as_bytes()[1]), "{op}");
+            assert!(LONGER_SECOND.contains(&op.as_bytes()[1]), "{op}");
         }
         let text = "a **= b // c >> d -> e ... f @= g != h";
         let ops: Vec<&str> = tokenize(text)

@@ -492,7 +492,12 @@ impl TaskGraph {
         // `alongside`, until a thread takes it, and its result.
         let job = Mutex::new(Some(alongside));
         let result = Mutex::new(None);
-        let claim = |prepared: &A| {
+        // Runs `alongside` here unless `first` has not succeeded or another
+        // thread took it.
+        let claim = || {
+            let Some(prepared) = done.get() else {
+                return;
+            };
             let taken = job.lock().map(|mut job| job.take());
             if let Ok(Some(alongside)) = taken {
                 let r = crate::parallel::alone(|| alongside(prepared));
@@ -507,10 +512,8 @@ impl TaskGraph {
             // After the second part, once `first` has succeeded (a dropped
             // sender: it failed or panicked, and nothing runs).
             let then = move || {
-                if wait.recv().is_ok()
-                    && let Some(prepared) = done.get()
-                {
-                    claim(prepared);
+                if wait.recv().is_ok() {
+                    claim();
                 }
             };
             let mut failed = None;
@@ -528,15 +531,8 @@ impl TaskGraph {
                     false
                 }
             };
-            let meanwhile = || {
-                if let Some(prepared) = done.get() {
-                    claim(prepared);
-                }
-            };
             let (raw, other) = match super::fast::split_point_from(text, split_from) {
-                Some(at) => {
-                    super::fast::read_split_at_then(scope, text, at, before, meanwhile, then)
-                }
+                Some(at) => super::fast::read_split_at_then(scope, text, at, before, claim, then),
                 None => {
                     let other = scope.spawn(then);
                     let raw = if before() {
