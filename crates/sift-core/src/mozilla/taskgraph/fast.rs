@@ -1,14 +1,17 @@
 //! Stage two of the fast graph reader: the tasks' fields the optimizer uses,
 //! read from the token positions of stage one (`scan.rs`), and everything
-//! else (the task definitions, mostly) checked token by token and skipped.
+//! else checked token by token and skipped, except the task definitions
+//! (`"task"`), which are skipped by their brackets (`skip_definition`).
 //!
 //! It takes a subset of what the serde path (`graph.rs`) takes: whatever it
 //! is unsure of — a key with an escape, a duplicate field, a field of an
 //! unexpected type, a task given as an array, nesting deeper than 63 levels,
-//! text stage one rejects — makes it decline, and the caller parses with
-//! serde_json, which gives the same answer or the error with its line and
-//! column. Where it answers, it answers as serde_json would (property-tested
-//! in `tests.rs`).
+//! text stage one rejects, brackets that do not pair — makes it decline, and
+//! the caller parses with serde_json, which gives the same answer or the
+//! error with its line and column. Where it answers, it answers as
+//! serde_json would for the text with the task definitions replaced by
+//! `null` (property-tested in `tests.rs`): the order of the definitions'
+//! tokens is the one thing not checked.
 //!
 //! A string's end is not searched for: it is the last quote before the next
 //! token (only whitespace may come between), and stage one says whether
@@ -19,7 +22,7 @@ use std::borrow::Cow;
 use hashbrown::HashTable;
 
 use super::graph::{Packed, RawGraph, ReadTask, truthy};
-use super::scan::{Invalid, Scanner};
+use super::scan::{Invalid, Nesting, Scanner};
 
 type Read<T> = Result<T, Invalid>;
 
@@ -107,7 +110,7 @@ mod automaton {
 use automaton::{ARRAY_AFTER, ARRAY_FIRST, OBJECT_AFTER, OBJECT_FIRST};
 
 /// Nesting deeper than this (below the value being skipped) declines.
-const MAX_DEPTH: u32 = 63;
+const MAX_DEPTH: u32 = Nesting::MAX_DEPTH;
 
 const KIND: u8 = 1;
 const DEPENDENCIES: u8 = 2;
@@ -286,19 +289,49 @@ fn read_part_reporting(
     if let Some(progress) = progress {
         scan = scan.reporting_to(progress);
     }
-    let mut reader = Reader {
-        bytes,
-        scan,
-        keys: Vec::new(),
-        graph: RawGraph::default(),
-        optimizations: Seen::default(),
-    };
+    let reader = read_with(
+        Reader {
+            bytes,
+            scan,
+            keys: Vec::new(),
+            graph: RawGraph::default(),
+            optimizations: Seen::default(),
+            #[cfg(test)]
+            definitions: Vec::new(),
+        },
+        part,
+    )?;
+    Ok((reader.graph, reader.optimizations))
+}
+
+/// `reader` after reading `part` of its text.
+fn read_with(mut reader: Reader<'_>, part: Part) -> Result<Reader<'_>, Invalid> {
     reader.graph(part)?;
     if reader.scan.next_token().is_some() {
         return Err(Invalid);
     }
     reader.scan.finish()?;
-    Ok((reader.graph, reader.optimizations))
+    Ok(reader)
+}
+
+/// [`read_whole`], and where the task definitions it skipped by their
+/// brackets are.
+#[cfg(test)]
+pub(crate) fn read_definitions(
+    bytes: &[u8],
+) -> Result<(RawGraph, Vec<std::ops::Range<usize>>), Invalid> {
+    let reader = read_with(
+        Reader {
+            bytes,
+            scan: Scanner::new(bytes)?,
+            keys: Vec::new(),
+            graph: RawGraph::default(),
+            optimizations: Seen::default(),
+            definitions: Vec::new(),
+        },
+        Part::Whole,
+    )?;
+    Ok((reader.graph, reader.definitions))
 }
 
 /// Where to split `bytes` for a two-part read: the start of a line near the
@@ -379,6 +412,9 @@ struct Reader<'a> {
     graph: RawGraph,
     /// The texts of optimizations' first entries, by index.
     optimizations: Seen,
+    /// Where the task definitions skipped by their brackets are.
+    #[cfg(test)]
+    definitions: Vec<std::ops::Range<usize>>,
 }
 
 fn len32(n: usize) -> u32 {
@@ -460,7 +496,7 @@ impl<'a> Reader<'a> {
                 at = match key {
                     b"task" => {
                         once(TASK)?;
-                        self.skip_value(value)?
+                        self.skip_definition(value)?
                     }
                     b"kind" => {
                         once(KIND)?;
@@ -706,6 +742,26 @@ impl<'a> Reader<'a> {
                 self.token()
             }
         }
+    }
+
+    /// A task's definition, from its first token; returns the token after
+    /// it. Nothing reads it, and it is most of a graph's text, so an object
+    /// or array is skipped by its brackets: its text gets every check of
+    /// stage one, and its brackets must pair, but the order of its tokens is
+    /// not checked (as simdjson's On-Demand API skips values). A graph whose
+    /// definitions are broken only in that order is read here where
+    /// serde_json would refuse it; it would have to be written by hand, and
+    /// the plan, which never depends on the definitions, is the same.
+    fn skip_definition(&mut self, at: usize) -> Read<usize> {
+        let open = self.bytes[at];
+        if open != b'{' && open != b'[' {
+            return self.skip_value(at);
+        }
+        let close = self.scan.close_of(open)?;
+        debug_assert_eq!(self.bytes[close] | 0x20, b'}', "a closing bracket");
+        #[cfg(test)]
+        self.definitions.push(at..close + 1);
+        self.token()
     }
 
     /// A value the serde path builds as a `serde_json::Value` (an unusual

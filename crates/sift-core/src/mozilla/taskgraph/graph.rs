@@ -3,9 +3,10 @@
 //!
 //! A full graph of 20,000 tasks is tens of megabytes, almost all of it task
 //! definitions (`"task": {...}`) that the optimizer never reads. The fast
-//! reader (`scan.rs`, `fast.rs`) checks them and skips them without
-//! building anything; serde_json reads whatever it declines, and gives the
-//! errors. Both produce a [`RawGraph`]: borrowed labels and flat lists,
+//! reader (`scan.rs`, `fast.rs`) skips them by their brackets, checking
+//! their strings and the pairing of their brackets but not the order of
+//! their tokens, and builds nothing; serde_json reads whatever it
+//! declines, and gives the errors. Both produce a [`RawGraph`]: borrowed labels and flat lists,
 //! which [`TaskGraph::from_raw`] turns into indices. The graph itself holds
 //! its labels in one string and its edges in flat arrays: a handful of
 //! allocations, whatever the number of tasks.

@@ -27,6 +27,8 @@ pub(crate) struct Masks {
     pub backslash: u64,
     /// `{`, `}`, `[`, `]`, `:` and `,`.
     pub structural: u64,
+    /// `{`, `}`, `[` and `]`.
+    pub brackets: u64,
     /// Bytes up to and including the space: whitespace and control bytes.
     pub blank: u64,
     /// Bytes below the space.
@@ -81,6 +83,7 @@ pub(crate) fn classify(block: &[u8; 64]) -> Masks {
             cmp_eq_mask_i8_m128i(v, comma),
         );
         m.structural |= mask(bitor_m128i(brackets, separators)) << shift;
+        m.brackets |= mask(brackets) << shift;
         m.blank |= mask(cmp_eq_mask_i8_m128i(min_u8_m128i(v, space), v)) << shift;
         m.control |= mask(cmp_eq_mask_i8_m128i(min_u8_m128i(v, below_space), v)) << shift;
         m.newline |= mask(cmp_eq_mask_i8_m128i(v, newline)) << shift;
@@ -100,7 +103,11 @@ pub(crate) fn classify_bytes(block: &[u8; 64]) -> Masks {
         match c {
             b'"' => m.quote |= bit,
             b'\\' => m.backslash |= bit,
-            b'{' | b'}' | b'[' | b']' | b':' | b',' => m.structural |= bit,
+            b'{' | b'}' | b'[' | b']' => {
+                m.structural |= bit;
+                m.brackets |= bit;
+            }
+            b':' | b',' => m.structural |= bit,
             _ => {}
         }
         if c <= b' ' {
@@ -169,6 +176,7 @@ pub(crate) mod avx512 {
             quote: eq(b'"'),
             backslash: eq(b'\\'),
             structural: brackets | eq(b':') | eq(b','),
+            brackets,
             blank: _mm512_cmple_epu8_mask(v, _mm512_set1_epi8(b' ' as i8)),
             control: _mm512_cmplt_epu8_mask(v, _mm512_set1_epi8(b' ' as i8)),
             newline: eq(b'\n'),
@@ -216,8 +224,54 @@ fn escaped(backslash: u64, carry: bool) -> (u64, bool) {
 #[derive(Debug)]
 pub(crate) struct Invalid;
 
+/// The brackets open in a value being skipped: how many, and in `stack`
+/// a bit per bracket, the innermost lowest, set for `{`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Nesting {
+    stack: u64,
+    depth: u32,
+}
+
+impl Nesting {
+    /// Deeper nesting than this (counting the skipped value itself) is
+    /// declined, as the token-level skip declines it.
+    pub(crate) const MAX_DEPTH: u32 = 63;
+
+    /// Inside the value that `open` (`{` or `[`) opens.
+    pub(crate) fn opened_by(open: u8) -> Nesting {
+        Nesting {
+            stack: u64::from(open == b'{'),
+            depth: 1,
+        }
+    }
+
+    /// Takes the bracket `byte`; true when it closes the skipped value.
+    /// A bracket that does not close the one open, or nesting deeper than
+    /// [`Nesting::MAX_DEPTH`], is `Invalid`.
+    #[inline(always)]
+    pub(crate) fn take(&mut self, byte: u8) -> Result<bool, Invalid> {
+        // `{` and `[` have the 0x02 bit, `}` and `]` not; braces the 0x20 bit.
+        let curly = u64::from(byte & 0x20 != 0);
+        if byte & 0x02 != 0 {
+            if self.depth == Self::MAX_DEPTH {
+                return Err(Invalid);
+            }
+            self.stack = (self.stack << 1) | curly;
+            self.depth += 1;
+            Ok(false)
+        } else {
+            if self.stack & 1 != curly {
+                return Err(Invalid);
+            }
+            self.stack >>= 1;
+            self.depth -= 1;
+            Ok(self.depth == 0)
+        }
+    }
+}
+
 /// Tokens are produced this many blocks at a time.
-const BATCH_BLOCKS: usize = 64;
+const BATCH_BLOCKS: usize = 16;
 
 /// Stage one over a whole text, producing token positions in batches.
 pub(crate) struct Scanner<'a> {
@@ -316,12 +370,84 @@ impl<'a> Scanner<'a> {
     }
 
     /// After the last token: whether the whole text passed stage one.
-    pub(crate) fn finish(mut self) -> Result<(), Invalid> {
+    pub(crate) fn finish(&mut self) -> Result<(), Invalid> {
         while self.refill() {}
         if self.invalid || self.in_string != 0 || self.next != self.len {
             return Err(Invalid);
         }
         Ok(())
+    }
+
+    /// Skips the rest of the value that `open` (`{` or `[`, the last token
+    /// handed out) opens, as [`Scanner::skip_container`] does; returns the
+    /// position of its closing bracket, the last token handed out.
+    pub(crate) fn close_of(&mut self, open: u8) -> Result<usize, Invalid> {
+        let mut nesting = Nesting::opened_by(open);
+        // The batch's tokens first, then the blocks after it, unscanned.
+        for (used, &token) in self.pending().iter().enumerate() {
+            let byte = self.bytes[token as usize];
+            if matches!(byte | 0x20, b'{' | b'}') && nesting.take(byte)? {
+                self.advance(used + 1);
+                return Ok(token as usize);
+            }
+        }
+        self.next = self.len;
+        self.skip_container(nesting)
+    }
+
+    /// Skips to the bracket that closes `nesting`, from the first block
+    /// not yet scanned (the batch must be used up); returns its position,
+    /// with the batch holding the tokens after it in its block. The blocks
+    /// on the way get every check of stage one, and their brackets must
+    /// pair, but no token is produced for them, so the order of their
+    /// tokens (keys, colons, commas, the spelling of scalars) is not
+    /// checked: this is for values nobody reads.
+    fn skip_container(&mut self, nesting: Nesting) -> Result<usize, Invalid> {
+        debug_assert_eq!(self.next, self.len, "the batch is used up");
+        #[cfg(target_arch = "x86_64")]
+        if self.avx512 {
+            #[allow(unsafe_code)]
+            // SAFETY: the CPU has AVX-512BW (`avx512::available`, asked in `new`).
+            return unsafe { self.skip_container_avx512(nesting) };
+        }
+        self.skip_container_with(nesting, classify, prefix_xor)
+    }
+
+    /// [`Scanner::skip_container`] with AVX-512BW compiled in.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512bw,pclmulqdq")]
+    fn skip_container_avx512(&mut self, nesting: Nesting) -> Result<usize, Invalid> {
+        self.skip_container_with(
+            nesting,
+            |block| avx512::classify(block),
+            |x| avx512::prefix_xor(x),
+        )
+    }
+
+    #[inline(always)]
+    fn skip_container_with(
+        &mut self,
+        mut nesting: Nesting,
+        classify: impl Fn(&[u8; 64]) -> Masks + Copy,
+        prefix_xor: impl Fn(u64) -> u64 + Copy,
+    ) -> Result<usize, Invalid> {
+        while self.block < self.blocks && !self.invalid {
+            let b = self.block;
+            self.block += 1;
+            let (tokens, mut brackets) = self.step(b, classify, prefix_xor);
+            while brackets != 0 {
+                let i = brackets.trailing_zeros();
+                let at = b * 64 + i as usize;
+                if nesting.take(self.bytes[at])? {
+                    self.len = 0;
+                    self.next = 0;
+                    self.emit(b * 64, tokens & ((!0u64 << i) << 1));
+                    return if self.invalid { Err(Invalid) } else { Ok(at) };
+                }
+                brackets &= brackets - 1;
+            }
+        }
+        Err(Invalid)
     }
 
     /// Classifies the next batch of blocks; false at the end or when invalid.
@@ -375,6 +501,19 @@ impl<'a> Scanner<'a> {
         classify: impl Fn(&[u8; 64]) -> Masks,
         prefix_xor: impl Fn(u64) -> u64,
     ) {
+        let (tokens, _) = self.step(b, classify, prefix_xor);
+        self.emit(b * 64, tokens);
+    }
+
+    /// Classifies and checks block `b` and carries the scan's state past
+    /// it; returns its tokens and its brackets outside strings.
+    #[inline(always)]
+    fn step(
+        &mut self,
+        b: usize,
+        classify: impl Fn(&[u8; 64]) -> Masks,
+        prefix_xor: impl Fn(u64) -> u64,
+    ) -> (u64, u64) {
         let start = b * 64;
         let masks = match self.bytes.get(start..start + 64) {
             Some(block) => classify(block.try_into().expect("64 bytes")),
@@ -414,7 +553,15 @@ impl<'a> Scanner<'a> {
         let scalar = !(masks.blank | masks.structural | masks.quote | inside);
         let scalar_starts = scalar & !((scalar << 1) | self.scalar_carry);
         self.scalar_carry = scalar >> 63;
-        let mut tokens = structural | opening | scalar_starts;
+        (
+            structural | opening | scalar_starts,
+            masks.brackets & !inside,
+        )
+    }
+
+    /// Appends the tokens of the block at `start` to the batch.
+    #[inline(always)]
+    fn emit(&mut self, start: usize, mut tokens: u64) {
         // Eight positions at a time, written whether or not they exist: the
         // ones past the count are overwritten by the next block.
         let base = start as u32;
@@ -539,6 +686,93 @@ mod tests {
         while scanner.next_token().is_some() {}
         assert!(scanner.finish().is_err());
         assert!(tokens("{\"a\":\t\r\n\"\u{e9}\u{1F600}\"}").is_ok());
+    }
+
+    /// Skips the value opened by the first token of `text` with
+    /// [`Scanner::close_of`]; returns the closing bracket's position and the
+    /// tokens after it, with the AVX-512 path if `avx512`.
+    fn skip_first(text: &[u8], avx512: bool) -> Result<(usize, Vec<usize>), Invalid> {
+        let mut scanner = Scanner::new(text)?;
+        #[cfg(target_arch = "x86_64")]
+        {
+            scanner.avx512 &= avx512;
+        }
+        let _ = avx512;
+        let open = scanner.next_token().ok_or(Invalid)?;
+        let close = scanner.close_of(text[open])?;
+        let mut after = Vec::new();
+        while let Some(pos) = scanner.next_token() {
+            after.push(pos);
+        }
+        scanner.finish().map(|()| (close, after))
+    }
+
+    #[test]
+    fn a_skipped_value_ends_at_its_closing_bracket_and_the_scan_goes_on_after_it() {
+        // Brackets, escaped quotes and backslashes inside strings; the
+        // value long enough to leave the first batch, its end at every
+        // offset of a block.
+        let item = r#"{"a": "x]}\"[{", "b\\": [1, -2.5e3, {"c": null}, []], "d": {}}"#;
+        for items in [0, 1, 3, 40, 200] {
+            for pad in 0..64 {
+                let text = format!(
+                    "{}[{}] ,\n 7, \"t]\" ]",
+                    " ".repeat(pad),
+                    vec![item; items].join(",")
+                );
+                let all = tokens(&text).unwrap();
+                let close = 1 + pad + items * (item.len() + 1) - usize::from(items > 0);
+                assert_eq!(text.as_bytes()[close], b']');
+                let expected: Vec<usize> = all.into_iter().filter(|&t| t > close).collect();
+                for avx512 in [false, true] {
+                    let (found, after) = skip_first(text.as_bytes(), avx512).unwrap();
+                    assert_eq!(
+                        (found, &after),
+                        (close, &expected),
+                        "{items} items, {pad} spaces"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_skipped_value_still_gets_stage_ones_checks_and_paired_brackets() {
+        let filler = format!("[{}]", vec!["\"x\""; 600].join(","));
+        for (inside, ok) in [
+            ("1,,2 x", true),
+            ("\"a\": : }", false),
+            ("[}", false),
+            ("{]", false),
+            ("\"\u{1}\"", false),
+            ("\"\\q\"", false),
+            ("\"\u{ff}\"", true),
+        ] {
+            for text in [format!("[{inside}]"), format!("[{filler}, {inside}]")] {
+                for avx512 in [false, true] {
+                    assert_eq!(skip_first(text.as_bytes(), avx512).is_ok(), ok, "{text}");
+                }
+            }
+        }
+        // Unclosed, and nested deeper than the limit.
+        let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        for (text, ok) in [
+            (format!("[{filler}"), false),
+            (deep(Nesting::MAX_DEPTH as usize), true),
+            (deep(Nesting::MAX_DEPTH as usize + 1), false),
+            (
+                format!("[{filler},{}]", deep(Nesting::MAX_DEPTH as usize - 1)),
+                true,
+            ),
+            (
+                format!("[{filler},{}]", deep(Nesting::MAX_DEPTH as usize)),
+                false,
+            ),
+        ] {
+            for avx512 in [false, true] {
+                assert_eq!(skip_first(text.as_bytes(), avx512).is_ok(), ok, "{text}");
+            }
+        }
     }
 
     proptest::proptest! {
