@@ -149,8 +149,8 @@ impl GraphPlan {
         }
         let graph_bytes = map_or_read(graph_path)?;
         // The graph is read on two threads; the other inputs are read here
-        // meanwhile, and the change is analysed (it needs no graph) while
-        // the graph is built.
+        // meanwhile, and the change is analysed and the requested tasks
+        // read (neither needs the graph) while the graph is built.
         let first = || -> Result<_, CliError> {
             let params = match &m.params {
                 Some(path) => {
@@ -175,27 +175,27 @@ impl GraphPlan {
                 Some(files) if !explicit => Change::from_path_list(&files.join("\n")),
                 _ => super::load_change(root, &args.change)?,
             };
-            let targets = match &m.target_tasks {
-                Some(path) => Some(taskgraph::target_tasks_from_json(&read(path)?).map_err(
-                    |e| {
-                        input_error(
-                            path,
-                            "invalid target tasks",
-                            e,
-                            "expected target-tasks.json: a JSON list of labels",
-                        )
-                    },
-                )?),
-                None => None,
-            };
-            Ok((params, config, change, targets))
+            Ok((params, config, change))
         };
-        let (graph, (params, config, change, targets), analysed) =
-            TaskGraph::from_json_around(&graph_bytes, first, |(_, config, change, _)| {
+        let (graph, (params, config, change), analysed) =
+            TaskGraph::from_json_around(&graph_bytes, first, |(_, config, change)| {
                 let mut planner = Planner::new(config);
                 let analysis = planner.analyze(change).map_err(super::plan_error)?;
                 let warnings = planner.rules().diagnostics().clone();
-                Ok::<_, CliError>((analysis, warnings))
+                let targets = match &m.target_tasks {
+                    Some(path) => Some(taskgraph::target_tasks_from_json(&read(path)?).map_err(
+                        |e| {
+                            input_error(
+                                path,
+                                "invalid target tasks",
+                                e,
+                                "expected target-tasks.json: a JSON list of labels",
+                            )
+                        },
+                    )?),
+                    None => None,
+                };
+                Ok::<_, CliError>((analysis, warnings, targets))
             })?;
         let graph = graph.map_err(|e| {
             input_error(graph_path, "invalid task graph", e, "expected taskgraph's full-task-graph.json: {label: {\"dependencies\", \"optimization\", \"attributes\", ...}}")
@@ -204,7 +204,7 @@ impl GraphPlan {
         // does it while the graph is optimized (or this one, when no thread
         // can be started: the failed spawn drops the closure).
         let _unmapping = std::thread::Builder::new().spawn(move || drop(graph_bytes));
-        let (analysis, warnings) = analysed?;
+        let (analysis, warnings, targets) = analysed?;
         let mut files: Vec<String> = change.all_paths().iter().map(|p| (*p).to_owned()).collect();
         files.sort();
         files.dedup();
