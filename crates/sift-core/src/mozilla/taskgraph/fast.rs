@@ -289,18 +289,7 @@ fn read_part_reporting(
     if let Some(progress) = progress {
         scan = scan.reporting_to(progress);
     }
-    let reader = read_with(
-        Reader {
-            bytes,
-            scan,
-            keys: Vec::new(),
-            graph: RawGraph::default(),
-            optimizations: Seen::default(),
-            #[cfg(test)]
-            definitions: Vec::new(),
-        },
-        part,
-    )?;
+    let reader = read_with(Reader::new(bytes, scan), part)?;
     Ok((reader.graph, reader.optimizations))
 }
 
@@ -320,18 +309,21 @@ fn read_with(mut reader: Reader<'_>, part: Part) -> Result<Reader<'_>, Invalid> 
 pub(crate) fn read_definitions(
     bytes: &[u8],
 ) -> Result<(RawGraph, Vec<std::ops::Range<usize>>), Invalid> {
-    let reader = read_with(
-        Reader {
-            bytes,
-            scan: Scanner::new(bytes)?,
-            keys: Vec::new(),
-            graph: RawGraph::default(),
-            optimizations: Seen::default(),
-            definitions: Vec::new(),
-        },
-        Part::Whole,
-    )?;
+    let reader = read_with(Reader::new(bytes, Scanner::new(bytes)?), Part::Whole)?;
     Ok((reader.graph, reader.definitions))
+}
+
+/// A JSON list of strings (taskgraph's `target-tasks.json`), or declines
+/// (anything else, or a string with an escape serde_json would not read
+/// the same); serde_json then reads it, and gives the error.
+pub(crate) fn read_strings(bytes: &[u8]) -> Result<Vec<String>, Invalid> {
+    let mut reader = Reader::new(bytes, Scanner::new(bytes)?);
+    let list = reader.strings()?;
+    if reader.scan.next_token().is_some() {
+        return Err(Invalid);
+    }
+    reader.scan.finish()?;
+    Ok(list)
 }
 
 /// Where to split `bytes` for a two-part read: the start of a line near the
@@ -415,6 +407,42 @@ struct Reader<'a> {
     /// Where the task definitions skipped by their brackets are.
     #[cfg(test)]
     definitions: Vec<std::ops::Range<usize>>,
+}
+
+impl<'a> Reader<'a> {
+    fn new(bytes: &'a [u8], scan: Scanner<'a>) -> Reader<'a> {
+        Reader {
+            bytes,
+            scan,
+            keys: Vec::new(),
+            graph: RawGraph::default(),
+            optimizations: Seen::default(),
+            #[cfg(test)]
+            definitions: Vec::new(),
+        }
+    }
+
+    /// A list of strings, from its `[`.
+    fn strings(&mut self) -> Read<Vec<String>> {
+        let open = self.token()?;
+        self.expect(open, b'[')?;
+        // Labels are about 40 bytes with their quotes, comma and indentation.
+        let mut list = Vec::with_capacity(self.bytes.len() / 32);
+        let mut at = self.token()?;
+        if self.bytes[at] == b']' {
+            return Ok(list);
+        }
+        loop {
+            let next = self.token()?;
+            let text = self.text(at, next)?;
+            list.push(String::from_utf8(text.into_owned()).map_err(|_| Invalid)?);
+            match self.bytes[next] {
+                b',' => at = self.token()?,
+                b']' => return Ok(list),
+                _ => return Err(Invalid),
+            }
+        }
+    }
 }
 
 fn len32(n: usize) -> u32 {

@@ -411,6 +411,38 @@ mod fast_reader {
             agree(&bytes)?;
         }
 
+        /// `target-tasks.json`: where the fast list reader answers, it
+        /// answers as serde_json does; it answers for every list without
+        /// escapes; and the public reader agrees with serde_json always.
+        #[test]
+        fn target_lists_read_as_serde_reads_them(
+            labels in prop::collection::vec(word(), 0..12),
+            pretty in any::<bool>(),
+            at in any::<prop::sample::Index>(),
+            byte in proptest::sample::select(b"[]{},:\" \n0x\\\x01\xff".to_vec()),
+            damage in any::<bool>(),
+        ) {
+            let text = if pretty {
+                serde_json::to_string_pretty(&labels).unwrap()
+            } else {
+                serde_json::to_string(&labels).unwrap()
+            };
+            let mut bytes = text.into_bytes();
+            if damage {
+                let i = at.index(bytes.len());
+                bytes[i] = byte;
+            }
+            let slow = serde_json::from_slice::<Vec<String>>(&bytes).ok();
+            let fast = fast::read_strings(&bytes).ok();
+            if fast.is_some() {
+                prop_assert_eq!(&fast, &slow, "{}", String::from_utf8_lossy(&bytes));
+            } else if !damage {
+                prop_assert!(bytes.contains(&b'\\'), "declined: {}", String::from_utf8_lossy(&bytes));
+            }
+            let public = super::super::graph::target_tasks_from_json(&bytes).ok();
+            prop_assert_eq!(public, slow);
+        }
+
         /// Arbitrary whitespace between tokens; escapes in labels and keys.
         #[test]
         fn layout_does_not_matter(
