@@ -383,6 +383,8 @@ fn merge(first: PartRead, second: PartRead) -> RawGraph {
     graph.names.append(tail.names);
     graph.refs.append(tail.refs);
     graph.items.append(tail.items);
+    // Exactly: doubling would take a megabyte of fresh pages for nothing.
+    graph.tasks.reserve_exact(tail.tasks.len());
     graph.tasks.extend(tail.tasks.into_iter().map(|mut task| {
         task.label += names;
         task.kind = task.kind.map(|k| k + names);

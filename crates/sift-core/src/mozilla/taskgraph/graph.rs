@@ -33,7 +33,7 @@ pub struct GraphTask {
     if_deps: (u32, u32),
     optimization: u32,
     kind: u32,
-    /// `[start, end)` in the graph's strings; `NONE` start: no list.
+    /// `[start, end)` in the graph's `items`; `NONE` start: no list.
     manifests: (u32, u32),
     build_type: u32,
     pub always_target: bool,
@@ -54,10 +54,15 @@ pub struct TaskGraph {
     dependent_ends: Vec<u32>,
     /// Distinct first entries of `optimization`.
     optimizations: Vec<(String, Value)>,
-    /// Kinds, `test_manifests` items and build types: string `i` is
+    /// Kinds and build types: string `i` is
     /// `strings[string_ends[i]..string_ends[i + 1]]`.
     strings: String,
     string_ends: Vec<u32>,
+    /// The items of `test_manifests` lists, as the reader packed them (a
+    /// megabyte or more for 20,000 tasks, which only
+    /// `skip-unless-has-relevant-tests` reads: not copied again). Each is
+    /// UTF-8, as a JSON string's text is.
+    items: Packed,
 }
 
 /// Why a graph or its companion files could not be read.
@@ -211,7 +216,7 @@ impl ReadTask {
 /// A list read in two parts keeps the second part's list as it is
 /// ([`Packed::append`]): copying megabytes to merge them cost a core its
 /// time while the other waited.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Packed {
     bytes: Vec<u8>,
     /// Where each string ends in `bytes`.
@@ -600,7 +605,8 @@ impl TaskGraph {
         }
         let lookup = |name: &[u8]| index.find(hash(name), |&j| label(j) == name).copied();
 
-        // Kinds and build types are few: interned. Manifests are not.
+        // Kinds and build types are few: interned. Manifests stay where
+        // the reader packed them.
         let mut text: Vec<u8> = Vec::new();
         let mut string_ends: Vec<u32> = vec![0];
         let mut push = |bytes: &[u8], text: &mut Vec<u8>| {
@@ -611,7 +617,6 @@ impl TaskGraph {
         let mut interned: FxHashMap<&[u8], u32> = FxHashMap::default();
         let mut edges = Vec::with_capacity(raw.refs.len());
         let mut tasks = Vec::with_capacity(n);
-        let mut manifests: Vec<u32> = Vec::new();
         for &i in &order {
             let read = &raw.tasks[i as usize];
             let mut list = |(start, end): (u32, u32)| {
@@ -630,16 +635,7 @@ impl TaskGraph {
             };
             let deps = list(read.dependencies);
             let if_deps = list(read.if_dependencies);
-            let manifest_range = match read.test_manifests {
-                Some((start, end)) => {
-                    let from = len32(manifests.len());
-                    for item in raw.items.range((start, end)) {
-                        manifests.push(push(item, &mut text));
-                    }
-                    (from, len32(manifests.len()))
-                }
-                None => (NONE, NONE),
-            };
+            let manifest_range = read.test_manifests.unwrap_or((NONE, NONE));
             tasks.push(GraphTask {
                 deps,
                 if_deps,
@@ -656,17 +652,6 @@ impl TaskGraph {
                 },
                 always_target: read.always_target,
             });
-        }
-        // The manifests' items, as string ids, follow the edges.
-        let manifest_base = len32(edges.len());
-        edges.extend_from_slice(&manifests);
-        for task in &mut tasks {
-            if task.manifests.0 != NONE {
-                task.manifests = (
-                    task.manifests.0 + manifest_base,
-                    task.manifests.1 + manifest_base,
-                );
-            }
         }
         let mut dependent_ends = vec![0u32; n + 1];
         for task in &tasks {
@@ -698,6 +683,7 @@ impl TaskGraph {
             optimizations: raw.optimizations,
             strings,
             string_ends,
+            items: raw.items,
         };
         graph.check_acyclic()?;
         Ok(graph)
@@ -779,9 +765,9 @@ impl TaskGraph {
     pub fn test_manifests(&self, i: u32) -> Option<impl Iterator<Item = &str>> {
         let (start, end) = self.tasks[i as usize].manifests;
         (start != NONE).then(|| {
-            self.edges[start as usize..end as usize]
-                .iter()
-                .map(|&s| self.string(s))
+            self.items
+                .range((start, end))
+                .map(|item| std::str::from_utf8(item).unwrap_or_default())
         })
     }
 

@@ -158,6 +158,75 @@ fn strategies_keep_taskgraphs_meanings() {
 }
 
 #[test]
+fn relevant_tests_are_manifests_under_a_changed_files_directory() {
+    // Mozilla's `relevant_tests`: a plain string prefix, so `dom/base/test`
+    // also covers `dom/base/testing`; a file at the top has no directory.
+    let mut params = Params::defaults();
+    params.files_changed = Some(vec!["dom/base/test/foo.js".into(), "README".into()]);
+    let mut doc = serde_json::Map::new();
+    let cases = [
+        (
+            "hit",
+            json!(["layout/a.toml", "dom/base/test/mochitest.toml"]),
+        ),
+        ("prefix", json!(["dom/base/testing/x.toml"])),
+        ("miss", json!(["layout/x.toml", "dom"])),
+        ("empty", json!([])),
+        ("not-a-list", json!("dom/base/test/m.toml")),
+        ("escaped", json!(["dom/base/test/\u{e9}\"q\".toml"])),
+    ];
+    // Forty of each, so that a read in two parts has them in both.
+    for k in 0..40 {
+        for (name, manifests) in &cases {
+            doc.insert(
+                format!("{name}-{k:02}"),
+                json!({"attributes": {"test_manifests": manifests},
+                       "optimization": {"skip-unless-has-relevant-tests": null},
+                       "task": {"payload": {"command": ["run", k]}}}),
+            );
+        }
+        doc.insert(
+            format!("none-{k:02}"),
+            json!({"optimization": {"skip-unless-has-relevant-tests": null}}),
+        );
+    }
+    let text = serde_json::to_string_pretty(&serde_json::Value::Object(doc)).unwrap();
+    let one_piece = TaskGraph::from_json(text.as_bytes()).unwrap();
+    let (split, (), ()) =
+        TaskGraph::from_json_around_from(text.as_bytes(), 0, || Ok::<_, ()>(()), |()| ()).unwrap();
+    let split = split.unwrap();
+    for graph in [&one_piece, &split] {
+        let manifests = |label: &str| -> Option<Vec<String>> {
+            let i = graph.get(label).unwrap();
+            graph
+                .test_manifests(i)
+                .map(|items| items.map(str::to_owned).collect())
+        };
+        assert_eq!(
+            manifests("hit-39").unwrap(),
+            ["layout/a.toml", "dom/base/test/mochitest.toml"]
+        );
+        assert_eq!(
+            manifests("escaped-00").unwrap(),
+            ["dom/base/test/\u{e9}\"q\".toml"]
+        );
+        assert_eq!(manifests("empty-07"), Some(vec![]));
+        assert_eq!(manifests("not-a-list-07"), None);
+        assert_eq!(manifests("none-07"), None);
+        let removed = removed(graph, &params, None);
+        let kinds: std::collections::BTreeSet<&str> = removed
+            .iter()
+            .map(|label| label.rsplit_once('-').unwrap().0)
+            .collect();
+        assert_eq!(removed.len(), 4 * 40);
+        assert_eq!(
+            kinds,
+            std::collections::BTreeSet::from(["empty", "miss", "none", "not-a-list"])
+        );
+    }
+}
+
+#[test]
 fn not_of_never_is_removed_in_the_replacement_phase() {
     let registry = Registry::gecko(true);
     assert!(registry.get("test").is_some());
