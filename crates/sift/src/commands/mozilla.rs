@@ -149,8 +149,9 @@ impl GraphPlan {
         }
         let graph_bytes = map_or_read(graph_path)?;
         // The graph is read on two threads; the other inputs are read here
-        // meanwhile, and the change is analysed and the requested tasks
-        // read (neither needs the graph) while the graph is built.
+        // meanwhile, the change is analysed (it needs no graph) while the
+        // graph is built, and the requested tasks are read here once it is
+        // built (the analysis takes longer than the building).
         let first = || -> Result<_, CliError> {
             let params = match &m.params {
                 Some(path) => {
@@ -177,26 +178,33 @@ impl GraphPlan {
             };
             Ok((params, config, change))
         };
-        let (graph, (params, config, change), analysed) =
-            TaskGraph::from_json_around(&graph_bytes, first, |(_, config, change)| {
-                let mut planner = Planner::new(config);
-                let analysis = planner.analyze(change).map_err(super::plan_error)?;
-                let warnings = planner.rules().diagnostics().clone();
-                let targets = match &m.target_tasks {
-                    Some(path) => Some(taskgraph::target_tasks_from_json(&read(path)?).map_err(
-                        |e| {
-                            input_error(
-                                path,
-                                "invalid target tasks",
-                                e,
-                                "expected target-tasks.json: a JSON list of labels",
-                            )
-                        },
-                    )?),
-                    None => None,
-                };
-                Ok::<_, CliError>((analysis, warnings, targets))
-            })?;
+        let read_targets = |_: &_| -> Result<_, CliError> {
+            Ok(match &m.target_tasks {
+                Some(path) => Some(taskgraph::target_tasks_from_json(&read(path)?).map_err(
+                    |e| {
+                        input_error(
+                            path,
+                            "invalid target tasks",
+                            e,
+                            "expected target-tasks.json: a JSON list of labels",
+                        )
+                    },
+                )?),
+                None => None,
+            })
+        };
+        let (graph, (params, config, change), analysed, targets) =
+            TaskGraph::from_json_around_then(
+                &graph_bytes,
+                first,
+                |(_, config, change)| {
+                    let mut planner = Planner::new(config);
+                    let analysis = planner.analyze(change).map_err(super::plan_error)?;
+                    let warnings = planner.rules().diagnostics().clone();
+                    Ok::<_, CliError>((analysis, warnings))
+                },
+                read_targets,
+            )?;
         let graph = graph.map_err(|e| {
             input_error(graph_path, "invalid task graph", e, "expected taskgraph's full-task-graph.json: {label: {\"dependencies\", \"optimization\", \"attributes\", ...}}")
         })?;
@@ -204,7 +212,8 @@ impl GraphPlan {
         // does it while the graph is optimized (or this one, when no thread
         // can be started: the failed spawn drops the closure).
         let _unmapping = std::thread::Builder::new().spawn(move || drop(graph_bytes));
-        let (analysis, warnings, targets) = analysed?;
+        let (analysis, warnings) = analysed?;
+        let targets = targets?;
         let mut files: Vec<String> = change.all_paths().iter().map(|p| (*p).to_owned()).collect();
         files.sort();
         files.dedup();

@@ -170,15 +170,15 @@ pub(crate) fn read_split_at(bytes: &[u8], at: usize) -> Result<RawGraph, Invalid
 /// [`read_split_at`], the second part read on a thread of `scope` that
 /// then goes on with `then` (its handle is returned), while this thread
 /// first runs `before` and then, if it says to go on, reads the first
-/// part (else the answer is `Invalid`). Should the first part be read
-/// while more than a quarter of the second is left, this thread runs
-/// `meanwhile` while it waits: the merge and the graph's building wait for
-/// the second part anyway, and work done by a thread whose part is nearly
-/// read would finish sooner than work added after this one's (with a
-/// 1,000-file change's analysis about as long as the building, taking it
-/// whenever this part was first cost 2-4 ms in most runs). The first
-/// part's reader still has the other part's merge and the graph's building
-/// ahead of it, which leaves the second thread's core free.
+/// part (else the answer is `Invalid`). Each part is cut into chunks
+/// ([`Chunks`]); a thread done with its part takes the other part's last
+/// chunks while that part's reader goes on, and the reader stops before
+/// the first one taken. Should this thread be done with nothing to take
+/// while more than a quarter of the second part is left (a part that could
+/// not be cut), it runs `meanwhile` while it waits: the merge and the
+/// graph's building wait for the second part anyway. The
+/// first part's reader still has the merge and the graph's building ahead
+/// of it, which leaves the second thread's core free for `then`.
 pub(crate) fn read_split_at_then<'scope, 'env, R: Send + 'scope>(
     scope: &'scope std::thread::Scope<'scope, 'env>,
     bytes: &'env [u8],
@@ -195,36 +195,113 @@ pub(crate) fn read_split_at_then<'scope, 'env, R: Send + 'scope>(
     let (send, receive) = std::sync::mpsc::sync_channel(1);
     let progress = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let reported = std::sync::Arc::clone(&progress);
+    let head_chunks = std::sync::Arc::new(Chunks::new(bytes, 0, at, at, CHUNKS));
+    let tail_chunks = std::sync::Arc::new(Chunks::new(bytes, at, bytes.len(), at, CHUNKS));
+    let (theirs, mine) = (
+        std::sync::Arc::clone(&head_chunks),
+        std::sync::Arc::clone(&tail_chunks),
+    );
     let other = scope.spawn(move || {
-        // Nobody waits for it when the first part was not a boundary.
-        let _ = send.send(read_part_reporting(tail, Part::Tail, Some(reported)));
+        // Its part, then what is left of the first part's chunks. Nobody
+        // waits for it when the first part was not a boundary.
+        let second = read_chunked(tail, Part::Tail, &mine, Some(reported));
+        let taken = match second {
+            Ok(_) => take_chunks(bytes, &theirs, Part::Middle),
+            Err(_) => Err(Invalid),
+        };
+        let _ = send.send(second.and_then(|second| Ok((second, taken?))));
         then()
     });
     if !before() {
         return (Err(Invalid), other);
     }
-    let raw = match read_part(head, Part::Head) {
-        // The split was a top-level boundary: the second part decides (a
-        // reader that stopped without sending it declines).
-        Ok(first) => {
-            let second = match receive.try_recv() {
-                Ok(second) => Ok(second),
-                Err(TryRecvError::Empty) => {
-                    let scanned = progress.load(std::sync::atomic::Ordering::Relaxed);
-                    if scanned < tail.len() / 4 * 3 {
-                        meanwhile();
-                    }
-                    receive.recv()
-                }
-                Err(TryRecvError::Disconnected) => Err(std::sync::mpsc::RecvError),
-            };
-            second
-                .unwrap_or(Err(Invalid))
-                .map(|second| merge(first, second))
-        }
-        Err(_) => read_whole(bytes),
+    let Ok(first) = read_chunked(head, Part::Head, &head_chunks, None) else {
+        return (read_whole(bytes), other);
     };
+    // The split was a top-level boundary. Chunks of the second part nobody
+    // has taken yet, from the back; each proves the next one's start.
+    let Ok(taken) = take_chunks(bytes, &tail_chunks, Part::Tail) else {
+        // A chunk that did not start at a top-level key.
+        return (read_whole(bytes), other);
+    };
+    let second = match receive.try_recv() {
+        Ok(second) => Ok(second),
+        Err(TryRecvError::Empty) => {
+            // With chunks taken, the other reader is near its end.
+            let scanned = progress.load(std::sync::atomic::Ordering::Relaxed);
+            if taken.is_empty() && scanned < tail.len() / 4 * 3 {
+                meanwhile();
+            }
+            receive.recv()
+        }
+        Err(TryRecvError::Disconnected) => Err(std::sync::mpsc::RecvError),
+    };
+    // A chunk start that was not a top-level key, or text that is not
+    // valid (the one-piece read then declines too): in one piece.
+    let raw = second
+        .unwrap_or(Err(Invalid))
+        .and_then(|(second, head_taken)| assemble([(first, head_taken), (second, taken)]))
+        .or_else(|_| read_whole(bytes));
     (raw, other)
+}
+
+/// Each part of a split read, which stopped before the first of its chunks
+/// the other thread took (if any), with those chunks (taken from the back:
+/// last first); in order, one graph.
+fn assemble(parts: [(ChunkedRead, Taken); 2]) -> Result<RawGraph, Invalid> {
+    let mut read: Option<PartRead> = None;
+    for ((part, stopped), taken) in parts {
+        if stopped != taken.last().map(|&(k, _)| k) {
+            return Err(Invalid);
+        }
+        for piece in std::iter::once(part).chain(taken.into_iter().rev().map(|(_, chunk)| chunk)) {
+            read = Some(match read {
+                Some(read) => merge(read, piece),
+                None => piece,
+            });
+        }
+    }
+    Ok(read.expect("two parts").0)
+}
+
+/// A split read at `at` in which the first part's thread took the chunks of
+/// the second part from `tail_from` on, and the second part's thread those
+/// of the first from `head_from` on, before their readers reached them (all
+/// on this thread): the race's outcomes, one at a time. Also returns how
+/// many chunks each part has.
+#[cfg(test)]
+pub(crate) fn read_split_taking(
+    bytes: &[u8],
+    at: usize,
+    head_from: usize,
+    tail_from: usize,
+) -> ((usize, usize), Result<RawGraph, Invalid>) {
+    let head_chunks = Chunks::new(bytes, 0, at, at, CHUNKS);
+    let tail_chunks = Chunks::new(bytes, at, bytes.len(), at, CHUNKS);
+    let counts = (head_chunks.len(), tail_chunks.len());
+    // The chunks from `from` on, taken as `take_chunks` takes them.
+    let taking = |chunks: &Chunks, from: usize, last: Part| {
+        *chunks.claims() = (1, from.clamp(1, chunks.len()));
+        (from.clamp(1, chunks.len())..chunks.len())
+            .rev()
+            .map(|k| {
+                let part = if k + 1 == chunks.len() {
+                    last
+                } else {
+                    Part::Middle
+                };
+                Ok((k, read_part(&bytes[chunks.range(k)], part)?))
+            })
+            .collect::<Result<Vec<_>, Invalid>>()
+    };
+    let read = (|| {
+        let head_taken = taking(&head_chunks, head_from, Part::Middle)?;
+        let taken = taking(&tail_chunks, tail_from, Part::Tail)?;
+        let first = read_chunked(&bytes[..at], Part::Head, &head_chunks, None)?;
+        let second = read_chunked(&bytes[at..], Part::Tail, &tail_chunks, None)?;
+        assemble([(first, head_taken), (second, taken)])
+    })();
+    (counts, read)
 }
 
 /// Which part of the graph's text a reader reads.
@@ -235,9 +312,17 @@ pub(crate) enum Part {
     Head,
     /// From the key after that comma to the end.
     Tail,
+    /// From a key after a top-level comma up to and including a later one.
+    Middle,
 }
 
 pub(crate) type PartRead = (RawGraph, Seen);
+
+/// A part of a split read, and the chunk before which it stopped.
+type ChunkedRead = (PartRead, Option<usize>);
+
+/// Chunks of a part read by the other part's thread, with their indices.
+type Taken = Vec<(usize, PartRead)>;
 
 /// The distinct first entries of `optimization` a part has read, in the
 /// order of their indices: their text (copied, so that comparing them later
@@ -296,11 +381,150 @@ fn read_part_reporting(
 /// `reader` after reading `part` of its text.
 fn read_with(mut reader: Reader<'_>, part: Part) -> Result<Reader<'_>, Invalid> {
     reader.graph(part)?;
-    if reader.scan.next_token().is_some() {
-        return Err(Invalid);
+    match (reader.stopped, reader.chunks) {
+        (Some(k), Some(chunks)) => reader.scan.finish_before(chunks.start_in_part(k))?,
+        _ => {
+            if reader.scan.next_token().is_some() {
+                return Err(Invalid);
+            }
+            reader.scan.finish()?;
+        }
     }
-    reader.scan.finish()?;
     Ok(reader)
+}
+
+/// A part of a split read: up to the first of its chunks the other
+/// thread took, or to its end. Returns that chunk too.
+fn read_chunked<'a>(
+    text: &'a [u8],
+    part: Part,
+    chunks: &'a Chunks,
+    progress: Option<std::sync::Arc<std::sync::atomic::AtomicUsize>>,
+) -> Result<ChunkedRead, Invalid> {
+    let mut scan = Scanner::new(text)?;
+    if let Some(progress) = progress {
+        scan = scan.reporting_to(progress);
+    }
+    let mut reader = Reader::new(text, scan);
+    reader.chunks = Some(chunks);
+    let reader = read_with(reader, part)?;
+    Ok(((reader.graph, reader.optimizations), reader.stopped))
+}
+
+/// Takes and reads `chunks` from the back until none is left (a reader
+/// of the part they belong to reads from the front); the chunks read, last
+/// first. A chunk that does not read (its start was not a top-level key,
+/// or the text is not valid) is `Invalid`.
+fn take_chunks(bytes: &[u8], chunks: &Chunks, last: Part) -> Result<Taken, Invalid> {
+    let mut taken = Vec::new();
+    while let Some(k) = chunks.take_back() {
+        let part = if k + 1 == chunks.len() {
+            last
+        } else {
+            Part::Middle
+        };
+        taken.push((k, read_part(&bytes[chunks.range(k)], part)?));
+    }
+    Ok(taken)
+}
+
+/// How many chunks each part is cut into: a thread done with its own part
+/// takes the other's chunks from the back while that part's reader goes on
+/// from the front, so neither waits long for the other (the halves of a
+/// graph are not equal work: tasks with test manifests and attributes take
+/// longer to read than their bytes say, and the threads share a core's
+/// resources unevenly).
+const CHUNKS: usize = 8;
+
+/// The chunks of a part of a split read: each after the first starts at a
+/// line that starts as the split's line does (its indentation, then a
+/// quote).
+pub(crate) struct Chunks {
+    /// Where each chunk starts, chunk 0 at the part's start; then its end.
+    starts: Vec<usize>,
+    /// The indentation before a chunk's first token.
+    indent: usize,
+    /// `[front, back)`: the chunks nobody has taken yet.
+    claims: std::sync::Mutex<(usize, usize)>,
+}
+
+impl Chunks {
+    /// About `count` chunks of `bytes[from..to]`, cut at lines that start
+    /// as the line at `split` does; one if that line does not start with an
+    /// indented key.
+    fn new(bytes: &[u8], from: usize, to: usize, split: usize, count: usize) -> Chunks {
+        let mut starts = vec![from];
+        let indent = bytes[split..]
+            .iter()
+            .position(|&b| b != b' ' && b != b'\t')
+            .unwrap_or(0);
+        if split > 0 && bytes[split - 1] == b'\n' && bytes.get(split + indent) == Some(&b'"') {
+            let finder = memchr::memmem::Finder::new(&bytes[split - 1..=split + indent]);
+            for i in 1..count {
+                let target = from + (to - from) / count * i;
+                let Some(found) = finder.find(&bytes[target..to]) else {
+                    break;
+                };
+                let start = target + found + 1;
+                if start > *starts.last().expect("the part's start") {
+                    starts.push(start);
+                }
+            }
+        }
+        let n = starts.len();
+        starts.push(to);
+        Chunks {
+            starts,
+            indent,
+            claims: std::sync::Mutex::new((1, n)),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.starts.len() - 1
+    }
+
+    fn range(&self, k: usize) -> std::ops::Range<usize> {
+        self.starts[k]..self.starts[k + 1]
+    }
+
+    /// Where chunk `k` starts, in its part's text.
+    fn start_in_part(&self, k: usize) -> usize {
+        self.starts[k] - self.starts[0]
+    }
+
+    /// Chunk `k`'s first token in its part's text, if there is a chunk `k`.
+    fn key(&self, k: usize) -> Option<usize> {
+        (k < self.len()).then(|| self.start_in_part(k) + self.indent)
+    }
+
+    fn claims(&self) -> std::sync::MutexGuard<'_, (usize, usize)> {
+        self.claims
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// For the part's reader, arriving at chunk `k`: whether it is still
+    /// free (then it is the reader's).
+    fn take_front(&self, k: usize) -> bool {
+        let mut claims = self.claims();
+        debug_assert_eq!(claims.0, k, "chunks are taken in order");
+        if claims.0 < claims.1 {
+            claims.0 += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// For the other part's thread: the last chunk nobody has taken.
+    fn take_back(&self) -> Option<usize> {
+        let mut claims = self.claims();
+        (claims.1 > claims.0).then(|| {
+            claims.1 -= 1;
+            claims.1
+        })
+    }
 }
 
 /// [`read_whole`], and where the task definitions it skipped by their
@@ -358,8 +582,8 @@ pub(crate) fn split_point(bytes: &[u8]) -> Option<usize> {
 /// The two parts' graphs as one: the second's lists follow the first's,
 /// and optimizations the first part already has are shared, as a one-piece
 /// read shares them.
-fn merge(first: PartRead, second: PartRead) -> RawGraph {
-    let (mut graph, seen) = first;
+fn merge(first: PartRead, second: PartRead) -> PartRead {
+    let (mut graph, mut seen) = first;
     let (tail, tail_seen) = second;
     let names = len32(graph.names.len());
     let refs = len32(graph.refs.len());
@@ -375,7 +599,8 @@ fn merge(first: PartRead, second: PartRead) -> RawGraph {
                 Some(id) => id,
                 None => {
                     graph.optimizations.push(optimization);
-                    len32(graph.optimizations.len() - 1)
+                    // Known to the parts merged after this one.
+                    seen.insert(tail_seen.hashes[k], tail_seen.texts.get(k))
                 }
             },
         )
@@ -395,7 +620,7 @@ fn merge(first: PartRead, second: PartRead) -> RawGraph {
         task.optimization = task.optimization.map(|id| ids[id as usize]);
         task
     }));
-    graph
+    (graph, seen)
 }
 
 struct Reader<'a> {
@@ -409,6 +634,11 @@ struct Reader<'a> {
     /// Where the task definitions skipped by their brackets are.
     #[cfg(test)]
     definitions: Vec<std::ops::Range<usize>>,
+    /// For a part of a split read: the chunks it may stop before.
+    chunks: Option<&'a Chunks>,
+    /// The chunk it reads up to next, and the one it stopped before.
+    next_chunk: usize,
+    stopped: Option<usize>,
 }
 
 impl<'a> Reader<'a> {
@@ -421,6 +651,36 @@ impl<'a> Reader<'a> {
             optimizations: Seen::default(),
             #[cfg(test)]
             definitions: Vec::new(),
+            chunks: None,
+            next_chunk: 1,
+            stopped: None,
+        }
+    }
+
+    /// Whether a part's reader stops before the key at `token`: the first
+    /// token of a chunk the other thread has taken. A chunk it reaches it
+    /// takes; one it passes without reaching did not start at a top-level
+    /// key (a wrong guess), and it declines.
+    #[inline]
+    fn stops_before(&mut self, token: usize) -> Read<bool> {
+        let Some(chunks) = self.chunks else {
+            return Ok(false);
+        };
+        let Some(key) = chunks.key(self.next_chunk) else {
+            return Ok(false);
+        };
+        if token < key {
+            return Ok(false);
+        }
+        if token > key {
+            return Err(Invalid);
+        }
+        if chunks.take_front(self.next_chunk) {
+            self.next_chunk += 1;
+            Ok(false)
+        } else {
+            self.stopped = Some(self.next_chunk);
+            Ok(true)
         }
     }
 
@@ -474,7 +734,7 @@ impl<'a> Reader<'a> {
         // map re-hashes its keys, which are scattered over the text.
         self.optimizations = Seen::with_capacity(self.bytes.len() / 4096 + 16);
         let mut at = self.token()?;
-        if part != Part::Tail {
+        if matches!(part, Part::Whole | Part::Head) {
             self.expect(at, b'{')?;
             at = self.token()?;
             if self.bytes[at] == b'}' {
@@ -494,11 +754,16 @@ impl<'a> Reader<'a> {
             let next = self.task(open, label)?;
             match self.bytes[next] {
                 b',' => match self.scan.next_token() {
-                    Some(token) => at = token,
-                    None if part == Part::Head => return Ok(()),
+                    Some(token) => {
+                        if self.stops_before(token)? {
+                            return Ok(());
+                        }
+                        at = token;
+                    }
+                    None if matches!(part, Part::Head | Part::Middle) => return Ok(()),
                     None => return Err(Invalid),
                 },
-                b'}' if part != Part::Head => return Ok(()),
+                b'}' if matches!(part, Part::Whole | Part::Tail) => return Ok(()),
                 _ => return Err(Invalid),
             }
         }

@@ -473,7 +473,8 @@ impl TaskGraph {
     /// ([`crate::parallel::alone`]), once: on the second thread after its
     /// part, while this one merges and builds, or on this one while it
     /// waits, when its part is read and more than a quarter of the second
-    /// is left ([`super::fast::read_split_at_then`]). A graph too small to split
+    /// is left and could not be cut ([`super::fast::read_split_at_then`]).
+    /// A graph too small to split
     /// is read here, and the second thread only runs `alongside`. When
     /// `first` fails, its error is returned, and neither the first part nor
     /// `alongside` runs.
@@ -485,6 +486,18 @@ impl TaskGraph {
         TaskGraph::from_json_around_from(text, super::fast::SPLIT_FROM, first, alongside)
     }
 
+    /// [`TaskGraph::from_json_around`], then `after` on this thread once
+    /// the graph is built, while the other may still run `alongside` (work
+    /// that needs no graph and takes less time than `alongside`).
+    pub fn from_json_around_then<A: Send + Sync, E, R: Send, T>(
+        text: &[u8],
+        first: impl FnOnce() -> Result<A, E>,
+        alongside: impl FnOnce(&A) -> R + Send,
+        after: impl FnOnce(&A) -> T,
+    ) -> Result<(Result<TaskGraph, GraphError>, A, R, T), E> {
+        TaskGraph::from_json_around_with(text, super::fast::SPLIT_FROM, first, alongside, after)
+    }
+
     /// [`TaskGraph::from_json_around`], splitting graphs of at least
     /// `split_from` bytes.
     pub(crate) fn from_json_around_from<A: Send + Sync, E, R: Send>(
@@ -493,6 +506,19 @@ impl TaskGraph {
         first: impl FnOnce() -> Result<A, E>,
         alongside: impl FnOnce(&A) -> R + Send,
     ) -> Result<(Result<TaskGraph, GraphError>, A, R), E> {
+        TaskGraph::from_json_around_with(text, split_from, first, alongside, |_| ())
+            .map(|(graph, prepared, result, ())| (graph, prepared, result))
+    }
+
+    /// [`TaskGraph::from_json_around_then`], splitting graphs of at least
+    /// `split_from` bytes.
+    pub(crate) fn from_json_around_with<A: Send + Sync, E, R: Send, T>(
+        text: &[u8],
+        split_from: usize,
+        first: impl FnOnce() -> Result<A, E>,
+        alongside: impl FnOnce(&A) -> R + Send,
+        after: impl FnOnce(&A) -> T,
+    ) -> Result<(Result<TaskGraph, GraphError>, A, R, T), E> {
         use std::sync::{Mutex, OnceLock};
         let done = OnceLock::new();
         // `alongside`, until a thread takes it, and its result.
@@ -553,10 +579,12 @@ impl TaskGraph {
                 Some(error) => Err(error),
                 None => Ok(TaskGraph::from_read(text, raw)),
             };
+            // `first` succeeded when `failed` is empty.
+            let after = done.get().map(after);
             if let Err(panic) = other.join() {
                 std::panic::resume_unwind(panic);
             }
-            graph
+            graph.map(|graph| (graph, after))
         })?;
         let prepared = done.into_inner().expect("`first` succeeded");
         let result = result
@@ -564,7 +592,13 @@ impl TaskGraph {
             .ok()
             .flatten()
             .expect("`alongside` ran after `first` succeeded");
-        Ok((graph, prepared, result))
+        let (graph, after) = graph;
+        Ok((
+            graph,
+            prepared,
+            result,
+            after.expect("`after` ran after `first` succeeded"),
+        ))
     }
 
     /// Labels become indices (in label order), lists become flat arrays.

@@ -450,6 +450,24 @@ impl<'a> Scanner<'a> {
         Err(Invalid)
     }
 
+    /// For a reader that stops before `end` (a line start it has scanned
+    /// past, outside any string): whether the text before `end` passed
+    /// stage one. A block past `end` that stage one rejects fails this too;
+    /// such text is invalid anyway.
+    pub(crate) fn finish_before(&mut self, end: usize) -> Result<(), Invalid> {
+        debug_assert!(end <= self.block * 64, "scanned past the end");
+        if let Some(from) = self.non_ascii_from
+            && from * 64 < end
+            && std::str::from_utf8(&self.bytes[from * 64..end]).is_err()
+        {
+            self.invalid = true;
+        }
+        if self.invalid {
+            return Err(Invalid);
+        }
+        Ok(())
+    }
+
     /// Classifies the next batch of blocks; false at the end or when invalid.
     #[inline(never)]
     fn refill(&mut self) -> bool {

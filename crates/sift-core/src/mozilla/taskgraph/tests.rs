@@ -723,14 +723,28 @@ fn when_the_work_before_fails_nothing_after_it_runs() {
     let big = serde_json::to_string_pretty(&serde_json::Value::Object(doc)).unwrap();
     for (text, split_from) in [(&b"{}"[..], usize::MAX), (big.as_bytes(), 0)] {
         let ran = std::sync::atomic::AtomicBool::new(false);
-        let outcome = TaskGraph::from_json_around_from(
+        let outcome = TaskGraph::from_json_around_with(
             text,
             split_from,
             || Err::<(), _>("no config"),
             |()| ran.store(true, std::sync::atomic::Ordering::Relaxed),
+            |()| ran.store(true, std::sync::atomic::Ordering::Relaxed),
         );
         assert_eq!(outcome.err(), Some("no config"));
         assert!(!ran.load(std::sync::atomic::Ordering::Relaxed));
+        // When it succeeds, the work after the building runs once, here,
+        // on its result.
+        let caller = std::thread::current().id();
+        let (graph, (), (), after) = TaskGraph::from_json_around_with(
+            text,
+            split_from,
+            || Ok::<_, ()>(()),
+            |()| (),
+            |()| std::thread::current().id(),
+        )
+        .unwrap();
+        assert!(graph.is_ok());
+        assert_eq!(after, caller);
     }
 }
 
@@ -792,16 +806,16 @@ fn work_alongside_a_split_read_runs_on_the_thread_that_finishes_first() {
 
 #[test]
 fn the_first_part_read_first_runs_the_work_alongside_while_it_waits() {
-    // A first part of one task and a second of 20,000: the calling thread
-    // is done long before the other, and runs the work meanwhile.
+    // A first part of one task and a second of one task with a long
+    // definition: no chunk of the second part to take, so the calling
+    // thread, done long before the other, runs the work meanwhile.
     let mut text = String::from("{\n  \"a\": {\n    \"optimization\": null\n  },\n");
-    for i in 0..20_000 {
-        text.push_str(&format!(
-            "  \"t{i:05}\": {{\n    \"task\": {{\n      \"payload\": [\"x\", {i}]\n    }}\n  }},\n"
-        ));
+    text.push_str("  \"t\": {\n    \"task\": [\n");
+    for i in 0..200_000 {
+        text.push_str(&format!("      [\"x\", {i}],\n"));
     }
-    text.push_str("  \"z\": {}\n}\n");
-    let at = text.find("  \"t00000\"").unwrap();
+    text.push_str("      null\n    ]\n  }\n}\n");
+    let at = text.find("  \"t\"").unwrap();
     let caller = std::thread::current().id();
     let ran = std::sync::Mutex::new(Vec::new());
     let (graph, ()) = split_read(
@@ -810,8 +824,63 @@ fn the_first_part_read_first_runs_the_work_alongside_while_it_waits() {
         || ran.lock().unwrap().push(std::thread::current().id()),
         || (),
     );
-    assert_eq!(graph.unwrap().tasks.len(), 20_002);
+    assert_eq!(graph.unwrap().tasks.len(), 2);
     assert_eq!(*ran.lock().unwrap(), [caller]);
+}
+
+#[test]
+fn a_thread_done_with_its_part_takes_the_other_parts_last_chunks() {
+    // 20,000 tasks split in the middle: whichever chunks of either part the
+    // other part's thread takes, from none to all, the graph is the
+    // one-piece graph (optimizations first seen in any chunk shared by
+    // index, lists and names in order).
+    let mut text = String::from("{\n  \"a\": {\n    \"optimization\": null\n  },\n");
+    for i in 0..20_000u32 {
+        let optimization = if i % 7 == 0 {
+            format!("{{\"skip-unless-changed\": [\"d{}/**\"]}}", i / 2_500)
+        } else {
+            "{\"skip-unless-schedules\": null}".to_owned()
+        };
+        text.push_str(&format!(
+            "  \"t{i:05}\": {{\n    \"attributes\": {{\"test_manifests\": [\"m{}\"]}},\n    \"dependencies\": {{\"up\": \"{}\"}},\n    \"kind\": \"k{}\",\n    \"optimization\": {optimization},\n    \"task\": {{\n      \"payload\": [\"x\", {i}]\n    }}\n  }},\n",
+            i % 13,
+            if i == 0 { "a".to_owned() } else { format!("t{:05}", i - 1) },
+            i % 3,
+        ));
+    }
+    text.push_str("  \"z\": {}\n}\n");
+    let at = fast::split_point(text.as_bytes()).unwrap();
+    let whole = fast::read_whole(text.as_bytes()).unwrap();
+    let one = TaskGraph::from_raw(fast::read_whole(text.as_bytes()).unwrap()).unwrap();
+    let ((heads, tails), _) = fast::read_split_taking(text.as_bytes(), at, 1, 1);
+    assert!(heads >= 6 && tails >= 6, "{heads} and {tails} chunks");
+    // What each thread took, as it can happen: one side's chunks only.
+    let outcomes = (1..=heads)
+        .map(|h| (h, tails))
+        .chain((1..tails).map(|t| (heads, t)));
+    for (head_from, tail_from) in outcomes {
+        let (_, raw) = fast::read_split_taking(text.as_bytes(), at, head_from, tail_from);
+        let taken = format!("chunks from {head_from} and {tail_from} taken");
+        let raw = raw.unwrap_or_else(|_| panic!("{taken}: declined"));
+        assert_eq!(raw.entries(), whole.entries(), "{taken}");
+        let graph = TaskGraph::from_raw(raw).unwrap();
+        assert_eq!(
+            graph.optimization_count(),
+            one.optimization_count(),
+            "{taken}"
+        );
+        for i in [0u32, 1, 5_000, 10_000, 19_999, 20_001] {
+            assert_eq!(graph.optimization_id(i), one.optimization_id(i), "{taken}");
+            assert_eq!(graph.kind(i), one.kind(i));
+            assert_eq!(graph.dependencies(i), one.dependencies(i));
+        }
+    }
+    // Both at once, which the threads cannot do, reads the same too.
+    let (_, raw) = fast::read_split_taking(text.as_bytes(), at, 3, 4);
+    assert_eq!(raw.unwrap().entries(), whole.entries());
+    // Racing for real, the same graph.
+    let (graph, ()) = split_read(&text, at, || (), || ());
+    assert_eq!(graph.unwrap().entries(), whole.entries());
 }
 
 /// `text` read in two parts split at `at`, with `meanwhile` and `then` as
