@@ -284,14 +284,7 @@ pub(crate) fn read_split_taking(
         *chunks.claims() = (1, from.clamp(1, chunks.len()));
         (from.clamp(1, chunks.len())..chunks.len())
             .rev()
-            .map(|k| {
-                let part = if k + 1 == chunks.len() {
-                    last
-                } else {
-                    Part::Middle
-                };
-                Ok((k, read_part(&bytes[chunks.range(k)], part)?))
-            })
+            .map(|k| Ok((k, read_chunk(bytes, chunks, k, last)?)))
             .collect::<Result<Vec<_>, Invalid>>()
     };
     let read = (|| {
@@ -361,20 +354,7 @@ impl Seen {
 }
 
 pub(crate) fn read_part(bytes: &[u8], part: Part) -> Result<PartRead, Invalid> {
-    read_part_reporting(bytes, part, None)
-}
-
-/// [`read_part`], reporting how many bytes it has scanned to `progress`.
-fn read_part_reporting(
-    bytes: &[u8],
-    part: Part,
-    progress: Option<std::sync::Arc<std::sync::atomic::AtomicUsize>>,
-) -> Result<PartRead, Invalid> {
-    let mut scan = Scanner::new(bytes)?;
-    if let Some(progress) = progress {
-        scan = scan.reporting_to(progress);
-    }
-    let reader = read_with(Reader::new(bytes, scan), part)?;
+    let reader = read_with(Reader::new(bytes, Scanner::new(bytes)?), part)?;
     Ok((reader.graph, reader.optimizations))
 }
 
@@ -418,14 +398,20 @@ fn read_chunked<'a>(
 fn take_chunks(bytes: &[u8], chunks: &Chunks, last: Part) -> Result<Taken, Invalid> {
     let mut taken = Vec::new();
     while let Some(k) = chunks.take_back() {
-        let part = if k + 1 == chunks.len() {
-            last
-        } else {
-            Part::Middle
-        };
-        taken.push((k, read_part(&bytes[chunks.range(k)], part)?));
+        taken.push((k, read_chunk(bytes, chunks, k, last)?));
     }
     Ok(taken)
+}
+
+/// Chunk `k` of `chunks`, read by the other part's thread: from a key to a
+/// top-level comma, or as `last` for the part's last chunk.
+fn read_chunk(bytes: &[u8], chunks: &Chunks, k: usize, last: Part) -> Result<PartRead, Invalid> {
+    let part = if k + 1 == chunks.len() {
+        last
+    } else {
+        Part::Middle
+    };
+    read_part(&bytes[chunks.range(k)], part)
 }
 
 /// How many chunks each part is cut into: a thread done with its own part
