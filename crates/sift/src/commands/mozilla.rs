@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde::Serialize;
 use sift_core::mozilla::mozbuild::{MOZBUILD, MozbuildTree, PathAnnotations};
-use sift_core::mozilla::taskgraph::{self, GraphError, Params, Registry, TaskGraph};
+use sift_core::mozilla::taskgraph::{self, GraphError, Params, Registry, TargetGraph, TaskGraph};
 use sift_core::select::change::normalize_path;
 use sift_core::select::plan::{Decision, DecisionKind, leaf};
 use sift_core::select::render;
@@ -115,7 +115,9 @@ pub struct GraphPlan {
     pub config: Config,
     change: Change,
     graph: TaskGraph,
-    targets: Option<Vec<String>>,
+    /// The requested tasks and the target task graph, or why not (a
+    /// target task that is not in the graph).
+    targets: Result<TargetGraph, taskgraph::OptimizeError>,
     params: Params,
     analysis: sift_core::select::plan::ChangeAnalysis,
     files: Vec<String>,
@@ -178,21 +180,25 @@ impl GraphPlan {
             };
             Ok((params, config, change))
         };
-        let read_targets = |_: &_| -> Result<_, CliError> {
-            Ok(match &m.target_tasks {
-                Some(path) => Some(taskgraph::target_tasks_from_json(&read(path)?).map_err(
-                    |e| {
-                        input_error(
-                            path,
-                            "invalid target tasks",
-                            e,
-                            "expected target-tasks.json: a JSON list of labels",
-                        )
-                    },
-                )?),
-                None => None,
-            })
-        };
+        // The requested tasks and the target task graph need the graph but
+        // not the change: made here while the other thread analyses it.
+        let target_graph =
+            |(params, _, _): &(Params, _, _), graph: Option<&TaskGraph>| -> Result<_, CliError> {
+                let labels = match &m.target_tasks {
+                    Some(path) => Some(taskgraph::target_tasks_from_json(&read(path)?).map_err(
+                        |e| {
+                            input_error(
+                                path,
+                                "invalid target tasks",
+                                e,
+                                "expected target-tasks.json: a JSON list of labels",
+                            )
+                        },
+                    )?),
+                    None => None,
+                };
+                Ok(graph.map(|graph| TargetGraph::new(graph, labels.as_deref(), params)))
+            };
         let (graph, (params, config, change), analysed, targets) =
             TaskGraph::from_json_around_then(
                 &graph_bytes,
@@ -203,7 +209,7 @@ impl GraphPlan {
                     let warnings = planner.rules().diagnostics().clone();
                     Ok::<_, CliError>((analysis, warnings))
                 },
-                read_targets,
+                target_graph,
             )?;
         let graph = graph.map_err(|e| {
             input_error(graph_path, "invalid task graph", e, "expected taskgraph's full-task-graph.json: {label: {\"dependencies\", \"optimization\", \"attributes\", ...}}")
@@ -213,7 +219,7 @@ impl GraphPlan {
         // can be started: the failed spawn drops the closure).
         let _unmapping = std::thread::Builder::new().spawn(move || drop(graph_bytes));
         let (analysis, warnings) = analysed?;
-        let targets = targets?;
+        let targets = targets?.expect("the graph was read");
         let mut files: Vec<String> = change.all_paths().iter().map(|p| (*p).to_owned()).collect();
         files.sort();
         files.dedup();
@@ -259,8 +265,15 @@ impl GraphPlan {
             Some(push) => Some(push.decision.expanded),
             None => args.record.expanded.then_some(true),
         };
+        let targets = self.targets.as_ref().map_err(|e| CliError::Input {
+            message: e.to_string(),
+            hint: Some(
+                "taskgraph fails the same way: every label in target-tasks.json must be a task of the full graph"
+                    .to_owned(),
+            ),
+        })?;
         let inputs = taskgraph::Inputs {
-            target_tasks: self.targets.as_deref(),
+            targets,
             params: &self.params,
             registry: &self.registry,
             files: &self.files,

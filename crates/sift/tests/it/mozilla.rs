@@ -742,6 +742,28 @@ fn graph_inputs_errors_and_formats() {
         ],
     );
     assert_eq!(out.json(), serde_json::json!(["build-linux", "test-linux"]));
+    // A target task the graph does not have fails, as taskgraph fails, in
+    // every format.
+    repo.write("targets.json", r#"["test-linux", "test-mac"]"#);
+    for format in ["taskgraph", "json"] {
+        let out = graph_plan(
+            &repo,
+            "params.yml",
+            &["--target-tasks", "targets.json", "--format", format],
+        );
+        assert_eq!(out.code, 11, "{out:?}");
+        assert!(
+            out.stderr
+                .contains("target task `test-mac` is not in the graph"),
+            "{}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains("every label in target-tasks.json"),
+            "{}",
+            out.stderr
+        );
+    }
 }
 
 /// `sift plan --record --graph`: the recorded push's backstop and expanded

@@ -487,13 +487,14 @@ impl TaskGraph {
     }
 
     /// [`TaskGraph::from_json_around`], then `after` on this thread once
-    /// the graph is built, while the other may still run `alongside` (work
-    /// that needs no graph and takes less time than `alongside`).
+    /// the graph is built (with the graph, `None` if it could not be read),
+    /// while the other may still run `alongside` (work that needs no
+    /// analysis of the change and takes less time than `alongside`).
     pub fn from_json_around_then<A: Send + Sync, E, R: Send, T>(
         text: &[u8],
         first: impl FnOnce() -> Result<A, E>,
         alongside: impl FnOnce(&A) -> R + Send,
-        after: impl FnOnce(&A) -> T,
+        after: impl FnOnce(&A, Option<&TaskGraph>) -> T,
     ) -> Result<(Result<TaskGraph, GraphError>, A, R, T), E> {
         TaskGraph::from_json_around_with(text, super::fast::SPLIT_FROM, first, alongside, after)
     }
@@ -506,7 +507,7 @@ impl TaskGraph {
         first: impl FnOnce() -> Result<A, E>,
         alongside: impl FnOnce(&A) -> R + Send,
     ) -> Result<(Result<TaskGraph, GraphError>, A, R), E> {
-        TaskGraph::from_json_around_with(text, split_from, first, alongside, |_| ())
+        TaskGraph::from_json_around_with(text, split_from, first, alongside, |_, _| ())
             .map(|(graph, prepared, result, ())| (graph, prepared, result))
     }
 
@@ -517,7 +518,7 @@ impl TaskGraph {
         split_from: usize,
         first: impl FnOnce() -> Result<A, E>,
         alongside: impl FnOnce(&A) -> R + Send,
-        after: impl FnOnce(&A) -> T,
+        after: impl FnOnce(&A, Option<&TaskGraph>) -> T,
     ) -> Result<(Result<TaskGraph, GraphError>, A, R, T), E> {
         use std::sync::{Mutex, OnceLock};
         let done = OnceLock::new();
@@ -580,7 +581,8 @@ impl TaskGraph {
                 None => Ok(TaskGraph::from_read(text, raw)),
             };
             // `first` succeeded when `failed` is empty.
-            let after = done.get().map(after);
+            let built = graph.as_ref().ok().and_then(|graph| graph.as_ref().ok());
+            let after = done.get().map(|prepared| after(prepared, built));
             if let Err(panic) = other.join() {
                 std::panic::resume_unwind(panic);
             }

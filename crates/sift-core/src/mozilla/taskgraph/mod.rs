@@ -14,7 +14,7 @@ mod scan;
 pub mod strategies;
 
 pub use graph::{GraphError, GraphTask, TaskGraph, target_tasks_from_json};
-pub use optimize::{Inputs, OptimizeError, Outcome, TaskDecision, optimize};
+pub use optimize::{Inputs, OptimizeError, Outcome, TargetGraph, TaskDecision, optimize};
 pub use params::{Params, PushlogId};
 pub use strategies::{Registry, UserKind, UserStrategy};
 

@@ -23,8 +23,8 @@ use crate::select::plan::ChangeAnalysis;
 
 /// What the optimizer needs besides the graph.
 pub struct Inputs<'a> {
-    /// `target-tasks.json`; `None`: every task is a target.
-    pub target_tasks: Option<&'a [String]>,
+    /// The requested tasks and the target task graph ([`TargetGraph::new`]).
+    pub targets: &'a TargetGraph,
     pub params: &'a Params,
     pub registry: &'a Registry,
     /// The changed files, sorted and deduplicated.
@@ -444,50 +444,95 @@ fn short<S: AsRef<str>>(items: &[S]) -> String {
     }
 }
 
-/// Runs taskgraph's optimization over `graph`.
+/// What the optimization needs of the graph, the target tasks and the
+/// parameters, none of which depend on the change: the requested tasks
+/// (target tasks and `always_target` ones), the target task graph (their
+/// closure), the tasks not to optimize, and the order the removal walks.
+/// Made apart from [`optimize`] so that it can be made while the change is
+/// still being analysed.
+#[derive(Debug)]
+pub struct TargetGraph {
+    requested: Vec<bool>,
+    in_graph: Vec<bool>,
+    do_not_optimize: Vec<bool>,
+    /// The target task graph's tasks, dependents first.
+    order: Vec<u32>,
+}
+
+impl TargetGraph {
+    /// `target_tasks`: `target-tasks.json`; `None`: every task is a target.
+    /// A target that is not in the graph is an error, as in taskgraph.
+    pub fn new(
+        graph: &TaskGraph,
+        target_tasks: Option<&[String]>,
+        params: &Params,
+    ) -> Result<TargetGraph, OptimizeError> {
+        let n = graph.len();
+        // requested = target tasks + always_target; the target graph is their closure.
+        let mut target = vec![target_tasks.is_none(); n];
+        for label in target_tasks.unwrap_or_default() {
+            let i = graph
+                .get(label)
+                .ok_or_else(|| OptimizeError::UnknownTarget(label.clone()))?;
+            target[i as usize] = true;
+        }
+        let mut requested = target.clone();
+        for i in 0..n as u32 {
+            let always = match &params.enable_always_target {
+                AlwaysTarget::All => graph.always_target(i),
+                AlwaysTarget::None => false,
+                AlwaysTarget::Kinds(kinds) => {
+                    graph.always_target(i) && kinds.iter().any(|k| k == graph.kind(i))
+                }
+            };
+            requested[i as usize] |= always;
+        }
+        let mut in_graph = requested.clone();
+        let mut stack: Vec<u32> = (0..n as u32).filter(|&i| in_graph[i as usize]).collect();
+        while let Some(i) = stack.pop() {
+            for &dep in graph.dependencies(i) {
+                if !in_graph[dep as usize] {
+                    in_graph[dep as usize] = true;
+                    stack.push(dep);
+                }
+            }
+        }
+        let mut do_not_optimize = vec![false; n];
+        for label in &params.do_not_optimize {
+            if let Some(i) = graph.get(label) {
+                do_not_optimize[i as usize] = true;
+            }
+        }
+        if !params.optimize_target_tasks {
+            for i in 0..n {
+                do_not_optimize[i] |= target[i];
+            }
+        }
+        let order: Vec<u32> = graph
+            .preorder()
+            .into_iter()
+            .filter(|&i| in_graph[i as usize])
+            .collect();
+        Ok(TargetGraph {
+            requested,
+            in_graph,
+            do_not_optimize,
+            order,
+        })
+    }
+}
+
+/// Runs taskgraph's optimization over `graph`, whose target task graph is
+/// `inputs.targets` (made for this graph and `inputs.params`).
 pub fn optimize(graph: &TaskGraph, inputs: &Inputs) -> Result<Outcome, OptimizeError> {
     let n = graph.len();
-    let params = inputs.params;
-    // requested = target tasks + always_target; the target graph is their closure.
-    let mut target = vec![inputs.target_tasks.is_none(); n];
-    for label in inputs.target_tasks.unwrap_or_default() {
-        let i = graph
-            .get(label)
-            .ok_or_else(|| OptimizeError::UnknownTarget(label.clone()))?;
-        target[i as usize] = true;
-    }
-    let mut requested = target.clone();
-    for i in 0..n as u32 {
-        let always = match &params.enable_always_target {
-            AlwaysTarget::All => graph.always_target(i),
-            AlwaysTarget::None => false,
-            AlwaysTarget::Kinds(kinds) => {
-                graph.always_target(i) && kinds.iter().any(|k| k == graph.kind(i))
-            }
-        };
-        requested[i as usize] |= always;
-    }
-    let mut in_graph = requested.clone();
-    let mut stack: Vec<u32> = (0..n as u32).filter(|&i| in_graph[i as usize]).collect();
-    while let Some(i) = stack.pop() {
-        for &dep in graph.dependencies(i) {
-            if !in_graph[dep as usize] {
-                in_graph[dep as usize] = true;
-                stack.push(dep);
-            }
-        }
-    }
-    let mut do_not_optimize = vec![false; n];
-    for label in &params.do_not_optimize {
-        if let Some(i) = graph.get(label) {
-            do_not_optimize[i as usize] = true;
-        }
-    }
-    if !params.optimize_target_tasks {
-        for i in 0..n {
-            do_not_optimize[i] |= target[i];
-        }
-    }
+    let TargetGraph {
+        requested,
+        in_graph,
+        do_not_optimize,
+        order,
+    } = inputs.targets;
+    assert_eq!(in_graph.len(), n, "the target graph is made for this graph");
     let dependents = |i: u32| {
         graph
             .dependents(i)
@@ -509,12 +554,7 @@ pub fn optimize(graph: &TaskGraph, inputs: &Inputs) -> Result<Outcome, OptimizeE
         vec![None; graph.optimization_count()];
     let mut answers: Vec<Option<Memo>> = vec![None; graph.optimization_count()];
     let mut never: Option<Memo> = None;
-    let order: Vec<u32> = graph
-        .preorder()
-        .into_iter()
-        .filter(|&i| in_graph[i as usize])
-        .collect();
-    for &t in &order {
+    for &t in order {
         let ti = t as usize;
         let prune_deps: Vec<u32> = dependents(t)
             .filter(|&l| {
@@ -635,7 +675,7 @@ pub fn optimize(graph: &TaskGraph, inputs: &Inputs) -> Result<Outcome, OptimizeE
     // dependencies (taskgraph would remove those and then fail, or not,
     // depending on the hash seed).
     let mut final_kept = vec![false; n];
-    for &t in &order {
+    for &t in order {
         let ti = t as usize;
         if !candidate[ti] {
             continue;
@@ -689,7 +729,7 @@ pub fn optimize(graph: &TaskGraph, inputs: &Inputs) -> Result<Outcome, OptimizeE
     }
     // taskgraph's get_subgraph refuses a kept task that depends on a removed one.
     let mut bad = Vec::new();
-    for &t in &order {
+    for &t in order {
         let ti = t as usize;
         if removed[ti] {
             continue;

@@ -26,8 +26,9 @@ fn removed(graph: &TaskGraph, params: &Params, targets: Option<&[String]>) -> Ve
     let analysis = ChangeAnalysis::default();
     let registry = Registry::gecko(false);
     let files: Vec<String> = params.files_changed.clone().unwrap_or_default();
+    let targets = TargetGraph::new(graph, targets, params).unwrap();
     let inputs = Inputs {
-        target_tasks: targets,
+        targets: &targets,
         params,
         registry: &registry,
         files: &files,
@@ -728,23 +729,38 @@ fn when_the_work_before_fails_nothing_after_it_runs() {
             split_from,
             || Err::<(), _>("no config"),
             |()| ran.store(true, std::sync::atomic::Ordering::Relaxed),
-            |()| ran.store(true, std::sync::atomic::Ordering::Relaxed),
+            |(), _| ran.store(true, std::sync::atomic::Ordering::Relaxed),
         );
         assert_eq!(outcome.err(), Some("no config"));
         assert!(!ran.load(std::sync::atomic::Ordering::Relaxed));
         // When it succeeds, the work after the building runs once, here,
-        // on its result.
+        // on its result and the graph built.
         let caller = std::thread::current().id();
         let (graph, (), (), after) = TaskGraph::from_json_around_with(
             text,
             split_from,
             || Ok::<_, ()>(()),
             |()| (),
-            |()| std::thread::current().id(),
+            |(), graph: Option<&TaskGraph>| {
+                (std::thread::current().id(), graph.map(TaskGraph::len))
+            },
         )
         .unwrap();
-        assert!(graph.is_ok());
-        assert_eq!(after, caller);
+        assert_eq!(after, (caller, Some(graph.unwrap().len())));
+    }
+    // A graph that cannot be read: the work after it still runs, without one.
+    let broken = &big.as_bytes()[..big.len() / 2];
+    for split_from in [usize::MAX, 0] {
+        let (graph, (), (), after) = TaskGraph::from_json_around_with(
+            broken,
+            split_from,
+            || Ok::<_, ()>(()),
+            |()| (),
+            |(), graph: Option<&TaskGraph>| graph.is_some(),
+        )
+        .unwrap();
+        assert!(graph.is_err());
+        assert!(!after);
     }
 }
 
