@@ -161,6 +161,31 @@ pub(crate) mod avx512 {
         _mm_cvtsi128_si64(product) as u64
     }
 
+    /// [`classify`] without what only tokens need (`structural` and
+    /// `blank` stay empty): for the blocks of a value being skipped, where
+    /// the strings, escapes, control bytes and brackets are all that count.
+    #[inline]
+    #[target_feature(enable = "avx512bw")]
+    pub(crate) fn classify_skipped(block: &[u8; 64]) -> Masks {
+        #[allow(unsafe_code)]
+        // SAFETY: `block` is 64 readable bytes, and the load is unaligned.
+        let v: __m512i = unsafe { _mm512_loadu_si512(block.as_ptr().cast()) };
+        let eq = |b: u8| _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b as i8));
+        let folded = _mm512_or_si512(v, _mm512_set1_epi8(0x20));
+        let brackets = _mm512_cmpeq_epi8_mask(folded, _mm512_set1_epi8(b'{' as i8))
+            | _mm512_cmpeq_epi8_mask(folded, _mm512_set1_epi8(b'}' as i8));
+        Masks {
+            quote: eq(b'"'),
+            backslash: eq(b'\\'),
+            structural: 0,
+            brackets,
+            blank: 0,
+            control: _mm512_cmplt_epu8_mask(v, _mm512_set1_epi8(b' ' as i8)),
+            newline: eq(b'\n'),
+            non_ascii: _mm512_movepi8_mask(v) != 0,
+        }
+    }
+
     #[inline]
     #[target_feature(enable = "avx512bw")]
     pub(crate) fn classify(block: &[u8; 64]) -> Masks {
@@ -410,7 +435,7 @@ impl<'a> Scanner<'a> {
             // SAFETY: the CPU has AVX-512BW (`avx512::available`, asked in `new`).
             return unsafe { self.skip_container_avx512(nesting) };
         }
-        self.skip_container_with(nesting, classify, prefix_xor)
+        self.skip_container_with(nesting, classify, classify, prefix_xor)
     }
 
     /// [`Scanner::skip_container`] with AVX-512BW compiled in.
@@ -419,26 +444,38 @@ impl<'a> Scanner<'a> {
     fn skip_container_avx512(&mut self, nesting: Nesting) -> Result<usize, Invalid> {
         self.skip_container_with(
             nesting,
+            |block| avx512::classify_skipped(block),
             |block| avx512::classify(block),
             |x| avx512::prefix_xor(x),
         )
     }
 
+    /// `classify_skipped` classifies the blocks on the way (it may leave
+    /// the masks only tokens need empty), `classify` the block of the
+    /// closing bracket, whose tokens after it are the batch's.
     #[inline(always)]
     fn skip_container_with(
         &mut self,
         mut nesting: Nesting,
+        classify_skipped: impl Fn(&[u8; 64]) -> Masks + Copy,
         classify: impl Fn(&[u8; 64]) -> Masks + Copy,
         prefix_xor: impl Fn(u64) -> u64 + Copy,
     ) -> Result<usize, Invalid> {
         while self.block < self.blocks && !self.invalid {
             let b = self.block;
             self.block += 1;
-            let (tokens, mut brackets) = self.step(b, classify, prefix_xor);
+            let masks = self.masks(b, classify_skipped);
+            let (quotes, inside) = self.strings(b, &masks, prefix_xor);
+            let mut brackets = masks.brackets & !inside;
             while brackets != 0 {
                 let i = brackets.trailing_zeros();
                 let at = b * 64 + i as usize;
                 if nesting.take(self.bytes[at])? {
+                    // The closing bracket is no scalar's: what came before
+                    // it, in this block or the last, makes no token after it.
+                    self.scalar_carry = 0;
+                    let masks = self.masks(b, classify);
+                    let tokens = self.tokens(&masks, quotes, inside);
                     self.len = 0;
                     self.next = 0;
                     self.emit(b * 64, tokens & ((!0u64 << i) << 1));
@@ -532,16 +569,35 @@ impl<'a> Scanner<'a> {
         classify: impl Fn(&[u8; 64]) -> Masks,
         prefix_xor: impl Fn(u64) -> u64,
     ) -> (u64, u64) {
+        let masks = self.masks(b, classify);
+        let (quotes, inside) = self.strings(b, &masks, prefix_xor);
+        (
+            self.tokens(&masks, quotes, inside),
+            masks.brackets & !inside,
+        )
+    }
+
+    /// Block `b`'s masks (the last, partial block padded with spaces).
+    #[inline(always)]
+    fn masks(&self, b: usize, classify: impl Fn(&[u8; 64]) -> Masks) -> Masks {
         let start = b * 64;
-        let masks = match self.bytes.get(start..start + 64) {
+        match self.bytes.get(start..start + 64) {
             Some(block) => classify(block.try_into().expect("64 bytes")),
             None => {
-                // The last, partial block, padded with spaces.
                 let mut block = [b' '; 64];
                 block[..self.bytes.len() - start].copy_from_slice(&self.bytes[start..]);
                 classify(&block)
             }
-        };
+        }
+    }
+
+    /// Checks block `b` (escapes, control bytes, UTF-8) and carries the
+    /// strings' state past it; returns its unescaped quotes and the bytes
+    /// inside strings (from an opening quote up to, not including, the
+    /// closing one).
+    #[inline(always)]
+    fn strings(&mut self, b: usize, masks: &Masks, prefix_xor: impl Fn(u64) -> u64) -> (u64, u64) {
+        let start = b * 64;
         let mut escaped_bytes = 0;
         if masks.backslash != 0 || self.escape_carry {
             self.backslash_blocks[b / 64] |= 1 << (b % 64);
@@ -566,15 +622,19 @@ impl<'a> Scanner<'a> {
         } else {
             self.check_utf8(b);
         }
+        (quotes, inside)
+    }
+
+    /// The tokens of a block with `masks` and what [`Scanner::strings`]
+    /// found in it; carries the scalar run past it.
+    #[inline(always)]
+    fn tokens(&mut self, masks: &Masks, quotes: u64, inside: u64) -> u64 {
         let structural = masks.structural & !inside;
         let opening = quotes & inside;
         let scalar = !(masks.blank | masks.structural | masks.quote | inside);
         let scalar_starts = scalar & !((scalar << 1) | self.scalar_carry);
         self.scalar_carry = scalar >> 63;
-        (
-            structural | opening | scalar_starts,
-            masks.brackets & !inside,
-        )
+        structural | opening | scalar_starts
     }
 
     /// Appends the tokens of the block at `start` to the batch.
@@ -810,6 +870,14 @@ mod tests {
                     // SAFETY: the CPU has AVX-512BW, asked just above.
                     let masks = unsafe { avx512::classify(&block) };
                     proptest::prop_assert_eq!(masks, classify_bytes(&block));
+                    // What a skipped value's blocks need, the same.
+                    #[allow(unsafe_code)]
+                    // SAFETY: as above.
+                    let skipped = unsafe { avx512::classify_skipped(&block) };
+                    proptest::prop_assert_eq!(
+                        skipped,
+                        Masks { structural: 0, blank: 0, ..masks }
+                    );
                 }
             }
         }
