@@ -237,6 +237,11 @@ impl Packed {
         self.ends.len() + self.more.as_ref().map_or(0, |more| more.len())
     }
 
+    /// The bytes of all its strings together.
+    pub(crate) fn byte_len(&self) -> usize {
+        self.bytes.len() + self.more.as_ref().map_or(0, |more| more.byte_len())
+    }
+
     /// String `i`.
     pub(crate) fn get(&self, i: usize) -> &[u8] {
         match self.ends.get(i) {
@@ -609,26 +614,41 @@ impl TaskGraph {
         if n >= NONE as usize / 2 {
             return Err(GraphError::Invalid("too many tasks".to_owned()));
         }
-        // taskgraph writes its labels sorted: check before sorting.
+        // taskgraph writes its labels sorted: they are copied in one pass
+        // that checks they are strictly increasing (sorted, no label twice),
+        // and sorted first only when they are not. (The labels are most of
+        // the names, which bound their size.)
         let mut order: Vec<u32> = (0..len32(n)).collect();
-        if !(1..n).all(|t| raw.label(t - 1) <= raw.label(t)) {
-            sort_by_text(&mut order, &|i| raw.label(i as usize), 0);
-        }
-        if let Some(pair) = order
-            .windows(2)
-            .find(|w| raw.label(w[0] as usize) == raw.label(w[1] as usize))
-        {
-            return Err(GraphError::Invalid(format!(
-                "task `{}` appears twice",
-                String::from_utf8_lossy(raw.label(pair[0] as usize))
-            )));
-        }
-        let mut labels = Vec::with_capacity((0..n).map(|t| raw.label(t).len()).sum());
+        let mut labels = Vec::with_capacity(raw.names.byte_len());
         let mut label_ends = Vec::with_capacity(n + 1);
         label_ends.push(0);
-        for &i in &order {
-            labels.extend_from_slice(raw.label(i as usize));
+        let mut previous: Option<&[u8]> = None;
+        for t in 0..n {
+            let label = raw.label(t);
+            if previous.is_some_and(|previous| previous >= label) {
+                break;
+            }
+            labels.extend_from_slice(label);
             label_ends.push(len32(labels.len()));
+            previous = Some(label);
+        }
+        if label_ends.len() <= n {
+            sort_by_text(&mut order, &|i| raw.label(i as usize), 0);
+            if let Some(pair) = order
+                .windows(2)
+                .find(|w| raw.label(w[0] as usize) == raw.label(w[1] as usize))
+            {
+                return Err(GraphError::Invalid(format!(
+                    "task `{}` appears twice",
+                    String::from_utf8_lossy(raw.label(pair[0] as usize))
+                )));
+            }
+            labels.clear();
+            label_ends.truncate(1);
+            for &i in &order {
+                labels.extend_from_slice(raw.label(i as usize));
+                label_ends.push(len32(labels.len()));
+            }
         }
         let labels = String::from_utf8(labels)
             .map_err(|_| GraphError::Invalid("a label is not UTF-8".to_owned()))?;

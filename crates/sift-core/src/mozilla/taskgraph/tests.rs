@@ -913,3 +913,50 @@ fn split_read<R: Send>(
         (raw, other.join().unwrap())
     })
 }
+
+#[test]
+fn labels_in_any_order_give_one_graph_and_a_label_twice_is_an_error() {
+    // Sorted as taskgraph writes them, shuffled, and sorted but for the
+    // last (the one-pass copy stops there and sorts).
+    let tasks = [
+        ("a", r#"{"dependencies": {"x": "b"}}"#),
+        ("b", "{}"),
+        ("c", r#"{"dependencies": {"y": "a", "z": "b"}}"#),
+    ];
+    for order in [[0, 1, 2], [2, 0, 1], [0, 2, 1], [1, 0, 2]] {
+        let text = format!(
+            "{{{}}}",
+            order
+                .iter()
+                .map(|&i| format!("\"{}\": {}", tasks[i].0, tasks[i].1))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let graph = TaskGraph::from_json(text.as_bytes()).unwrap();
+        let labels: Vec<&str> = (0..graph.len() as u32).map(|i| graph.label(i)).collect();
+        assert_eq!(labels, ["a", "b", "c"], "{text}");
+        let deps = |label: &str| -> Vec<&str> {
+            let i = graph.get(label).unwrap();
+            graph
+                .dependencies(i)
+                .iter()
+                .map(|&d| graph.label(d))
+                .collect()
+        };
+        assert_eq!(deps("a"), ["b"], "{text}");
+        assert!(deps("b").is_empty(), "{text}");
+        assert_eq!(deps("c"), ["a", "b"], "{text}");
+    }
+    for text in [
+        r#"{"a": {}, "b": {}, "b": {}}"#,
+        r#"{"b": {}, "a": {}, "b": {}}"#,
+    ] {
+        let error = TaskGraph::from_json(text.as_bytes()).err();
+        assert!(
+            error
+                .as_ref()
+                .is_some_and(|e| e.to_string().contains("`b` appears twice")),
+            "{text}: {error:?}"
+        );
+    }
+}
