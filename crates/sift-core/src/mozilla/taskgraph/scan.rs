@@ -161,51 +161,59 @@ pub(crate) mod avx512 {
         _mm_cvtsi128_si64(product) as u64
     }
 
+    /// The block's 64 bytes in one register.
+    #[inline]
+    #[target_feature(enable = "avx512bw")]
+    fn load(block: &[u8; 64]) -> __m512i {
+        #[allow(unsafe_code)]
+        // SAFETY: `block` is 64 readable bytes, and the load is unaligned.
+        unsafe {
+            _mm512_loadu_si512(block.as_ptr().cast())
+        }
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512bw")]
+    fn eq(v: __m512i, b: u8) -> u64 {
+        _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b as i8))
+    }
+
     /// [`classify`] without what only tokens need (`structural` and
     /// `blank` stay empty): for the blocks of a value being skipped, where
     /// the strings, escapes, control bytes and brackets are all that count.
     #[inline]
     #[target_feature(enable = "avx512bw")]
     pub(crate) fn classify_skipped(block: &[u8; 64]) -> Masks {
-        #[allow(unsafe_code)]
-        // SAFETY: `block` is 64 readable bytes, and the load is unaligned.
-        let v: __m512i = unsafe { _mm512_loadu_si512(block.as_ptr().cast()) };
-        let eq = |b: u8| _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b as i8));
-        let folded = _mm512_or_si512(v, _mm512_set1_epi8(0x20));
-        let brackets = _mm512_cmpeq_epi8_mask(folded, _mm512_set1_epi8(b'{' as i8))
-            | _mm512_cmpeq_epi8_mask(folded, _mm512_set1_epi8(b'}' as i8));
-        Masks {
-            quote: eq(b'"'),
-            backslash: eq(b'\\'),
-            structural: 0,
-            brackets,
-            blank: 0,
-            control: _mm512_cmplt_epu8_mask(v, _mm512_set1_epi8(b' ' as i8)),
-            newline: eq(b'\n'),
-            non_ascii: _mm512_movepi8_mask(v) != 0,
-        }
+        skipped(load(block))
     }
 
     #[inline]
     #[target_feature(enable = "avx512bw")]
-    pub(crate) fn classify(block: &[u8; 64]) -> Masks {
-        #[allow(unsafe_code)]
-        // SAFETY: `block` is 64 readable bytes, and the load is unaligned.
-        let v: __m512i = unsafe { _mm512_loadu_si512(block.as_ptr().cast()) };
-        let eq = |b: u8| _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b as i8));
+    fn skipped(v: __m512i) -> Masks {
         // `[` and `]` are `{` and `}` without the 0x20 bit.
         let folded = _mm512_or_si512(v, _mm512_set1_epi8(0x20));
-        let brackets = _mm512_cmpeq_epi8_mask(folded, _mm512_set1_epi8(b'{' as i8))
-            | _mm512_cmpeq_epi8_mask(folded, _mm512_set1_epi8(b'}' as i8));
         Masks {
-            quote: eq(b'"'),
-            backslash: eq(b'\\'),
-            structural: brackets | eq(b':') | eq(b','),
-            brackets,
-            blank: _mm512_cmple_epu8_mask(v, _mm512_set1_epi8(b' ' as i8)),
+            quote: eq(v, b'"'),
+            backslash: eq(v, b'\\'),
+            structural: 0,
+            brackets: eq(folded, b'{') | eq(folded, b'}'),
+            blank: 0,
             control: _mm512_cmplt_epu8_mask(v, _mm512_set1_epi8(b' ' as i8)),
-            newline: eq(b'\n'),
+            newline: eq(v, b'\n'),
             non_ascii: _mm512_movepi8_mask(v) != 0,
+        }
+    }
+
+    /// Every mask: a skipped block's, and the separators and blanks.
+    #[inline]
+    #[target_feature(enable = "avx512bw")]
+    pub(crate) fn classify(block: &[u8; 64]) -> Masks {
+        let v = load(block);
+        let masks = skipped(v);
+        Masks {
+            structural: masks.brackets | eq(v, b':') | eq(v, b','),
+            blank: _mm512_cmple_epu8_mask(v, _mm512_set1_epi8(b' ' as i8)),
+            ..masks
         }
     }
 }
