@@ -112,8 +112,8 @@ fn map(file: &std::fs::File) -> std::io::Result<&'static [u8]> {
 /// (`MADV_DONTNEED`) at `SCHED_IDLE` priority, in whatever time the other
 /// threads leave, typically while the graph is optimized and written; what
 /// it has not reached when the process ends, the exit unmaps. Dropping
-/// the pages of a private mapping never written to leaves its contents as
-/// they were: a later read maps them again from the file.
+/// the pages of a read-only file mapping leaves its contents as they were
+/// (the file's): a later read maps them again from the page cache.
 struct PageRelease {
     waiting: Option<(
         std::thread::Thread,
@@ -178,9 +178,10 @@ fn release_pages(start: usize, len: usize) {
         let mut at = start;
         while at < start + len {
             let step = STEP.min(start + len - at);
-            // SAFETY: `[at, at + step)` lies inside a private, read-only
-            // file mapping that is never unmapped (`map`) and never
-            // written; dropping its pages changes no byte a reader sees.
+            // SAFETY: `[at, at + step)` lies inside a read-only file
+            // mapping (shared, as memmap2 maps) that is never unmapped
+            // (`map`); dropping its pages changes no byte a reader sees,
+            // which are the file's, mapped again if read.
             // The mapping starts on a page; a step that ends inside the
             // last page is rounded up by the kernel within the mapping.
             unsafe { libc::madvise(at as *mut libc::c_void, step, libc::MADV_DONTNEED) };
@@ -759,7 +760,12 @@ mod tests {
         let mut lines = smaps.lines().skip_while(|l| !l.starts_with(&header));
         assert!(lines.next().is_some(), "no mapping at {header}");
         let rss = lines.find_map(|l| l.strip_prefix("Rss:")).unwrap();
-        rss.trim().trim_end_matches("kB").trim().parse::<usize>().unwrap() * 1024
+        rss.trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse::<usize>()
+            .unwrap()
+            * 1024
     }
 
     #[test]
