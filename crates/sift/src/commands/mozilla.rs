@@ -125,10 +125,9 @@ impl PageRelease {
     /// Starts the thread for `bytes` if they are mapped.
     fn start(bytes: &Bytes) -> PageRelease {
         use std::sync::atomic::{AtomicBool, Ordering};
-        let Bytes::Mapped(map) = bytes else {
+        let &Bytes::Mapped(map) = bytes else {
             return PageRelease { waiting: None };
         };
-        let (start, len) = (map.as_ptr() as usize, map.len());
         let told = std::sync::Arc::new(AtomicBool::new(false));
         let flag = told.clone();
         let spawned = std::thread::Builder::new()
@@ -139,7 +138,7 @@ impl PageRelease {
                 while !flag.load(Ordering::Acquire) {
                     std::thread::park();
                 }
-                release_pages(start, len);
+                release_pages(map);
             });
         PageRelease {
             waiting: spawned.ok().map(|handle| (handle.thread().clone(), told)),
@@ -168,28 +167,28 @@ fn idle_priority() {
     }
 }
 
-/// Drops the pages of `len` mapped bytes from `start`, a megabyte at a time
-/// (so that the exit never waits long for a call under way).
+/// Drops the pages of `map`, a megabyte at a time (so that the exit never
+/// waits long for a call under way).
 #[allow(unsafe_code)]
-fn release_pages(start: usize, len: usize) {
+fn release_pages(map: &'static [u8]) {
     #[cfg(unix)]
-    {
-        const STEP: usize = 1 << 20;
-        let mut at = start;
-        while at < start + len {
-            let step = STEP.min(start + len - at);
-            // SAFETY: `[at, at + step)` lies inside a read-only file
-            // mapping (shared, as memmap2 maps) that is never unmapped
-            // (`map`); dropping its pages changes no byte a reader sees,
-            // which are the file's, mapped again if read.
-            // The mapping starts on a page; a step that ends inside the
-            // last page is rounded up by the kernel within the mapping.
-            unsafe { libc::madvise(at as *mut libc::c_void, step, libc::MADV_DONTNEED) };
-            at += step;
-        }
+    for step in map.chunks(1 << 20) {
+        // SAFETY: `step` lies inside a read-only file mapping (shared, as
+        // memmap2 maps) that is never unmapped (`map`); dropping its pages
+        // changes no byte a reader sees, which are the file's, mapped again
+        // if read. The mapping starts on a page and steps are a megabyte,
+        // so each starts on a page; the last one's end is rounded up by the
+        // kernel within the mapping.
+        unsafe {
+            libc::madvise(
+                step.as_ptr().cast_mut().cast(),
+                step.len(),
+                libc::MADV_DONTNEED,
+            )
+        };
     }
     #[cfg(not(unix))]
-    let _ = (start, len);
+    let _ = map;
 }
 
 /// `sift plan --graph FILE`.
