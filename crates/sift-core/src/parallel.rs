@@ -3,7 +3,8 @@
 //! files), without a thread-pool dependency.
 
 use std::num::NonZeroUsize;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 /// Applies `f` to every item on up to `available_parallelism` threads and
 /// returns the results in item order.
@@ -27,6 +28,9 @@ pub fn map_vec<T: Send, R: Send>(
     min_per_thread: usize,
     f: impl Fn(T) -> R + Sync,
 ) -> Vec<R> {
+    if ALONE.with(std::cell::Cell::get) {
+        return map_alone(items, min_per_thread, f);
+    }
     let threads = threads_for(items.len(), min_per_thread);
     if threads <= 1 {
         return items.into_iter().map(f).collect();
@@ -57,6 +61,8 @@ pub fn map_vec<T: Send, R: Send>(
 thread_local! {
     /// Set while [`alone`] runs: maps stay on the calling thread.
     static ALONE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Set while [`alone_beside`] runs: whose core its maps may share.
+    static LENDER: std::cell::RefCell<Option<Lender>> = const { std::cell::RefCell::new(None) };
 }
 
 /// Runs `f` with every [`map`] it makes on the calling thread: for work that
@@ -66,6 +72,113 @@ pub fn alone<R>(f: impl FnOnce() -> R) -> R {
     let result = f();
     ALONE.with(|alone| alone.set(was));
     result
+}
+
+/// A core that the thread doing the other work can lend to work run
+/// [`alone_beside`] it, once that other work is over.
+#[derive(Clone, Debug, Default)]
+pub struct Lender(Arc<AtomicBool>);
+
+impl Lender {
+    /// Runs `f` (a wait: for the other thread's result) with this thread's
+    /// core lent: the maps of the work run [`alone_beside`] this lender,
+    /// when they start or between two of their items, share what they
+    /// have left with one more thread. In `sift plan --graph` the thread
+    /// that built the graph waits for the change's analysis, whose
+    /// hundreds of moz.build and rule files are then read on two threads.
+    pub fn lend<R>(&self, f: impl FnOnce() -> R) -> R {
+        /// Takes the loan back even if `f` panics.
+        struct Loan<'a>(&'a AtomicBool);
+        impl Drop for Loan<'_> {
+            fn drop(&mut self) {
+                self.0.store(false, Ordering::Release);
+            }
+        }
+        self.0.store(true, Ordering::Release);
+        let _loan = Loan(&self.0);
+        f()
+    }
+
+    fn lent(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// [`alone`], except that its maps also use a core `lender` lends
+/// ([`Lender::lend`]).
+pub fn alone_beside<R>(lender: &Lender, f: impl FnOnce() -> R) -> R {
+    let was = LENDER.with(|l| l.replace(Some(lender.clone())));
+    let result = alone(f);
+    LENDER.with(|l| l.replace(was));
+    result
+}
+
+/// [`map_vec`] run [`alone`]: on the calling thread; beside a [`Lender`],
+/// the items are taken one at a time, in order, and once its core is lent
+/// while at least `min_per_thread` are left, one helper thread (itself
+/// alone, and starting no helper of its own) takes them too.
+fn map_alone<T: Send, R: Send>(
+    items: Vec<T>,
+    min_per_thread: usize,
+    f: impl Fn(T) -> R + Sync,
+) -> Vec<R> {
+    let lender = LENDER.with(|l| l.borrow().clone());
+    let Some(lender) = lender.filter(|_| items.len() >= 2 * min_per_thread.max(1)) else {
+        return items.into_iter().map(f).collect();
+    };
+    let len = items.len();
+    // Each item is taken out of its slot by whichever thread claims it.
+    let slots: Vec<std::sync::Mutex<Option<T>>> = items
+        .into_iter()
+        .map(|item| std::sync::Mutex::new(Some(item)))
+        .collect();
+    let next = AtomicUsize::new(0);
+    let (slots, next, f) = (&slots, &next, &f);
+    // Claims and maps items until none is left; `lent` is asked after each
+    // item whether to start the helper.
+    let work = |mut lent: Option<&mut dyn FnMut(usize) -> bool>| {
+        let mut done: Vec<(usize, R)> = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            if i >= len {
+                return done;
+            }
+            let item = slots[i]
+                .lock()
+                .map(|mut slot| slot.take())
+                .unwrap_or_else(|poisoned| poisoned.into_inner().take())
+                .expect("each index is claimed once");
+            done.push((i, f(item)));
+            if let Some(ask) = lent.as_mut()
+                && ask(i + 1)
+            {
+                lent = None;
+            }
+        }
+    };
+    std::thread::scope(|scope| {
+        let mut helper = None;
+        let mut start = |claimed: usize| {
+            if len - claimed.min(len) < min_per_thread || !lender.lent() {
+                return false;
+            }
+            helper = std::thread::Builder::new()
+                .name("sift-helper".to_owned())
+                .spawn_scoped(scope, move || alone(|| work(None)))
+                .ok();
+            true
+        };
+        let mut done = work(Some(&mut start));
+        if let Some(helper) = helper {
+            match helper.join() {
+                Ok(theirs) => done.extend(theirs),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        done.sort_unstable_by_key(|&(i, _)| i);
+        debug_assert_eq!(done.len(), len, "every item mapped once");
+        done.into_iter().map(|(_, r)| r).collect()
+    })
 }
 
 /// How many threads `len` items deserve, at least `min_per_thread` each.
@@ -101,6 +214,120 @@ mod tests {
             super::cores() > 1,
             "maps use the other cores again"
         );
+    }
+
+    /// Maps `0..len` (min 1 per thread) alone beside `lender`; item 0
+    /// first has `lend` run (which must lend the core). Returns what each
+    /// item gave and the thread it ran on.
+    fn beside(
+        lender: &super::Lender,
+        len: u32,
+        lend: impl Fn() + Sync,
+        f: impl Fn(u32) -> u32 + Sync,
+    ) -> Vec<(u32, ThreadId)> {
+        let items: Vec<u32> = (0..len).collect();
+        super::alone_beside(lender, || {
+            super::map(&items, 1, |&x| {
+                if x == 0 {
+                    lend();
+                }
+                std::thread::sleep(std::time::Duration::from_micros(200));
+                (f(x), std::thread::current().id())
+            })
+        })
+    }
+
+    #[test]
+    fn maps_beside_a_lender_share_its_core_once_lent() {
+        let lender = super::Lender::default();
+        let (lent, stop) = (std::sync::Barrier::new(2), std::sync::Barrier::new(2));
+        let caller = std::thread::current().id();
+        let helped = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            let lending = scope.spawn(|| {
+                lent.wait();
+                lender.lend(|| stop.wait());
+                std::thread::current().id()
+            });
+            let out = beside(
+                &lender,
+                200,
+                || {
+                    lent.wait();
+                    while !lender.lent() {
+                        std::thread::yield_now();
+                    }
+                },
+                |x| {
+                    // This thread waits (up to a minute, on a loaded
+                    // machine) for the helper to have mapped an item.
+                    if std::thread::current().id() != caller {
+                        helped.store(true, std::sync::atomic::Ordering::Release);
+                    } else if x > 0 {
+                        let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+                        while !helped.load(std::sync::atomic::Ordering::Acquire)
+                            && std::time::Instant::now() < until
+                        {
+                            std::thread::yield_now();
+                        }
+                    }
+                    x * 2
+                },
+            );
+            stop.wait();
+            let lending = lending.join().unwrap();
+            // In order, each once, and on two threads: this one and a
+            // helper (the lending thread itself only waits).
+            assert_eq!(
+                out.iter().map(|(x, _)| *x).collect::<Vec<_>>(),
+                (0..200).map(|x| x * 2).collect::<Vec<_>>()
+            );
+            let mut threads: Vec<ThreadId> = out.iter().map(|(_, t)| *t).collect();
+            threads.sort_by_key(|t| format!("{t:?}"));
+            threads.dedup();
+            assert_eq!(threads.len(), 2, "{threads:?}");
+            assert!(threads.contains(&caller) && !threads.contains(&lending));
+        });
+        assert!(!lender.lent(), "the loan ends with the wait");
+    }
+
+    #[test]
+    fn maps_beside_a_lender_stay_alone_until_it_lends() {
+        let lender = super::Lender::default();
+        let caller = std::thread::current().id();
+        let out = beside(&lender, 100, || {}, |x| x + 1);
+        assert!(out.iter().all(|(_, t)| *t == caller));
+        assert_eq!(out.last().map(|(x, _)| *x), Some(100));
+        // A core lent to nobody is not taken by plain `alone` maps.
+        let other = super::Lender::default();
+        other.lend(|| {
+            let threads: Vec<ThreadId> = super::alone(|| {
+                super::map(&(0..100).collect::<Vec<u32>>(), 1, |_| {
+                    std::thread::current().id()
+                })
+            });
+            assert!(threads.iter().all(|t| *t == caller));
+        });
+    }
+
+    #[test]
+    fn a_panic_in_a_shared_map_reaches_its_caller_and_the_loan_ends() {
+        let lender = super::Lender::default();
+        let result = std::panic::catch_unwind(|| {
+            lender.lend(|| {
+                beside(
+                    &lender,
+                    100,
+                    || {},
+                    |x| {
+                        assert_ne!(x, 70, "item 70 fails");
+                        x
+                    },
+                )
+            })
+        });
+        assert!(result.is_err());
+        assert!(!lender.lent());
     }
 
     #[test]

@@ -475,10 +475,12 @@ impl TaskGraph {
     /// other inputs), then reads the first part, merges the parts and
     /// builds the graph. Once `first` has succeeded, `alongside` runs on its
     /// result (work that needs no graph: analysing the change), alone
-    /// ([`crate::parallel::alone`]), once: on the second thread after its
-    /// part, while this one merges and builds, or on this one while it
-    /// waits, when its part is read and more than a quarter of the second
-    /// is left and could not be cut ([`super::fast::read_split_at_then`]).
+    /// ([`crate::parallel::alone_beside`] this thread, which lends it its
+    /// core once it has nothing left but to wait), once: on the second
+    /// thread after its part, while this one merges and builds, or on this
+    /// one while it waits, when its part is read and more than a quarter
+    /// of the second is left and could not be cut
+    /// ([`super::fast::read_split_at_then`]).
     /// A graph too small to split
     /// is read here, and the second thread only runs `alongside`. When
     /// `first` fails, its error is returned, and neither the first part nor
@@ -530,6 +532,8 @@ impl TaskGraph {
         // `alongside`, until a thread takes it, and its result.
         let job = Mutex::new(Some(alongside));
         let result = Mutex::new(None);
+        // The core of the thread that builds the graph, once it only waits.
+        let lender = &crate::parallel::Lender::default();
         // Runs `alongside` here unless `first` has not succeeded or another
         // thread took it.
         let claim = || {
@@ -538,7 +542,7 @@ impl TaskGraph {
             };
             let taken = job.lock().map(|mut job| job.take());
             if let Ok(Some(alongside)) = taken {
-                let r = crate::parallel::alone(|| alongside(prepared));
+                let r = crate::parallel::alone_beside(lender, || alongside(prepared));
                 if let Ok(mut slot) = result.lock() {
                     *slot = Some(r);
                 }
@@ -588,7 +592,9 @@ impl TaskGraph {
             // `first` succeeded when `failed` is empty.
             let built = graph.as_ref().ok().and_then(|graph| graph.as_ref().ok());
             let after = done.get().map(|prepared| after(prepared, built));
-            if let Err(panic) = other.join() {
+            // Nothing left here: this core goes to the other thread's
+            // maps (the analysis's files) while it waits.
+            if let Err(panic) = lender.lend(|| other.join()) {
                 std::panic::resume_unwind(panic);
             }
             graph.map(|graph| (graph, after))

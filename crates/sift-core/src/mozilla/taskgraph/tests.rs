@@ -684,7 +684,7 @@ mod fast_reader {
 }
 
 #[test]
-fn work_alongside_the_build_runs_on_one_other_thread() {
+fn work_alongside_the_build_runs_on_other_threads() {
     let text = br#"{"b": {"dependencies": {"x": "a"}}, "a": {"optimization": null}}"#;
     let caller = std::thread::current().id();
     let (graph, first, threads) = TaskGraph::from_json_around(
@@ -703,10 +703,9 @@ fn work_alongside_the_build_runs_on_one_other_thread() {
         [graph.get("a").unwrap()]
     );
     assert_eq!(first, caller, "`first` runs on the calling thread");
-    assert!(
-        threads.iter().all(|&t| t == threads[0] && t != caller),
-        "{threads:?}"
-    );
+    // The second thread, and perhaps a helper on the core this one lends
+    // once the graph is built; never this thread.
+    assert!(threads.iter().all(|&t| t != caller), "{threads:?}");
     // It runs, and its result comes back, when the graph cannot be read.
     let (graph, (), ran) =
         TaskGraph::from_json_around(b"{\"a\": [", || Ok::<_, ()>(()), |()| true).unwrap();
