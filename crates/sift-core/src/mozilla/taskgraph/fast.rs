@@ -526,7 +526,7 @@ pub(crate) fn read_definitions(
 /// A JSON list of strings (taskgraph's `target-tasks.json`), or declines
 /// (anything else, or a string with an escape serde_json would not read
 /// the same); serde_json then reads it, and gives the error.
-pub(crate) fn read_strings(bytes: &[u8]) -> Result<Vec<String>, Invalid> {
+pub(crate) fn read_strings(bytes: &[u8]) -> Result<Vec<Cow<'_, str>>, Invalid> {
     let mut reader = Reader::new(bytes, Scanner::new(bytes)?);
     let list = reader.strings()?;
     if reader.scan.next_token().is_some() {
@@ -670,8 +670,9 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A list of strings, from its `[`.
-    fn strings(&mut self) -> Read<Vec<String>> {
+    /// A list of strings, from its `[`: borrowed from the text, unless
+    /// escaped.
+    fn strings(&mut self) -> Read<Vec<Cow<'a, str>>> {
         let open = self.token()?;
         self.expect(open, b'[')?;
         // Labels are about 40 bytes with their quotes, comma and indentation.
@@ -683,7 +684,12 @@ impl<'a> Reader<'a> {
         loop {
             let next = self.token()?;
             let text = self.text(at, next)?;
-            list.push(String::from_utf8(text.into_owned()).map_err(|_| Invalid)?);
+            list.push(match text {
+                Cow::Borrowed(text) => {
+                    Cow::Borrowed(std::str::from_utf8(text).map_err(|_| Invalid)?)
+                }
+                Cow::Owned(text) => Cow::Owned(String::from_utf8(text).map_err(|_| Invalid)?),
+            });
             match self.bytes[next] {
                 b',' => at = self.token()?,
                 b']' => return Ok(list),

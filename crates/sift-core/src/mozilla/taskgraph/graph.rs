@@ -879,8 +879,12 @@ impl TaskGraph {
 
 /// `target-tasks.json`: a JSON list of labels (20,000 labels are about
 /// 800 KB: read with the graph's structural index, and by serde_json where
-/// that declines).
-pub fn target_tasks_from_json(text: &[u8]) -> Result<Vec<String>, GraphError> {
-    super::fast::read_strings(text)
-        .or_else(|_| serde_json::from_slice(text).map_err(|e| GraphError::json(&e)))
+/// that declines). The labels are borrowed from `text` (a label with
+/// escapes, or one serde_json read, is owned).
+pub fn target_tasks_from_json(text: &[u8]) -> Result<Vec<Cow<'_, str>>, GraphError> {
+    super::fast::read_strings(text).or_else(|_| {
+        serde_json::from_slice::<Vec<String>>(text)
+            .map(|labels| labels.into_iter().map(Cow::Owned).collect())
+            .map_err(|e| GraphError::json(&e))
+    })
 }

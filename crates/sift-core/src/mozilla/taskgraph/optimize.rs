@@ -462,18 +462,19 @@ pub struct TargetGraph {
 impl TargetGraph {
     /// `target_tasks`: `target-tasks.json`; `None`: every task is a target.
     /// A target that is not in the graph is an error, as in taskgraph.
-    pub fn new(
+    pub fn new<S: AsRef<str>>(
         graph: &TaskGraph,
-        target_tasks: Option<&[String]>,
+        target_tasks: Option<&[S]>,
         params: &Params,
     ) -> Result<TargetGraph, OptimizeError> {
         let n = graph.len();
         // requested = target tasks + always_target; the target graph is their closure.
         let mut target = vec![target_tasks.is_none(); n];
         for label in target_tasks.unwrap_or_default() {
+            let label = label.as_ref();
             let i = graph
                 .get(label)
-                .ok_or_else(|| OptimizeError::UnknownTarget(label.clone()))?;
+                .ok_or_else(|| OptimizeError::UnknownTarget(label.to_owned()))?;
             target[i as usize] = true;
         }
         let mut requested = target.clone();
