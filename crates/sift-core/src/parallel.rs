@@ -134,41 +134,34 @@ fn map_alone<T: Send, R: Send>(
         .collect();
     let next = AtomicUsize::new(0);
     let (slots, next, f) = (&slots, &next, &f);
-    // Claims and maps items until none is left; `lent` is asked after each
-    // item whether to start the helper.
-    let work = |mut lent: Option<&mut dyn FnMut(usize) -> bool>| {
-        let mut done: Vec<(usize, R)> = Vec::new();
-        loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            if i >= len {
-                return done;
-            }
-            let item = slots[i]
-                .lock()
-                .map(|mut slot| slot.take())
-                .unwrap_or_else(|poisoned| poisoned.into_inner().take())
-                .expect("each index is claimed once");
-            done.push((i, f(item)));
-            if let Some(ask) = lent.as_mut()
-                && ask(i + 1)
-            {
-                lent = None;
-            }
-        }
+    // Claims the next item and maps it; `None` when none is left.
+    let take = move || {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        let slot = slots.get(i)?;
+        let item = slot
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+            .expect("each index is claimed once");
+        Some((i, f(item)))
     };
     std::thread::scope(|scope| {
+        let mut done: Vec<(usize, R)> = Vec::new();
         let mut helper = None;
-        let mut start = |claimed: usize| {
-            if len - claimed.min(len) < min_per_thread || !lender.lent() {
-                return false;
+        // Whether to go on asking for the lender's core after each item.
+        let mut asking = true;
+        while let Some((i, r)) = take() {
+            done.push((i, r));
+            if asking && len - (i + 1) >= min_per_thread && lender.lent() {
+                asking = false;
+                helper = std::thread::Builder::new()
+                    .name("sift-helper".to_owned())
+                    .spawn_scoped(scope, move || {
+                        alone(|| std::iter::from_fn(take).collect::<Vec<_>>())
+                    })
+                    .ok();
             }
-            helper = std::thread::Builder::new()
-                .name("sift-helper".to_owned())
-                .spawn_scoped(scope, move || alone(|| work(None)))
-                .ok();
-            true
-        };
-        let mut done = work(Some(&mut start));
+        }
         if let Some(helper) = helper {
             match helper.join() {
                 Ok(theirs) => done.extend(theirs),
