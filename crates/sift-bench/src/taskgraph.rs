@@ -680,12 +680,11 @@ fn taskgraph_once(options: &RunOptions) -> Result<(f64, f64), String> {
         ));
     }
     let timing = String::from_utf8_lossy(&py.stdout);
+    let value: serde_json::Value = serde_json::from_str(timing.trim())
+        .map_err(|e| format!("optimize.py's output `{timing}`: {e}"))?;
     let number = |key: &str| -> Result<f64, String> {
-        timing
-            .split(&format!("\"{key}\": "))
-            .nth(1)
-            .and_then(|rest| rest.split([',', '}']).next())
-            .and_then(|v| v.trim().parse().ok())
+        value[key]
+            .as_f64()
             .ok_or_else(|| format!("no {key} in optimize.py's output: {timing}"))
     };
     Ok((number("cpu_ms")?, number("wall_ms")?))

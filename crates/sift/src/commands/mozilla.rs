@@ -287,10 +287,9 @@ impl GraphPlan {
             |(params, _, _): &(Params, _, _), graph: Option<&TaskGraph>| -> Result<_, CliError> {
                 // The graph is built: nothing reads the mapped text again.
                 release.now();
-                let text = match &m.target_tasks {
-                    Some(path) => Some((path, read(path)?)),
-                    None => None,
-                };
+                let text = (m.target_tasks.as_ref())
+                    .map(|path| read(path).map(|text| (path, text)))
+                    .transpose()?;
                 // Borrowed from the text: 20,000 labels, no copies.
                 let labels = match &text {
                     Some((path, text)) => {
