@@ -236,6 +236,9 @@ mod tests {
         let (lent, stop) = (std::sync::Barrier::new(2), std::sync::Barrier::new(2));
         let caller = std::thread::current().id();
         let helped = std::sync::atomic::AtomicBool::new(false);
+        // One deadline for all items: without a helper the test fails
+        // after a minute, not a minute per item.
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
         std::thread::scope(|scope| {
             let lending = scope.spawn(|| {
                 lent.wait();
@@ -257,7 +260,6 @@ mod tests {
                     if std::thread::current().id() != caller {
                         helped.store(true, std::sync::atomic::Ordering::Release);
                     } else if x > 0 {
-                        let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
                         while !helped.load(std::sync::atomic::Ordering::Acquire)
                             && std::time::Instant::now() < until
                         {
