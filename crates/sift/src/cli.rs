@@ -30,12 +30,12 @@ pub struct Global {
 
 impl Cli {
     /// Parses `args` (the program name first) as [`clap::Parser::try_parse_from`]
-    /// does. When the first argument names a command and no argument asks
-    /// for help or the version, only that command's arguments are built:
-    /// clap otherwise builds every command's (about half a million
-    /// instructions, a fifth of a small plan) before it parses. Help,
-    /// version, errors and anything else go through the whole command
-    /// tree, so their output is unchanged.
+    /// does. When the first argument after the global options (`--root
+    /// DIR`) names a command and no argument asks for help or the version,
+    /// only that command's arguments are built: clap otherwise builds every
+    /// command's (about half a million instructions, a fifth of a small
+    /// plan) before it parses. Help, version, errors and anything else go
+    /// through the whole command tree, so their output is unchanged.
     pub fn parse_args(args: Vec<std::ffi::OsString>) -> Result<Cli, clap::Error> {
         use clap::FromArgMatches;
         let wants_help = args.iter().skip(1).any(|a| {
@@ -44,7 +44,7 @@ impl Cli {
                 Some("-h" | "--help" | "-V" | "--version" | "help") | None
             )
         });
-        let sub = match args.get(1).and_then(|a| a.to_str()) {
+        let sub = match command_name(&args) {
             Some(name) if !wants_help => command_args(name),
             _ => None,
         };
@@ -64,6 +64,35 @@ impl Cli {
             Err(_) => Cli::try_parse_from(args),
         }
     }
+}
+
+/// The argument that names the command, if it comes after nothing but
+/// global options ([`Global`]'s, spelt `--name VALUE` or `--name=VALUE`).
+/// Only a guess for building one command rather than all of them: clap
+/// still parses everything, and where the guess is wrong, parsing with that
+/// one command fails and the whole tree parses instead.
+fn command_name(args: &[std::ffi::OsString]) -> Option<&str> {
+    let global = Global::augment_args(clap::Command::new("sift"));
+    let mut rest = args.iter().skip(1);
+    while let Some(arg) = rest.next() {
+        let arg = arg.to_str()?;
+        let Some(option) = arg.strip_prefix("--") else {
+            return Some(arg);
+        };
+        let (name, inline_value) = match option.split_once('=') {
+            Some((name, _)) => (name, true),
+            None => (option, false),
+        };
+        let takes_value = global
+            .get_arguments()
+            .find(|a| a.get_long() == Some(name))?
+            .get_action()
+            .takes_values();
+        if takes_value && !inline_value {
+            rest.next()?;
+        }
+    }
+    None
 }
 
 /// The one command `name`, with its arguments, as the whole tree builds it
@@ -1100,6 +1129,26 @@ mod tests {
     }
 
     #[test]
+    fn the_command_is_found_after_global_options() {
+        let name = |case: &[&str]| {
+            let args: Vec<std::ffi::OsString> = std::iter::once("sift")
+                .chain(case.iter().copied())
+                .map(Into::into)
+                .collect();
+            command_name(&args).map(str::to_owned)
+        };
+        assert_eq!(name(&["plan", "--root", "r"]).as_deref(), Some("plan"));
+        assert_eq!(name(&["--root", "r", "plan"]).as_deref(), Some("plan"));
+        assert_eq!(name(&["--root=r", "why", "t"]).as_deref(), Some("why"));
+        assert_eq!(name(&["--root", "plan", "run"]).as_deref(), Some("run"));
+        // No command, or an option that is not global: no guess.
+        assert_eq!(name(&["--root", "r"]), None);
+        assert_eq!(name(&["--root"]), None);
+        assert_eq!(name(&["--format", "json", "plan"]), None);
+        assert_eq!(name(&[]), None);
+    }
+
+    #[test]
     fn one_command_parses_as_the_whole_tree() {
         let cases: &[&[&str]] = &[
             &["plan"],
@@ -1140,6 +1189,24 @@ mod tests {
             &["pipeline"],
             &["nosuch"],
             &["--root", "r", "plan"],
+            &[
+                "--root",
+                "r",
+                "plan",
+                "--graph",
+                "g.json",
+                "--format",
+                "taskgraph",
+            ],
+            &["--root=r", "plan", "--base", "main"],
+            &["--root", "r", "--root", "s", "plan"],
+            &["--root", "plan"],
+            &["--root", "plan", "why", "t"],
+            &["--root"],
+            &["--root=r"],
+            &["--rot", "r", "plan"],
+            &["--root", "r", "nosuch"],
+            &["--root", "r", "plan", "--help"],
             &["plan", "--help"],
             &["--version"],
         ];
