@@ -109,6 +109,10 @@ fn read(
     }
 }
 
+/// One directory's moz.build as [`MozbuildTree::reader`] read it (none if
+/// it has none), with what compiling it found.
+pub struct Loaded((Option<Arc<MozbuildFile>>, Diagnostics));
+
 /// Files read by `include()`, parsed once per tree and shared by every
 /// moz.build that includes them (on every thread that reads them).
 #[derive(Default)]
@@ -210,19 +214,35 @@ impl MozbuildTree {
         dirs: impl IntoIterator<Item = &'p str>,
         components: &Components,
     ) {
-        let mut dirs: Vec<&str> = dirs
-            .into_iter()
-            .filter(|d| !self.files.contains_key(*d))
-            .collect();
+        let mut dirs: Vec<&str> = dirs.into_iter().filter(|d| !self.has_read(d)).collect();
         dirs.sort_unstable();
         dirs.dedup();
-        let source = self.source.as_ref();
-        let included = &self.included;
-        let loaded = crate::parallel::map(&dirs, 32, |dir| read(source, included, dir, components));
-        for (dir, (file, diags)) in dirs.into_iter().zip(loaded) {
-            self.diagnostics.extend(diags);
-            self.files.insert(dir.to_owned(), file);
+        let loaded = {
+            let read = self.reader(components);
+            crate::parallel::map(&dirs, 32, |dir| read(dir))
+        };
+        for (dir, loaded) in dirs.into_iter().zip(loaded) {
+            self.keep(dir, loaded);
         }
+    }
+
+    /// Whether `dir`'s moz.build has been looked for.
+    pub fn has_read(&self, dir: &str) -> bool {
+        self.files.contains_key(dir)
+    }
+
+    /// Reads and compiles one directory's moz.build, on any thread; what
+    /// it returns goes to [`MozbuildTree::keep`]. (For a caller that reads
+    /// other files of the same directories in the same map.)
+    pub fn reader<'t>(&'t self, components: &'t Components) -> impl Fn(&str) -> Loaded + Sync + 't {
+        let (source, included) = (self.source.as_ref(), &self.included);
+        move |dir| Loaded(read(source, included, dir, components))
+    }
+
+    /// Keeps what [`MozbuildTree::reader`] read for `dir`.
+    pub fn keep(&mut self, dir: &str, Loaded((file, diags)): Loaded) {
+        self.diagnostics.extend(diags);
+        self.files.insert(dir.to_owned(), file);
     }
 
     /// The moz.build files that apply to paths directly inside `dir`, root first.
