@@ -233,6 +233,12 @@ impl Packed {
         self.ends.push(len32(self.bytes.len()));
     }
 
+    /// Room for `count` more strings of `bytes` bytes in all.
+    pub(crate) fn reserve(&mut self, bytes: usize, count: usize) {
+        self.bytes.reserve(bytes);
+        self.ends.reserve(count);
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.ends.len() + self.more.as_ref().map_or(0, |more| more.len())
     }
