@@ -366,35 +366,28 @@ impl<'c> RuleTree<'c> {
         }
         let mut dirs: Vec<&str> = dirs.into_iter().collect();
         dirs.sort_unstable();
-        let (source, components) = (self.source.as_ref(), self.components);
-        let Some(tree) = self.mozbuild.as_mut() else {
-            // Most probed directories hold no rule file (a failed open is a
-            // few microseconds), so a thread only pays off with dozens of them.
-            let loaded =
-                crate::parallel::map(&dirs, 32, |dir| read_rule_file(source, dir, components));
-            for (dir, (file, diagnostics)) in dirs.into_iter().zip(loaded) {
-                self.diagnostics.extend(diagnostics);
-                self.files.insert(dir.to_owned(), file);
-            }
-            return;
-        };
-        // With moz.build files: the root and every directory above a path
-        // (the same walk) have one each to read, and the directories a rule
-        // file to look for. One map reads both kinds, a directory at a
-        // time: one helper thread to start instead of two (a thread start
-        // costs 100-200 us here), and the directory's path is walked twice
-        // in a row.
-        let mut wanted: Vec<(&str, bool, bool)> = dirs.iter().map(|&d| (d, true, false)).collect();
-        wanted.push(("", false, false));
-        for (dir, _, mozbuild) in &mut wanted {
-            *mozbuild = !tree.has_read(dir);
+        // Each directory: (its path, look for its rule file, read its
+        // moz.build). With moz.build files on, the root has one too (the
+        // same walk), and one map reads both kinds, a directory at a time:
+        // one helper thread to start instead of two (a thread start costs
+        // 100-200 us here), and the directory's path walked twice in a row.
+        // Most probed directories hold no rule file (a failed open is a few
+        // microseconds), so a thread only pays off with dozens of them.
+        let unread = |dir: &str| self.mozbuild.as_ref().is_some_and(|t| !t.has_read(dir));
+        let mut wanted: Vec<(&str, bool, bool)> =
+            dirs.iter().map(|&d| (d, true, unread(d))).collect();
+        if unread("") {
+            wanted.push(("", false, true));
         }
-        wanted.retain(|&(_, rules, mozbuild)| rules || mozbuild);
+        let (source, components) = (self.source.as_ref(), self.components);
         let loaded = {
-            let read_mozbuild = tree.reader(components);
+            let read_mozbuild = self.mozbuild.as_ref().map(|tree| tree.reader(components));
             crate::parallel::map(&wanted, 32, |&(dir, rules, mozbuild)| {
                 (
-                    mozbuild.then(|| read_mozbuild(dir)),
+                    read_mozbuild
+                        .as_ref()
+                        .filter(|_| mozbuild)
+                        .map(|read| read(dir)),
                     rules.then(|| read_rule_file(source, dir, components)),
                 )
             })
@@ -403,7 +396,7 @@ impl<'c> RuleTree<'c> {
         // when they were read one kind after the other.
         let mut rule_diagnostics = Diagnostics::default();
         for (&(dir, _, _), (mozbuild, rules)) in wanted.iter().zip(loaded) {
-            if let Some(loaded) = mozbuild {
+            if let (Some(loaded), Some(tree)) = (mozbuild, self.mozbuild.as_mut()) {
                 tree.keep(dir, loaded);
             }
             if let Some((file, diagnostics)) = rules {
@@ -411,7 +404,9 @@ impl<'c> RuleTree<'c> {
                 self.files.insert(dir.to_owned(), file);
             }
         }
-        self.diagnostics.extend(tree.take_diagnostics());
+        if let Some(tree) = self.mozbuild.as_mut() {
+            self.diagnostics.extend(tree.take_diagnostics());
+        }
         self.diagnostics.extend(rule_diagnostics);
     }
 

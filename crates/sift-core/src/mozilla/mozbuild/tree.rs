@@ -111,7 +111,7 @@ fn read(
 
 /// One directory's moz.build as [`MozbuildTree::reader`] read it (none if
 /// it has none), with what compiling it found.
-pub struct Loaded((Option<Arc<MozbuildFile>>, Diagnostics));
+pub struct Loaded(Option<Arc<MozbuildFile>>, Diagnostics);
 
 /// Files read by `include()`, parsed once per tree and shared by every
 /// moz.build that includes them (on every thread that reads them).
@@ -236,11 +236,14 @@ impl MozbuildTree {
     /// other files of the same directories in the same map.)
     pub fn reader<'t>(&'t self, components: &'t Components) -> impl Fn(&str) -> Loaded + Sync + 't {
         let (source, included) = (self.source.as_ref(), &self.included);
-        move |dir| Loaded(read(source, included, dir, components))
+        move |dir| {
+            let (file, diags) = read(source, included, dir, components);
+            Loaded(file, diags)
+        }
     }
 
     /// Keeps what [`MozbuildTree::reader`] read for `dir`.
-    pub fn keep(&mut self, dir: &str, Loaded((file, diags)): Loaded) {
+    pub fn keep(&mut self, dir: &str, Loaded(file, diags): Loaded) {
         self.diagnostics.extend(diags);
         self.files.insert(dir.to_owned(), file);
     }

@@ -146,10 +146,10 @@ pub(crate) mod avx512 {
     use super::Masks;
 
     /// Whether this CPU can run [`classify`], [`quote_prefix`] and
-    /// [`place`], and the scanner's loops built with them. Those also take BMI1/2 and
-    /// LZCNT (every CPU with AVX-512BW has them): the bit walks (`emit`,
-    /// the brackets of a skipped value) then compile to `tzcnt`/`blsr`, and
-    /// one core reads the benchmark graph 1-2% faster.
+    /// [`place`], and the scanner's loops built with them. Those also take
+    /// BMI1/2 and LZCNT (every CPU with AVX-512BW has them): the walk of a
+    /// skipped value's brackets then compiles to `tzcnt`/`blsr`, and one
+    /// core reads the benchmark graph 1-2% faster.
     pub(crate) fn available() -> bool {
         std::arch::is_x86_feature_detected!("avx512f")
             && std::arch::is_x86_feature_detected!("avx512bw")
